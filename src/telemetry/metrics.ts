@@ -2,6 +2,26 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
+
+/** One sample of a gauge computed at scrape time from the store's current state. */
+export interface GaugeSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+const sampleSources = new Map<string, () => GaugeSample[]>();
+
+/** Registers where a state gauge (resources by phase, nodes by health ...) reads its values. */
+export function provideSamples(metric: string, source: () => GaugeSample[]): void {
+  sampleSources.set(metric, source);
+}
+
+function collectSamples(gauge: Gauge, metric: string): void {
+  const source = sampleSources.get(metric);
+  if (!source) return;
+  gauge.reset();
+  for (const sample of source()) gauge.set(sample.labels, sample.value);
+}
 collectDefaultMetrics({ register: registry, prefix: 'orion_process_' });
 
 /** Buckets for work that takes seconds to an hour (Ansible, Terraform, provisioning). */
@@ -42,12 +62,18 @@ export const resourcesByPhase = new Gauge({
   help: 'Resources known to the store, by kind and phase.',
   labelNames: ['kind', 'phase'] as const,
   registers: [registry],
+  collect() {
+    collectSamples(this as unknown as Gauge, 'orion_resources');
+  },
 });
 
 export const invalidManifests = new Gauge({
   name: 'orion_invalid_manifests',
   help: 'Manifest files that currently fail to parse or validate.',
   registers: [registry],
+  collect() {
+    collectSamples(this as unknown as Gauge, 'orion_invalid_manifests');
+  },
 });
 
 export const nodeProbeDuration = new Histogram({
@@ -63,6 +89,9 @@ export const nodesByHealth = new Gauge({
   help: 'Nodes by health (Alive, Dead, Unknown).',
   labelNames: ['health'] as const,
   registers: [registry],
+  collect() {
+    collectSamples(this as unknown as Gauge, 'orion_nodes');
+  },
 });
 
 export const rentalsByPhase = new Gauge({
@@ -70,6 +99,9 @@ export const rentalsByPhase = new Gauge({
   help: 'Rentals by phase.',
   labelNames: ['phase'] as const,
   registers: [registry],
+  collect() {
+    collectSamples(this as unknown as Gauge, 'orion_rentals');
+  },
 });
 
 export const rentalFailovers = new Counter({

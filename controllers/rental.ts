@@ -1,0 +1,261 @@
+// Rental controller: binds a tenant's rental to a free, Alive node matching its selector, creates the
+// tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
+// deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
+// events: nothing polls.
+import { createHash } from 'node:crypto';
+import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
+import { parseRefKey, refOf } from '../src/api/types.js';
+import { InvalidPlaybookError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
+import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
+import { TerminalError } from '../src/runtime/errors.js';
+import type { ControllerSetup } from '../src/runtime/manager.js';
+import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
+import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
+import { RentalScheduler, heldNode, isFree, rentalId } from './rental-scheduler.js';
+import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
+import { TenantAccess, TenantAccessError } from './tenant-access.js';
+
+export interface RentalControllerOptions {
+  runner: AnsibleRunner;
+  concurrency?: number;
+}
+
+export function rentalController(store: Store, options: RentalControllerOptions): ControllerSetup {
+  const steps = new RentalSteps(store, options.runner);
+  return {
+    name: 'rental',
+    kind: 'Rental',
+    concurrency: options.concurrency ?? 8,
+    reconcile: (request) => steps.reconcile(request),
+    watches: [{ kind: 'Node', map: (event) => rentalsAffectedBy(store, event) }],
+  };
+}
+
+/** Rentals to look at when a node changes: the one it holds, and the waiting ones if it is free. */
+function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
+  const node = event.object as NodeResource;
+  const rentals = store.list<RentalResource>('Rental', node.metadata.namespace);
+  const free = event.type !== 'DELETED' && isFree(node);
+  return rentals
+    .filter((r) =>
+      r.status?.nodeName === node.metadata.name ||
+      node.status?.allocation?.uid === r.metadata.uid ||
+      (free && !r.status?.nodeName && r.status?.phase !== 'Expired'),
+    )
+    .map((r) => `Rental/${r.metadata.namespace}/${r.metadata.name}`);
+}
+
+class RentalSteps {
+  private readonly scheduler: RentalScheduler;
+  private readonly access: TenantAccess;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runner: AnsibleRunner,
+  ) {
+    this.scheduler = new RentalScheduler(store);
+    this.access = new TenantAccess(store, runner);
+  }
+
+  async reconcile({ key, signal }: ReconcileRequest): Promise<ReconcileResult | void> {
+    let rental = this.store.get<RentalResource>(parseRefKey(key));
+    if (!rental) return;
+    if (rental.metadata.deletionTimestamp) return this.finalize(rental, signal);
+    rental = await this.checkPlaybooks(rental);
+    rental = await this.store.addFinalizer(rental, FINALIZER);
+    const expiresAt = expiryOf(rental);
+    if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
+
+    let node = heldNode(this.store, rental);
+    if (node && node.status?.health === 'Dead') {
+      rental = await this.startFailover(rental, node);
+      node = undefined;
+    } else if (!node && rental.status?.nodeName) {
+      rental = await this.startFailover(rental, undefined);
+    }
+    if (!node) {
+      const placed = await this.bind(rental);
+      if (!placed) return untilExpiry(expiresAt);
+      [rental, node] = placed;
+    }
+    await this.provision(rental, node, signal);
+    return untilExpiry(expiresAt);
+  }
+
+  /** Refuses playbook names that do not resolve: a status error, and nothing runs. */
+  private async checkPlaybooks(rental: RentalResource): Promise<RentalResource> {
+    try {
+      this.runner.resolvePlaybook(rental.spec.playbooks.create);
+      this.runner.resolvePlaybook(rental.spec.playbooks.delete);
+      return rental;
+    } catch (err) {
+      if (!(err instanceof InvalidPlaybookError)) throw err;
+      const message = err.message;
+      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
+        { type: 'Ready', status: 'False', reason: 'InvalidPlaybook', message },
+      ]));
+      throw new TerminalError(message, 'InvalidPlaybook');
+    }
+  }
+
+  /** The node died (or vanished): let go of it, keep its tenant for cleanup, and look for another. */
+  private async startFailover(rental: RentalResource, node: NodeResource | undefined): Promise<RentalResource> {
+    const nodeName = node?.metadata.name ?? rental.status?.nodeName ?? '?';
+    if (node) await this.scheduler.release(node, rental, 'NodeDead');
+    const declaredDeadAt = node?.status?.lastTransitionTime ?? new Date().toISOString();
+    const message = `node ${nodeName} is ${node ? 'Dead' : 'gone'}; moving to a healthy node`;
+    await this.store.recordEvent(rental, { type: 'Warning', reason: 'NodeDead', message });
+    return this.store.updateStatus(rental, unboundStatus(rental, 'Migrating', 'NodeDead', message, {
+      failoverStartedAt: rental.status?.failoverStartedAt ?? declaredDeadAt,
+    }));
+  }
+
+  private async bind(rental: RentalResource): Promise<[RentalResource, NodeResource] | undefined> {
+    const placement = await this.scheduler.place(rental);
+    if ('unschedulable' in placement) {
+      const { unschedulable: reason, message } = placement;
+      if (rental.status?.phase !== 'Unschedulable') {
+        await this.store.recordEvent(rental, { type: 'Warning', reason, message });
+        if (rental.status?.failoverStartedAt) rentalFailovers.inc({ result: 'no_healthy_node' });
+      }
+      await this.store.updateStatus(rental, unboundStatus(rental, 'Unschedulable', reason, message, pick(rental.status, 'failoverStartedAt')));
+      return undefined;
+    }
+    const node = placement.bound;
+    const migrating = rental.status?.failoverStartedAt !== undefined;
+    await this.store.recordEvent(rental, { type: 'Normal', reason: 'Scheduled', message: `bound to node ${node.metadata.name}` });
+    return [await this.store.updateStatus(rental, boundStatus(rental, node, migrating)), node];
+  }
+
+  /** Runs create_user unless it already ran with the same inputs on this node. */
+  private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
+    const hash = provisionHash(rental, node);
+    if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
+    if (rental.status?.nodeName !== node.metadata.name) rental = await this.store.updateStatus(rental, boundStatus(rental, node, false));
+    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.create, signal);
+    if (result.result !== 'success') {
+      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
+        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
+        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
+      ], { lastRun: runSummary(result) }));
+      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeRun(result)}`);
+    }
+    await this.markReady(rental, node, hash, result);
+  }
+
+  private async markReady(rental: RentalResource, node: NodeResource, hash: string, result: AnsibleRunResult): Promise<void> {
+    const failoverStartedAt = rental.status?.failoverStartedAt;
+    const status: RentalStatus = phaseStatus(rental, 'Ready', [
+      { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
+      { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
+    ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: runSummary(result) });
+    delete status.failoverStartedAt;
+    await this.store.updateStatus(rental, status);
+    if (failoverStartedAt) {
+      rentalFailovers.inc({ result: 'success' });
+      rentalFailoverSeconds.observe((Date.now() - Date.parse(failoverStartedAt)) / 1000);
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Migrated', message: `ready again on node ${node.metadata.name}` });
+    } else {
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Provisioned', message: `ready on node ${node.metadata.name}` });
+    }
+  }
+
+  private async expire(rental: RentalResource, signal: AbortSignal): Promise<ReconcileResult | void> {
+    if (rental.status?.phase === 'Expired' && !heldNode(this.store, rental)) return;
+    await this.releaseNode(rental, signal);
+    await this.store.recordEvent(rental, { type: 'Normal', reason: 'Expired', message: 'TTL reached; the tenant was removed' });
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.store.updateStatus(latest, unboundStatus(latest, 'Expired', 'Expired', `TTL of ${rental.spec.ttlSeconds}s reached`));
+  }
+
+  private async finalize(rental: RentalResource, signal: AbortSignal): Promise<void> {
+    if (!rental.metadata.finalizers?.includes(FINALIZER)) return;
+    await this.releaseNode(rental, signal);
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.store.removeFinalizer(latest, FINALIZER);
+  }
+
+  /**
+   * Removes the tenant from its node and frees the node. A node that is not Alive cannot block this:
+   * the node keeps the tenant in its cleanup list and `delete_user` runs there when it is back.
+   */
+  private async releaseNode(rental: RentalResource, signal: AbortSignal): Promise<void> {
+    const node = heldNode(this.store, rental);
+    if (!node) return;
+    if (node.status?.health !== 'Alive') {
+      await this.scheduler.release(node, rental, 'RentalReleasedWhileNodeDown');
+      await this.store.recordEvent(rental, { type: 'Warning', reason: 'CleanupDeferred', message: `node ${node.metadata.name} is not Alive; the user is removed when it is back` });
+      return;
+    }
+    if (rental.status?.phase !== 'Releasing') {
+      rental = await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
+        { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
+      ]));
+    }
+    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal);
+    if (result.result === 'success') return this.scheduler.release(node, rental);
+    if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
+    await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
+      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
+    ], { lastRun: runSummary(result) }));
+    throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeRun(result)}`);
+  }
+
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal): Promise<AnsibleRunResult> {
+    try {
+      return await this.access.run({
+        node,
+        playbook,
+        user: rental.spec.user,
+        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
+        owner: refOf(rental),
+        signal,
+      });
+    } catch (err) {
+      if (!(err instanceof TenantAccessError)) throw err;
+      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
+        { type: 'Ready', status: 'False', reason: err.reason, message: err.message },
+      ]));
+      throw err;
+    }
+  }
+}
+
+function expiryOf(rental: RentalResource): number | undefined {
+  const ttl = rental.spec.ttlSeconds;
+  return ttl === undefined ? undefined : Date.parse(rental.metadata.creationTimestamp) + ttl * 1000;
+}
+
+function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
+  if (expiresAt !== undefined) return { requeueAfterMs: Math.max(0, expiresAt - Date.now()) };
+}
+
+/** What create_user depends on: a change of any of these runs it again. */
+function provisionHash(rental: RentalResource, node: NodeResource): string {
+  const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
+  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid };
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+}
+
+function describeRun(result: AnsibleRunResult): string {
+  const task = result.failedTask ? `task "${result.failedTask}": ` : '';
+  return `${result.result}: ${task}${result.message ?? `exit code ${result.exitCode}`}`;
+}
+
+function runSummary(result: AnsibleRunResult): NonNullable<RentalStatus['lastRun']> {
+  return {
+    op: result.playbook,
+    result: result.result,
+    startedAt: result.startedAt,
+    durationMs: Math.round(result.durationMs),
+    ...(result.failedTask ? { failedTask: result.failedTask } : {}),
+    ...(result.message ? { message: result.message.slice(0, 1000) } : {}),
+    logFile: result.logFile,
+  };
+}
+
+function pick<T extends object, K extends keyof T>(obj: T | undefined, key: K): Partial<T> {
+  return obj && obj[key] !== undefined ? ({ [key]: obj[key] } as unknown as Partial<T>) : {};
+}
+
+export { rentalId };

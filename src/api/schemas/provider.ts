@@ -1,0 +1,62 @@
+// Where Lab and Desktop machines are created: local libvirt or a Proxmox VE cluster.
+import { DNS_LABEL, secretRefSchema } from './common.js';
+
+/** The seed's limits; the controller may enforce lower ones from its configuration. */
+export const MACHINE_LIMITS = { cpu: 8, memoryMiB: 16384, diskGiB: 500, count: 20 } as const;
+
+export const providerSchema = {
+  type: 'object',
+  required: ['type'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', enum: ['libvirt', 'proxmox'] },
+    libvirt: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        uri: { type: 'string', maxLength: 512, default: 'qemu:///system' },
+        pool: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
+        network: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
+        domainType: {
+          type: 'string',
+          enum: ['kvm', 'qemu'],
+          default: 'kvm',
+          description: 'qemu runs with TCG emulation where KVM is not available.',
+        },
+      },
+    },
+    proxmox: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['endpoint', 'node', 'tokenSecretRef'],
+      properties: {
+        endpoint: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 512 },
+        node: { type: 'string', pattern: DNS_LABEL, maxLength: 63 },
+        tokenSecretRef: { ...secretRefSchema, description: 'Secret with `tokenId` and `tokenSecret`.' },
+        tlsInsecure: { type: 'boolean', default: false },
+        caSecretRef: secretRefSchema,
+        storage: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'local-lvm' },
+        bridge: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'vmbr0' },
+      },
+    },
+  },
+} as const;
+
+export const machineSizeProperties = {
+  cpu: { type: 'integer', minimum: 1, maximum: MACHINE_LIMITS.cpu, default: 1 },
+  memoryMiB: { type: 'integer', minimum: 256, maximum: MACHINE_LIMITS.memoryMiB, default: 1024 },
+  diskGiB: { type: 'integer', minimum: 1, maximum: MACHINE_LIMITS.diskGiB, default: 10 },
+} as const;
+
+export const machineStatusSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string' },
+    address: { type: 'string' },
+    state: { type: 'string' },
+    sshPort: { type: 'integer' },
+    vncPort: { type: 'integer' },
+  },
+} as const;

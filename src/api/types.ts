@@ -1,0 +1,66 @@
+// TypeScript types derived from the JSON Schemas: the schemas are the single source of truth.
+import type { FromSchema } from 'json-schema-to-ts';
+import type { nodeSpecSchema, nodeStatusSchema } from './schemas/node.js';
+import type { rentalSpecSchema, rentalStatusSchema } from './schemas/rental.js';
+import type { labSpecSchema, labStatusSchema } from './schemas/lab.js';
+import type { desktopSpecSchema, desktopStatusSchema } from './schemas/desktop.js';
+import type { conditionSchema } from './schemas/common.js';
+
+export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop';
+
+export type Condition = FromSchema<typeof conditionSchema>;
+export type NodeSpec = FromSchema<typeof nodeSpecSchema>;
+export type NodeStatus = FromSchema<typeof nodeStatusSchema>;
+export type RentalSpec = FromSchema<typeof rentalSpecSchema>;
+export type RentalStatus = FromSchema<typeof rentalStatusSchema>;
+export type LabSpec = FromSchema<typeof labSpecSchema>;
+export type LabStatus = FromSchema<typeof labStatusSchema>;
+export type DesktopSpec = FromSchema<typeof desktopSpecSchema>;
+export type DesktopStatus = FromSchema<typeof desktopStatusSchema>;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation: number;
+  resourceVersion: string;
+  creationTimestamp: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+}
+
+export interface Resource<Spec = unknown, Status = unknown> {
+  apiVersion: string;
+  kind: KindName;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+export type NodeResource = Resource<NodeSpec, NodeStatus>;
+export type RentalResource = Resource<RentalSpec, RentalStatus>;
+export type LabResource = Resource<LabSpec, LabStatus>;
+export type DesktopResource = Resource<DesktopSpec, DesktopStatus>;
+
+/** Identifies one object: what a work queue holds. */
+export interface ObjectRef {
+  kind: KindName;
+  namespace: string;
+  name: string;
+}
+
+export function refKey(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+export function refOf(obj: Resource): ObjectRef {
+  return { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
+}
+
+export function parseRefKey(key: string): ObjectRef {
+  const [kind, namespace, name] = key.split('/');
+  if (!kind || !namespace || !name) throw new Error(`malformed object key "${key}"`);
+  return { kind: kind as KindName, namespace, name };
+}

@@ -1,0 +1,79 @@
+// `orion get`: reads the state directory (also while `orion run` writes it) and prints objects.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { getCondition } from '../api/conditions.js';
+import { KINDS, findKind, type KindDefinition } from '../api/kinds.js';
+import type { Resource } from '../api/types.js';
+import type { ManifestError } from '../store/manifest-file.js';
+import { formatManifestError } from '../store/manifest-file.js';
+import { readJsonTree, type StoredObject } from '../store/state-dir.js';
+import { formatAge, readPath, renderTable } from './table.js';
+
+export interface GetOptions {
+  stateDir: string;
+  output?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+}
+
+export async function getCommand(kindName: string, name: string | undefined, options: GetOptions): Promise<string> {
+  const def = findKind(kindName);
+  if (!def) throw new Error(`unknown kind "${kindName}" (expected one of ${KINDS.map((k) => k.plural).join(', ')})`);
+  const namespace = options.namespace ?? 'default';
+  const all = (await readJsonTree<StoredObject>(join(options.stateDir, 'objects', def.kind)))
+    .filter((o) => options.allNamespaces || o.metadata.namespace === namespace)
+    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  const objects = name ? all.filter((o) => o.metadata.name === name) : all;
+  if (name && objects.length === 0) throw new Error(`${def.singular} "${name}" not found in namespace "${namespace}"`);
+  const clean = objects.map(publicView);
+  if (options.output === 'json') return JSON.stringify(name ? clean[0] : { items: clean }, null, 2);
+  if (options.output === 'yaml') return stringify(name ? clean[0] : { items: clean }).trimEnd();
+  if (objects.length === 0) return `No ${def.plural} found in ${options.allNamespaces ? 'any namespace' : `namespace "${namespace}"`}.`;
+  return renderObjects(def, objects, options);
+}
+
+/** The object as a user sees it: without folder-mode bookkeeping. */
+function publicView(obj: StoredObject): Resource {
+  const { source: _source, specHash: _hash, ...rest } = obj;
+  return rest;
+}
+
+function renderObjects(def: KindDefinition, objects: Resource[], options: GetOptions): string {
+  const columns = def.printerColumns.filter((c) => c.name !== 'Phase' && c.name !== 'Health');
+  const headers = [
+    ...(options.allNamespaces ? ['NAMESPACE'] : []),
+    'NAME', 'PHASE', 'READY',
+    ...columns.map((c) => c.name.toUpperCase()),
+    'AGE',
+  ];
+  const rows = objects.map((obj) => {
+    const status = obj.status as { phase?: string; conditions?: [] } | undefined;
+    const ready = getCondition(status?.conditions, 'Ready');
+    return [
+      ...(options.allNamespaces ? [obj.metadata.namespace] : []),
+      obj.metadata.name,
+      obj.metadata.deletionTimestamp ? 'Terminating' : status?.phase ?? 'Pending',
+      ready?.status ?? 'Unknown',
+      ...columns.map((c) => cell(readPath(obj, c.jsonPath), c.type)),
+      formatAge(obj.metadata.creationTimestamp),
+    ];
+  });
+  return renderTable(headers, rows);
+}
+
+function cell(value: unknown, type: string): string {
+  if (value === undefined || value === null || value === '') return '<none>';
+  if (type === 'date' && typeof value === 'string') return formatAge(value);
+  return String(value);
+}
+
+/** The invalid manifests reported by the running (or last) `orion run`. */
+export async function invalidManifests(stateDir: string): Promise<string[]> {
+  try {
+    const errors = JSON.parse(await readFile(join(stateDir, 'invalid.json'), 'utf8')) as ManifestError[];
+    return errors.map(formatManifestError);
+  } catch {
+    return [];
+  }
+}

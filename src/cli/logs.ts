@@ -1,0 +1,34 @@
+// `orion logs KIND/NAME`: the kept run logs (Ansible, Terraform) of one resource, newest last.
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { findKind } from '../api/kinds.js';
+import { listRunLogs } from '../exec/ansible.js';
+import { DNS_LABEL } from '../api/schemas/common.js';
+
+export interface LogsOptions {
+  stateDir: string;
+  namespace: string;
+  all?: boolean;
+  list?: boolean;
+}
+
+export async function logsCommand(resource: string, options: LogsOptions): Promise<string> {
+  const [kindName, name, extra] = resource.split('/');
+  const def = kindName ? findKind(kindName) : undefined;
+  if (!def || !name || extra !== undefined) throw new Error(`expected KIND/NAME (for example rental/alice), got "${resource}"`);
+  if (!new RegExp(DNS_LABEL).test(name) || !new RegExp(DNS_LABEL).test(options.namespace)) {
+    throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
+  }
+  const ref = { kind: def.kind, namespace: options.namespace, name };
+  const runs = [
+    ...(await listRunLogs(join(options.stateDir, 'runs'), ref)),
+    ...(await listRunLogs(join(options.stateDir, 'logs'), ref)),
+  ].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  if (runs.length === 0) return `No runs recorded for ${def.singular} "${options.namespace}/${name}".\n`;
+  if (options.list) return runs.map((r) => `${r.startedAt}  ${r.playbook}  ${r.file}\n`).join('');
+  const chosen = options.all ? runs : runs.slice(-1);
+  const parts = await Promise.all(
+    chosen.map(async (r) => `==> ${basename(r.file)} (${r.startedAt}) <==\n${await readFile(r.file, 'utf8')}`),
+  );
+  return parts.join('\n');
+}

@@ -1,0 +1,108 @@
+// The `orion` command line.
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { allCrds } from '../api/crds.js';
+import { getCommand, invalidManifests } from './get.js';
+import { packageVersion, resolveStateDir } from './paths.js';
+import { logsCommand } from './logs.js';
+import { runUntilSignal } from './run.js';
+import { formatReport, validatePaths } from './validate.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('orion')
+    .description('Declarative reconciler for lab infrastructure: Labs, Desktops, Nodes and Rentals')
+    .version(packageVersion(), '--version', 'print the version')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('reconcile the manifests of a folder (folder mode, the embedded default)')
+    .requiredOption('--dir <dir>', 'folder of YAML manifests to watch')
+    .option('--state <dir>', 'state directory (default: <dir>/.orion)')
+    .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
+    .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
+    .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
+    .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
+    .action(async (opts: { dir: string; state?: string; listen: string; nodeConcurrency: number; rentalConcurrency: number; playbookDir?: string[] }) => {
+      await runUntilSignal({ ...opts, playbookDirs: opts.playbookDir });
+    });
+
+  program
+    .command('logs')
+    .description('print the last Ansible/Terraform run log of a resource (KIND/NAME)')
+    .argument('<resource>', 'for example rental/alice or node/worker-1')
+    .option('--dir <dir>', 'the manifests folder (its state directory is read)')
+    .option('--state <dir>', 'state directory')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('--all', 'print every kept run, oldest first')
+    .option('--list', 'list the kept runs instead of printing them')
+    .action(async (resource: string, opts: { dir?: string; state?: string; namespace: string; all?: boolean; list?: boolean }) => {
+      process.stdout.write(await logsCommand(resource, { ...opts, stateDir: resolveStateDir(opts) }));
+    });
+
+  program
+    .command('validate')
+    .description('check manifest files or folders; exit 1 with file:line errors if any is invalid')
+    .argument('<paths...>', 'files or folders')
+    .action(async (paths: string[]) => {
+      const report = await validatePaths(paths);
+      const text = formatReport(report);
+      if (report.errors.length > 0) {
+        process.stderr.write(`${text}\n`);
+        process.exitCode = 1;
+      } else {
+        process.stdout.write(`${text}\n`);
+      }
+    });
+
+  program
+    .command('get')
+    .description('list resources and their status from the state directory')
+    .argument('<kind>', 'nodes, rentals, labs, desktops (or a short name)')
+    .argument('[name]', 'one resource')
+    .option('-o, --output <format>', 'json or yaml')
+    .option('--dir <dir>', 'the manifests folder (its state directory is read)')
+    .option('--state <dir>', 'state directory')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'all namespaces')
+    .action(async (kind: string, name: string | undefined, opts: { output?: string; dir?: string; state?: string; namespace: string; allNamespaces?: boolean }) => {
+      if (opts.output && !['json', 'yaml'].includes(opts.output)) throw new Error('--output must be json or yaml');
+      const stateDir = resolveStateDir(opts);
+      process.stdout.write(`${await getCommand(kind, name, { ...opts, stateDir })}\n`);
+      const invalid = await invalidManifests(stateDir);
+      if (invalid.length > 0 && !opts.output) {
+        process.stderr.write(`\nWARNING: ${invalid.length} invalid manifest error(s); the last valid version stays in force:\n${invalid.map((l) => `  ${l}`).join('\n')}\n`);
+      }
+    });
+
+  program
+    .command('crds')
+    .description('print the CustomResourceDefinitions generated from the schemas')
+    .option('--write <dir>', 'write one file per kind into the folder instead')
+    .action(async (opts: { write?: string }) => {
+      const crds = allCrds();
+      if (!opts.write) return void process.stdout.write(crds.map((c) => c.yaml).join('---\n'));
+      await mkdir(opts.write, { recursive: true });
+      for (const crd of crds) await writeFile(join(opts.write, crd.file), crd.yaml);
+    });
+
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`orion ${packageVersion()}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,78 @@
+// `orion run`: the controllers on a store, with the HTTP endpoint, until SIGINT/SIGTERM.
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { nodeCleanupController } from '../../controllers/node-cleanup.js';
+import { nodeController } from '../../controllers/node.js';
+import { rentalController } from '../../controllers/rental.js';
+import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
+import { Manager } from '../runtime/manager.js';
+import { registerStateMetrics } from '../runtime/state-metrics.js';
+import { createApp, listen } from '../server/http.js';
+import { FolderStore } from '../store/folder.js';
+import { logger } from '../telemetry/logger.js';
+
+export interface RunOptions {
+  dir: string;
+  state?: string;
+  listen: string;
+  nodeConcurrency: number;
+  rentalConcurrency: number;
+  /** Extra folders searched for playbooks, before the project's ansible/ folder. */
+  playbookDirs?: string[];
+}
+
+export interface RunningOrion {
+  store: FolderStore;
+  manager: Manager;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export async function startOrion(options: RunOptions): Promise<RunningOrion> {
+  const store = new FolderStore({ dir: options.dir, stateDir: options.state });
+  const manager = new Manager(store);
+  const runner = new AnsibleRunner({
+    playbookDirs: [...(options.playbookDirs ?? []), defaultPlaybookDir()],
+    runsDir: join(store.state.root, 'runs'),
+  });
+  manager
+    .add(nodeController(store, { concurrency: options.nodeConcurrency }))
+    .add(nodeCleanupController(store, runner))
+    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }));
+  registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
+  const server = await listen(createApp({ store }), options.listen);
+  try {
+    await manager.start();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const address = server.address();
+  logger.info(
+    { dir: options.dir, state: store.state.root, listen: typeof address === 'object' ? `${address?.address}:${address?.port}` : address },
+    'orion is running',
+  );
+  return {
+    store,
+    manager,
+    server,
+    async stop() {
+      server.close();
+      await manager.stop();
+    },
+  };
+}
+
+/** Runs until a signal arrives; a second signal exits at once. */
+export async function runUntilSignal(options: RunOptions): Promise<void> {
+  const orion = await startOrion(options);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string): void => {
+      logger.info({ signal }, 'stopping');
+      process.once('SIGINT', () => process.exit(130));
+      orion.stop().then(resolve, resolve);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

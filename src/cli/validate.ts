@@ -1,0 +1,54 @@
+// `orion validate`: checks manifest files (or folders of them) as `orion run` would, without running.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { formatManifestError, parseManifestText, type ManifestError } from '../store/manifest-file.js';
+
+export interface ValidateReport {
+  files: number;
+  objects: number;
+  errors: ManifestError[];
+}
+
+export async function validatePaths(paths: string[]): Promise<ValidateReport> {
+  const files = (await Promise.all(paths.map(expand))).flat();
+  const report: ValidateReport = { files: files.length, objects: 0, errors: [] };
+  const declaredIn = new Map<string, string>();
+  for (const file of files) {
+    const name = relative(process.cwd(), file) || file;
+    const parsed = parseManifestText(name, await readFile(file, 'utf8'));
+    report.errors.push(...parsed.errors);
+    if (parsed.errors.length > 0) continue;
+    for (const obj of parsed.objects) {
+      const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
+      const first = declaredIn.get(key);
+      if (first) {
+        report.errors.push({ file: name, line: 1, field: 'metadata.name', message: `duplicate ${key}: already declared in ${first}` });
+      } else {
+        declaredIn.set(key, name);
+        report.objects += 1;
+      }
+    }
+  }
+  return report;
+}
+
+export function formatReport(report: ValidateReport): string {
+  if (report.errors.length === 0) return `${report.files} file(s), ${report.objects} resource(s): valid`;
+  return [...report.errors.map(formatManifestError), `${report.errors.length} error(s) in ${report.files} file(s)`].join('\n');
+}
+
+async function expand(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new Error(`${path}: no such file or directory`);
+  }
+  if (info.isFile()) return [path];
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .filter((p) => !relative(path, p).split('/').some((part) => part.startsWith('.')))
+    .sort();
+}

@@ -1,0 +1,93 @@
+// Wires controllers to a store: each controller reconciles one kind, and changes of that kind (and
+// of the kinds it watches) become keys in its queue. Workers start only after the store has synced.
+import type { KindName, Resource } from '../api/types.js';
+import { refKey, refOf } from '../api/types.js';
+import type { Store, WatchEvent } from '../store/store.js';
+import { logger } from '../telemetry/logger.js';
+import { Controller, type ReconcileFn } from './controller.js';
+import type { BackoffOptions } from './queue.js';
+
+export interface WatchMapping {
+  kind: KindName;
+  /** Keys of this controller's kind to reconcile when an object of `kind` changes. */
+  map: (event: WatchEvent) => string[];
+}
+
+export interface ControllerSetup {
+  name: string;
+  kind: KindName;
+  reconcile: ReconcileFn;
+  concurrency?: number;
+  backoff?: BackoffOptions;
+  watches?: WatchMapping[];
+  /** Keys to reconcile when a Secret changes. */
+  onSecret?: (namespace: string, name: string) => string[];
+}
+
+export class Manager {
+  private readonly setups: ControllerSetup[] = [];
+  private readonly controllers: Controller[] = [];
+  private readonly unsubscribe: Array<() => void> = [];
+  private started = false;
+
+  constructor(readonly store: Store) {}
+
+  add(setup: ControllerSetup): this {
+    this.setups.push(setup);
+    return this;
+  }
+
+  get running(): boolean {
+    return this.started;
+  }
+
+  controller(name: string): Controller | undefined {
+    return this.controllers.find((c) => c.name === name);
+  }
+
+  async start(): Promise<void> {
+    // Subscribe before the store syncs so that no change between list and watch is missed.
+    for (const setup of this.setups) this.controllers.push(this.wire(setup));
+    await this.store.start();
+    for (const [index, controller] of this.controllers.entries()) {
+      const setup = this.setups[index] as ControllerSetup;
+      controller.start();
+      for (const obj of this.store.list(setup.kind)) controller.enqueue(refKey(refOf(obj)));
+    }
+    this.started = true;
+    logger.info({ controllers: this.setups.map((s) => s.name), mode: this.store.mode }, 'controllers started');
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    await Promise.all(this.controllers.map((c) => c.stop()));
+    await this.store.stop();
+    this.started = false;
+  }
+
+  private wire(setup: ControllerSetup): Controller {
+    const controller = new Controller({
+      name: setup.name,
+      reconcile: setup.reconcile,
+      concurrency: setup.concurrency,
+      backoff: setup.backoff,
+    });
+    const own = (event: WatchEvent): string[] => [refKey(refOf(event.object as Resource))];
+    for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
+      this.unsubscribe.push(
+        this.store.watch(mapping.kind, (event) => {
+          for (const key of mapping.map(event)) controller.enqueue(key);
+        }),
+      );
+    }
+    if (setup.onSecret) {
+      const onSecret = setup.onSecret;
+      this.unsubscribe.push(
+        this.store.watchSecrets((namespace, name) => {
+          for (const key of onSecret(namespace, name)) controller.enqueue(key);
+        }),
+      );
+    }
+    return controller;
+  }
+}
