@@ -6,6 +6,8 @@ import { allCrds } from '../api/crds.js';
 import { getCommand, invalidManifests } from './get.js';
 import { packageVersion, resolveStateDir } from './paths.js';
 import { logsCommand } from './logs.js';
+import { quickstart } from './quickstart.js';
+import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
 import { formatReport, validatePaths } from './validate.js';
 
@@ -91,6 +93,27 @@ export function buildProgram(): Command {
       if (!opts.write) return void process.stdout.write(crds.map((c) => c.yaml).join('---\n'));
       await mkdir(opts.write, { recursive: true });
       for (const crd of crds) await writeFile(join(opts.write, crd.file), crd.yaml);
+    });
+
+  program
+    .command('quickstart')
+    .description('start four local SSH workers and run Orion on examples/quickstart (what `npm start` runs)')
+    .option('--dir <dir>', 'manifests folder', undefined)
+    .option('--workers <n>', 'number of SSH workers', positiveInt, 4)
+    .option('--base-port <port>', 'port of the first worker on 127.0.0.1', positiveInt, 22220)
+    .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
+    .action(async (opts: { dir?: string; workers: number; basePort: number; listen: string }) => {
+      await quickstart(opts);
+    });
+
+  program
+    .command('worker')
+    .description('stop, kill or start a quickstart worker (talks to the running quickstart)')
+    .argument('<action>', 'stop, kill or start')
+    .argument('<name>', 'worker name, e.g. worker-1')
+    .option('--listen <addr>', 'address of the running quickstart', '127.0.0.1:9477')
+    .action(async (action: string, name: string, opts: { listen: string }) => {
+      process.stdout.write(`${await workerCommand(action, name, opts.listen)}\n`);
     });
 
   program

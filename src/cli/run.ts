@@ -1,4 +1,5 @@
 // `orion run`: the controllers on a store, with the HTTP endpoint, until SIGINT/SIGTERM.
+import type { Express } from 'express';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
@@ -22,6 +23,7 @@ export interface RunOptions {
 }
 
 export interface RunningOrion {
+  app: Express;
   store: FolderStore;
   manager: Manager;
   server: Server;
@@ -40,7 +42,8 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
     .add(nodeCleanupController(store, runner))
     .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }));
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
-  const server = await listen(createApp({ store }), options.listen);
+  const app = createApp({ store });
+  const server = await listen(app, options.listen);
   try {
     await manager.start();
   } catch (err) {
@@ -53,6 +56,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
     'orion is running',
   );
   return {
+    app,
     store,
     manager,
     server,
