@@ -1,0 +1,134 @@
+// A local test bed: real SSH workers (sshd in their own namespaces), a folder of manifests and Orion's
+// controllers running in-process on a FolderStore. Tests write manifests and watch the status.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { nodeCleanupController } from '../../controllers/node-cleanup.js';
+import { nodeController } from '../../controllers/node.js';
+import { rentalController } from '../../controllers/rental.js';
+import type { KindName, Resource } from '../../src/api/types.js';
+import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
+import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
+import { Manager } from '../../src/runtime/manager.js';
+import { FolderStore } from '../../src/store/folder.js';
+
+export interface TestBedOptions {
+  workers: number;
+  basePort: number;
+  rentalConcurrency?: number;
+  extraPlaybookDirs?: string[];
+  probe?: { intervalSeconds: number; timeoutSeconds: number; failureThreshold: number; successThreshold: number };
+}
+
+export class TestBed {
+  readonly manifests: string;
+  store!: FolderStore;
+  manager!: Manager;
+  dataPlane!: LocalDataPlane;
+  orchestratorKey!: ClientKeyPair;
+  tenantKey!: ClientKeyPair;
+
+  private constructor(
+    readonly root: string,
+    readonly options: TestBedOptions,
+  ) {
+    this.manifests = join(root, 'manifests');
+  }
+
+  static async create(options: TestBedOptions): Promise<TestBed> {
+    const bed = new TestBed(await mkdtemp(join(tmpdir(), 'orion-bed-')), options);
+    await bed.setUp();
+    return bed;
+  }
+
+  private async setUp(): Promise<void> {
+    await mkdir(this.manifests, { recursive: true });
+    this.orchestratorKey = await generateClientKeyPair(join(this.root, 'keys', 'orchestrator'));
+    this.tenantKey = await generateClientKeyPair(join(this.root, 'keys', 'tenant'));
+    this.dataPlane = new LocalDataPlane({
+      dir: join(this.root, 'dataplane'),
+      basePort: this.options.basePort,
+      count: this.options.workers,
+      authorizedKeys: [this.orchestratorKey.publicKey],
+    });
+    await this.dataPlane.start();
+    await this.write('secret.yaml', [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'worker-key' }, stringData: { privateKey: this.orchestratorKey.privateKey } }]);
+    await this.write('nodes.yaml', this.dataPlane.workers.map((w) => this.nodeManifest(w)));
+  }
+
+  nodeManifest(worker: SshWorker, labels: Record<string, string> = { pool: 'test' }): object {
+    return {
+      apiVersion: 'orion.lab/v1alpha1',
+      kind: 'Node',
+      metadata: { name: worker.name, labels },
+      spec: {
+        address: '127.0.0.1',
+        port: worker.port,
+        user: 'root',
+        secretRef: { name: 'worker-key' },
+        probe: this.options.probe ?? { intervalSeconds: 1, timeoutSeconds: 2, failureThreshold: 2, successThreshold: 1 },
+      },
+    };
+  }
+
+  rentalManifest(name: string, spec: Record<string, unknown> = {}): object {
+    return {
+      apiVersion: 'orion.lab/v1alpha1',
+      kind: 'Rental',
+      metadata: { name },
+      spec: { user: name, sshPublicKeys: [this.tenantKey.publicKey], nodeSelector: { matchLabels: { pool: 'test' } }, ...spec },
+    };
+  }
+
+  async write(file: string, docs: object[]): Promise<void> {
+    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(join(this.manifests, file), { force: true });
+  }
+
+  /** Starts the controllers on the manifests folder. */
+  async startOrion(): Promise<void> {
+    this.store = new FolderStore({ dir: this.manifests, stateDir: join(this.root, 'state') });
+    const runner = new AnsibleRunner({
+      playbookDirs: [...(this.options.extraPlaybookDirs ?? []), defaultPlaybookDir()],
+      runsDir: join(this.root, 'state', 'runs'),
+    });
+    this.manager = new Manager(this.store)
+      .add(nodeController(this.store, { concurrency: 32 }))
+      .add(nodeCleanupController(this.store, runner))
+      .add(rentalController(this.store, { runner, concurrency: this.options.rentalConcurrency ?? 8 }));
+    await this.manager.start();
+  }
+
+  async stopOrion(): Promise<void> {
+    await this.manager?.stop();
+  }
+
+  get<T extends Resource>(kind: KindName, name: string): T | undefined {
+    return this.store.get<T>({ kind, namespace: 'default', name });
+  }
+
+  list<T extends Resource>(kind: KindName): T[] {
+    return this.store.list<T>(kind);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopOrion().catch(() => undefined);
+    await this.dataPlane?.stopAll().catch(() => undefined);
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Polls until the check returns a value (not undefined/false), or fails with the last observation. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
