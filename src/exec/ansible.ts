@@ -331,9 +331,13 @@ export function outcomeOf(summary: RunSummary | undefined, proc: ProcessResult):
   const hosts = hostResults(summary);
   const all = Object.values(hosts);
   const changed = all.some((h) => h.changed > 0);
-  const firstBad = all.find((h) => h.unreachable > 0) ?? all.find((h) => h.failed > 0);
-  const detail = firstBad ? { failedTask: firstBad.failedTask, message: firstBad.message } : {};
-  if (proc.timedOut) return { result: 'timeout', hosts, changed, message: 'ansible-playbook timed out' };
+  const entries = Object.entries(hosts);
+  const [badName, bad] = entries.find(([, h]) => h.unreachable > 0) ?? entries.find(([, h]) => h.failed > 0) ?? [];
+  const prefix = entries.length > 1 ? `${badName}: ` : '';
+  const detail = bad ? { failedTask: bad.failedTask, message: bad.message && prefix + bad.message } : {};
+  if (proc.timedOut) {
+    return { result: 'timeout', hosts, changed, message: `ansible-playbook timed out after ${proc.durationMs} ms` };
+  }
   if (proc.cancelled) return { result: 'cancelled', hosts, changed, message: 'ansible-playbook was cancelled' };
   if (all.some((h) => h.unreachable > 0)) return { result: 'unreachable', hosts, changed, ...detail };
   if (all.some((h) => h.failed > 0)) return { result: 'failed', hosts, changed, ...detail };

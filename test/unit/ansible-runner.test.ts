@@ -247,7 +247,9 @@ describe('outcome of a run', () => {
     const down = parseRunSummary(SAMPLES.refused);
     if (!summary || !down || !down.hosts.w1) throw new Error('bad samples');
     summary.hosts.w2 = down.hosts.w1;
-    expect(outcomeOf(summary, proc({ exitCode: 4 })).result).toBe('unreachable');
+    const out = outcomeOf(summary, proc({ exitCode: 4 }));
+    expect(out.result).toBe('unreachable');
+    expect(out.message).toMatch(/^w2: Data could not be sent/);
   });
 
   it('reports timeout and cancel whatever the stats say', () => {
