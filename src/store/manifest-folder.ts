@@ -2,9 +2,9 @@
 // what is declared. A file that fails to parse keeps its last valid content in the snapshot: a broken
 // or half-written file is never a deletion. Only removing the file removes what it declared.
 import { watch, type FSWatcher } from 'chokidar';
-import { readFile, stat } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
-import type { Manifest, SecretManifest } from '../api/validate.js';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Manifest } from '../api/validate.js';
 import { parseManifestText, type ManifestError, type ParsedFile } from './manifest-file.js';
 
 export interface DeclaredObject {
@@ -34,6 +34,12 @@ export interface ManifestFolderOptions {
 }
 
 const MANIFEST_FILE = /\.ya?ml$/i;
+const WRITE_STABILITY_MS = 120;
+/**
+ * How long a removal waits for the add of the same burst (a rename): chokidar reports the unlink after
+ * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS, polled every 30 ms.
+ */
+const REMOVAL_GRACE_MS = 500;
 
 export class ManifestFolder {
   private readonly lastValid = new Map<string, ParsedFile>();
@@ -41,6 +47,7 @@ export class ManifestFolder {
   private readonly pending = new Set<string>();
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
+  private holdUntil = 0;
   private processing: Promise<void> = Promise.resolve();
   private readonly dir: string;
 
@@ -54,12 +61,12 @@ export class ManifestFolder {
     const watcher = watch(this.dir, {
       ignored: (path, stats) => ignored(path) || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
       ignoreInitial: false,
-      awaitWriteFinish: { stabilityThreshold: 120, pollInterval: 30 },
+      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: 30 },
     });
     this.watcher = watcher;
     watcher.on('add', (path) => this.markDirty(path));
     watcher.on('change', (path) => this.markDirty(path));
-    watcher.on('unlink', (path) => this.markDirty(path));
+    watcher.on('unlink', (path) => this.markDirty(path, REMOVAL_GRACE_MS));
     watcher.on('error', (err) => this.options.onError?.(err as Error));
     await new Promise<void>((done) => watcher.once('ready', () => done()));
     clearTimeout(this.timer);
@@ -85,17 +92,23 @@ export class ManifestFolder {
     return (this.options.ignore ?? []).some((dir) => path === dir || path.startsWith(dir + sep));
   }
 
-  private markDirty(path: string): void {
+  private markDirty(path: string, holdMs = 0): void {
     if (!MANIFEST_FILE.test(path)) return;
     this.pending.add(path);
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + holdMs);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush(), this.options.debounceMs ?? 50);
+    const delay = Math.max(this.options.debounceMs ?? 50, this.holdUntil - Date.now());
+    this.timer = setTimeout(() => void this.flush(), delay);
   }
 
   private async processPending(): Promise<void> {
     const files = [...this.pending];
     this.pending.clear();
-    for (const file of files) await this.readOne(file);
+    let removed = false;
+    for (const file of files) removed = (await this.readOne(file)) || removed;
+    // A removal may be half of a rename whose add chokidar has not reported yet: read complete new
+    // files now, so that the objects they declare are not deleted and re-created.
+    if (removed) for (const file of await this.untrackedStableFiles()) await this.readOne(file);
     try {
       await this.options.onSnapshot(this.snapshot());
     } catch (err) {
@@ -103,13 +116,14 @@ export class ManifestFolder {
     }
   }
 
-  private async readOne(file: string): Promise<void> {
+  /** Reads one file into lastValid or fileErrors; returns true when the file is gone. */
+  private async readOne(file: string): Promise<boolean> {
     const text = await readIfFile(file);
     const name = displayName(file);
     if (text === undefined) {
       this.lastValid.delete(file);
       this.fileErrors.delete(file);
-      return;
+      return true;
     }
     const parsed = parseManifestText(name, text);
     const previous = this.lastValid.get(file);
@@ -119,10 +133,25 @@ export class ManifestFolder {
     }
     if (parsed.errors.length > 0) {
       this.fileErrors.set(file, parsed.errors);
-      return;
+      return false;
     }
     this.fileErrors.delete(file);
     this.lastValid.set(file, parsed);
+    return false;
+  }
+
+  /** Manifest files not read yet whose content has not changed for a while (not being written). */
+  private async untrackedStableFiles(): Promise<string[]> {
+    const entries = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    const out: string[] = [];
+    for (const entry of entries) {
+      const path = join(entry.parentPath, entry.name);
+      if (!entry.isFile() || !MANIFEST_FILE.test(path) || this.isIgnored(path)) continue;
+      if (this.lastValid.has(path) || this.fileErrors.has(path)) continue;
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs >= WRITE_STABILITY_MS) out.push(path);
+    }
+    return out.sort();
   }
 
   /** Of several files declaring one object, the current owner keeps it; the others are reported. */

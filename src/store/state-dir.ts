@@ -14,8 +14,12 @@ export interface StoredObject extends Resource {
   specHash: string;
 }
 
+/** State directories locked by this process: the pid file alone cannot tell two stores of one process apart. */
+const lockedHere = new Set<string>();
+
 export class StateDir {
   readonly writer = new OrderedWriter();
+  private locked = false;
 
   constructor(readonly root: string) {}
 
@@ -34,16 +38,22 @@ export class StateDir {
   /** Takes the state directory for this process, refusing if a live process holds it. */
   async lock(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
+    if (lockedHere.has(this.root)) throw new Error(`state directory ${this.root} is already in use by this process`);
     const lockFile = join(this.root, 'orion.pid');
     const holder = await readPid(lockFile);
     if (holder && holder !== process.pid && isAlive(holder)) {
       throw new Error(`state directory ${this.root} is in use by orion (pid ${holder}); stop it first`);
     }
+    lockedHere.add(this.root);
+    this.locked = true;
     await writeFileAtomic(lockFile, `${process.pid}\n`);
   }
 
   async unlock(): Promise<void> {
     const lockFile = join(this.root, 'orion.pid');
+    if (!this.locked) return;
+    this.locked = false;
+    lockedHere.delete(this.root);
     if ((await readPid(lockFile)) === process.pid) await rm(lockFile, { force: true });
   }
 
