@@ -1,0 +1,280 @@
+// The Terraform runner against real OpenTofu (and Terraform) with the local provider and the built-in
+// terraform_data resource, from the filesystem mirror that test/harness/tools/install.sh builds. Nothing is faked.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectLock, releaseStaleLock, TerraformRunner, type Workspace } from '../../src/exec/terraform.js';
+import { WorkspaceNameError } from '../../src/exec/workspace.js';
+import { registry } from '../../src/telemetry/metrics.js';
+import { ensureTofu, type TofuTools } from '../harness/tofu.js';
+
+const execFileAsync = promisify(execFile);
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+const RUN_TIMEOUT_MS = 180_000;
+const LOCAL = { source: 'hashicorp/local', version: '2.9.0' };
+
+let tools: TofuTools;
+let root: string;
+let runner: TerraformRunner;
+
+/** A root module with `count` files whose content is a variable, and optionally a slow boot step. */
+function labModule(outDir: string, content: string, opts: { count?: number; slowBoot?: boolean } = {}): object {
+  const module: Record<string, unknown> = {
+    terraform: { required_providers: { local: LOCAL } },
+    variable: {
+      content: { type: 'string', default: content },
+      boot_seconds: { type: 'number', default: 0 },
+    },
+    resource: {
+      local_file: {
+        machine: {
+          count: opts.count ?? 2,
+          filename: `${outDir}/vm-\${count.index}.txt`,
+          content: '${var.content} ${count.index}',
+          file_permission: '0644',
+        },
+      },
+      ...(opts.slowBoot
+        ? {
+            terraform_data: {
+              boot: {
+                input: '${local_file.machine[*].id}',
+                provisioner: [{ 'local-exec': { command: 'sleep ${var.boot_seconds}' } }],
+              },
+            },
+          }
+        : {}),
+    },
+    output: {
+      files: { value: '${local_file.machine[*].filename}' },
+      secret: { value: 'not-for-logs', sensitive: true },
+    },
+  };
+  return module;
+}
+
+async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
+  const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
+    cwd: ws.dir,
+    env: { ...process.env, ...tools.env },
+  });
+  return stdout.split('\n').filter(Boolean).sort();
+}
+
+async function logsOf(ws: Workspace): Promise<string[]> {
+  return (await readdir(ws.logDir)).sort();
+}
+
+/** The pid of the tofu process running `op` in a workspace (it leads its own process group). */
+async function findTerraformPid(ws: Workspace, op: string): Promise<number | undefined> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readlink(`/proc/${entry}/cwd`)) !== ws.dir) continue;
+      const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      if (argv[0] === runner.binary && argv[1] === op) return Number(entry);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return undefined;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  tools = await ensureTofu();
+  root = await mkdtemp(join(tmpdir(), 'orion-tf-'));
+  runner = await TerraformRunner.create({
+    stateRoot: root,
+    binary: tools.tofu,
+    env: { TF_CLI_CONFIG_FILE: tools.cliConfig },
+    killGraceMs: 2000,
+  });
+}, BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('TerraformRunner with OpenTofu', () => {
+  it('applies, returns outputs, spawns nothing when nothing changed, re-applies a changed variable', async () => {
+    const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'files' });
+    const out = join(root, 'out-files');
+    const first = await runner.converge(ws, labModule(out, 'hello'));
+    expect(first.failure).toBeUndefined();
+    expect(first).toMatchObject({ result: 'success', applied: true, skipped: false });
+    expect(first.runs.map((r) => r.op)).toEqual(['init', 'plan', 'apply', 'output']);
+    expect(first.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
+    expect(first.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
+    expect(await readFile(`${out}/vm-1.txt`, 'utf8')).toBe('hello 1');
+    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]']);
+
+    // Unchanged module: no process at all.
+    const spawnedBefore = { ...runner.spawned };
+    const again = await runner.converge(ws, labModule(out, 'hello'));
+    expect(again).toMatchObject({ result: 'success', skipped: true, runs: [] });
+    expect(runner.spawned).toEqual(spawnedBefore);
+
+    // An explicit plan (drift check) with no change: exit code 0, and no apply process.
+    const plan = await runner.plan(ws);
+    expect(plan).toMatchObject({ op: 'plan', result: 'success', exitCode: 0, changes: false });
+    const forced = await runner.converge(ws, labModule(out, 'hello'), { force: true });
+    expect(forced.runs.map((r) => r.op)).toEqual(['plan', 'output']);
+    expect(runner.spawned.apply).toBe(spawnedBefore.apply);
+    expect(runner.spawned.init).toBe(spawnedBefore.init);
+    expect((await logsOf(ws)).filter((n) => n.endsWith('-apply.log'))).toHaveLength(1);
+    const outputLogs = (await logsOf(ws)).filter((n) => n.endsWith('-output.log'));
+    for (const name of outputLogs) expect(await readFile(join(ws.logDir, name), 'utf8')).not.toContain('not-for-logs');
+
+    // A changed variable: the plan has changes (exit 2), the apply runs, init does not.
+    const changed = await runner.converge(ws, labModule(out, 'bonjour'));
+    expect(changed.runs.map((r) => [r.op, r.exitCode])).toEqual([
+      ['plan', 2],
+      ['apply', 0],
+      ['output', 0],
+    ]);
+    expect(await readFile(`${out}/vm-0.txt`, 'utf8')).toBe('bonjour 0');
+    expect(runner.spawned.apply).toBe(spawnedBefore.apply + 1);
+    expect((await runner.stateBackend(ws).history()).length).toBeGreaterThanOrEqual(2);
+    expect(await registry.getSingleMetricAsString('orion_terraform_runs_total')).toMatch(/op="apply",result="success"} [1-9]/);
+  }, RUN_TIMEOUT_MS);
+
+  it('detects drift with plan exit code 2, repairs it, and destroy removes everything', async () => {
+    const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'drift' });
+    const out = join(root, 'out-drift');
+    expect((await runner.converge(ws, labModule(out, 'x'))).result).toBe('success');
+    await unlink(`${out}/vm-0.txt`);
+    const drift = await runner.plan(ws);
+    expect(drift).toMatchObject({ result: 'success', exitCode: 2, changes: true });
+    const repaired = await runner.converge(ws, labModule(out, 'x'), { force: true });
+    expect(repaired).toMatchObject({ result: 'success', applied: true });
+    expect(existsSync(`${out}/vm-0.txt`)).toBe(true);
+
+    const destroy = await runner.destroy(ws);
+    expect(destroy).toMatchObject({ op: 'destroy', result: 'success', exitCode: 0 });
+    expect(existsSync(`${out}/vm-0.txt`) || existsSync(`${out}/vm-1.txt`)).toBe(false);
+    expect(await stateList(ws)).toEqual([]);
+  }, RUN_TIMEOUT_MS);
+
+  it('reports a broken configuration with Terraform’s own message', async () => {
+    const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'broken' });
+    const broken = {
+      terraform: { required_providers: { local: LOCAL } },
+      resource: { local_file: { x: { filename: join(root, 'never'), contnet: 'typo' } } },
+    };
+    const result = await runner.converge(ws, broken);
+    expect(result.result).toBe('failed');
+    expect(result.failure).toMatchObject({ op: 'plan', result: 'failed', exitCode: 1 });
+    expect(result.failure?.error).toMatch(/^Error: Extraneous JSON object property\n/);
+    expect(result.failure?.error).toContain('No argument or block type is named "contnet"');
+    expect(result.failure?.error).not.toMatch(/[│╷╵]/);
+    expect(await readFile(result.failure?.logFile ?? '', 'utf8')).toContain('Extraneous JSON object property');
+    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{4}-\d\d-\d\dT[\d-]+\.\d+Z-plan\.log$/);
+  }, RUN_TIMEOUT_MS);
+
+  it('after a SIGKILL mid-apply, reports the stale lock, releases it, and converges to one set of resources', async () => {
+    const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'crash' });
+    const out = join(root, 'out-crash');
+    const module = labModule(out, 'c', { slowBoot: true });
+    const running = runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '60' } });
+    // Kill the whole tofu process group once the files exist and the slow boot step runs. The local backend
+    // persists intermediate state only every 20 s, so the files are typically not in the state yet: the next
+    // apply must create them again in place, not a second set.
+    const pid = await waitFor('apply to reach the boot step', async () => {
+      return existsSync(`${out}/vm-0.txt`) && existsSync(`${out}/vm-1.txt`) && (await findTerraformPid(ws, 'apply'));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(-pid, 'SIGKILL');
+    const crashed = await running;
+    expect(crashed.failure).toMatchObject({ op: 'apply', result: 'failed' });
+
+    const lock = await inspectLock(ws);
+    expect(lock).toMatchObject({ Operation: 'OperationTypeApply', alive: false });
+    expect(lock?.ID).toMatch(/\w/);
+    expect(lock?.Who).toMatch(/@/);
+    expect(lock?.Created).toMatch(/\d{4}-/);
+    expect(await releaseStaleLock(ws, lock?.ID ?? '')).toMatchObject({ released: true });
+
+    expect(await runner.interruptedRun(ws)).toMatchObject({ op: 'apply', pid: process.pid });
+    const again = await runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '0' } });
+    expect(again.failure).toBeUndefined();
+    expect(again).toMatchObject({ result: 'success', applied: true, interrupted: { op: 'apply' } });
+    expect(await runner.interruptedRun(ws)).toBeUndefined();
+    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot']);
+    expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
+    expect((await runner.plan(ws)).changes).toBe(false);
+  }, RUN_TIMEOUT_MS);
+
+  it('reports a live lock with its holder, never releases it, and cancels a run', async () => {
+    const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'locked' });
+    const out = join(root, 'out-locked');
+    const controller = new AbortController();
+    const running = runner.converge(ws, labModule(out, 'l', { slowBoot: true }), {
+      env: { TF_VAR_boot_seconds: '60' },
+      signal: controller.signal,
+    });
+    const pid = await waitFor('apply to hold the lock', async () => {
+      const p = await findTerraformPid(ws, 'apply');
+      return p !== undefined && existsSync(join(ws.dir, '.terraform.tfstate.lock.info')) && p;
+    });
+
+    const blocked = await runner.plan(ws);
+    expect(blocked).toMatchObject({ op: 'plan', result: 'failed', lockHeld: true });
+    expect(blocked.error).toContain('Error acquiring the state lock');
+    expect(blocked.holder).toMatchObject({ Operation: 'OperationTypeApply', pid, alive: true });
+    expect(blocked.holder?.ID).toMatch(/\w/);
+    const release = await releaseStaleLock(ws, blocked.holder?.ID ?? '');
+    expect(release).toMatchObject({ released: false });
+    expect(release.reason).toMatch(/live process/);
+    expect(existsSync(join(ws.dir, '.terraform.tfstate.lock.info'))).toBe(true);
+
+    controller.abort();
+    const cancelled = await running;
+    expect(cancelled.failure).toMatchObject({ op: 'apply', result: 'cancelled' });
+    await waitFor('the tofu process group to end', async () => (await findTerraformPid(ws, 'apply')) === undefined);
+  }, RUN_TIMEOUT_MS);
+
+  it('rejects a workspace name that would leave the state root', async () => {
+    await expect(runner.workspace({ kind: 'lab', namespace: 'default', name: '../x' })).rejects.toThrow(WorkspaceNameError);
+    await expect(runner.workspace({ kind: 'lab', namespace: '..', name: 'x' })).rejects.toThrow(WorkspaceNameError);
+    expect(existsSync(join(root, 'x'))).toBe(false);
+  });
+});
+
+describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
+  const TERRAFORM = '/usr/local/bin/terraform';
+
+  // Never skipped: this machine image ships /usr/local/bin/terraform, and Orion must work with it.
+  it('applies, plans no change, and destroys', async () => {
+    const tf = await TerraformRunner.create({
+      stateRoot: join(root, 'terraform'),
+      binary: TERRAFORM,
+      env: { TF_CLI_CONFIG_FILE: tools.cliConfig },
+    });
+    const ws = await tf.workspace({ kind: 'lab', namespace: 'default', name: 'tf' });
+    const out = join(root, 'out-terraform');
+    const applied = await tf.converge(ws, labModule(out, 'terraform'));
+    expect(applied.failure).toBeUndefined();
+    expect(applied).toMatchObject({ result: 'success', applied: true });
+    expect(applied.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
+    const plan = await tf.plan(ws);
+    expect(plan).toMatchObject({ exitCode: 0, changes: false });
+    expect(await stateList(ws, TERRAFORM)).toEqual(['local_file.machine[0]', 'local_file.machine[1]']);
+    expect(await tf.destroy(ws)).toMatchObject({ result: 'success' });
+    expect(existsSync(`${out}/vm-0.txt`)).toBe(false);
+    expect(tf.spawned.apply).toBe(1);
+  }, RUN_TIMEOUT_MS);
+});
