@@ -9,6 +9,7 @@ import { logsCommand } from './logs.js';
 import { quickstart } from './quickstart.js';
 import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
+import { runKubeUntilSignal } from './run-kube.js';
 import { formatReport, validatePaths } from './validate.js';
 
 function positiveInt(value: string): number {
@@ -17,24 +18,53 @@ function positiveInt(value: string): number {
   return n;
 }
 
+interface RunCommandOptions {
+  dir?: string;
+  kube?: boolean;
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElect?: boolean;
+  leaseNamespace?: string;
+  state?: string;
+  listen: string;
+  nodeConcurrency: number;
+  rentalConcurrency: number;
+  playbookDir?: string[];
+}
+
+function addRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('reconcile the manifests of a folder (--dir, the embedded default) or of a cluster (--kube)')
+    .option('--dir <dir>', 'folder of YAML manifests to watch (folder mode)')
+    .option('--kube', 'watch the CRDs of a Kubernetes cluster (Kubernetes mode)')
+    .option('--kubeconfig <file>', 'kubeconfig (--kube; default: in-cluster config in a pod, else ~/.kube/config)')
+    .option('--namespace <ns>', 'watch one namespace only (--kube; default: all)')
+    .option('--leader-elect', 'only reconcile while holding the orion-leader Lease (--kube)')
+    .option('--lease-namespace <ns>', 'namespace of the Lease (--kube; default: --namespace or the pod namespace)')
+    .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: run logs only, default $TMPDIR/orion)')
+    .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
+    .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
+    .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
+    .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
+    .action(async (opts: RunCommandOptions) => {
+      if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
+      const common = { state: opts.state, listen: opts.listen, nodeConcurrency: opts.nodeConcurrency, rentalConcurrency: opts.rentalConcurrency, playbookDirs: opts.playbookDir };
+      if (opts.dir) {
+        if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace) throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect and --lease-namespace need --kube');
+        return runUntilSignal({ ...common, dir: opts.dir });
+      }
+      await runKubeUntilSignal({ ...common, kubeconfig: opts.kubeconfig, namespace: opts.namespace, leaderElect: opts.leaderElect, leaseNamespace: opts.leaseNamespace });
+    });
+}
+
 export function buildProgram(): Command {
   const program = new Command('orion')
     .description('Declarative reconciler for lab infrastructure: Labs, Desktops, Nodes and Rentals')
     .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError();
 
-  program
-    .command('run')
-    .description('reconcile the manifests of a folder (folder mode, the embedded default)')
-    .requiredOption('--dir <dir>', 'folder of YAML manifests to watch')
-    .option('--state <dir>', 'state directory (default: <dir>/.orion)')
-    .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
-    .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
-    .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
-    .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
-    .action(async (opts: { dir: string; state?: string; listen: string; nodeConcurrency: number; rentalConcurrency: number; playbookDir?: string[] }) => {
-      await runUntilSignal({ ...opts, playbookDirs: opts.playbookDir });
-    });
+  addRunCommand(program);
 
   program
     .command('logs')

@@ -155,3 +155,10 @@ export const provisionSeconds = new Histogram({
   buckets: LONG_BUCKETS,
   registers: [registry],
 });
+
+export const kubeApiRequests = new Counter({
+  name: 'orion_kube_api_requests_total',
+  help: 'Kubernetes API requests by verb, resource and HTTP code (Kubernetes mode).',
+  labelNames: ['verb', 'resource', 'code'] as const,
+  registers: [registry],
+});
