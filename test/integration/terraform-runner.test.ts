@@ -1,6 +1,6 @@
 // The Terraform runner against real OpenTofu (and Terraform) with the local provider and the built-in
 // terraform_data resource, from the filesystem mirror that test/harness/tools/install.sh builds. Nothing is faked.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectLock, releaseStaleLock, TerraformRunner, type Workspace } from '../../src/exec/terraform.js';
 import { WorkspaceNameError } from '../../src/exec/workspace.js';
 import { registry } from '../../src/telemetry/metrics.js';
-import { ensureTofu, type TofuTools } from '../harness/tofu.js';
+import { ensureTofu, REPO_ROOT, type TofuTools } from '../harness/tofu.js';
 
 const execFileAsync = promisify(execFile);
 const BUILD_TIMEOUT_MS = 60 * 60_000;
@@ -213,6 +213,47 @@ describe('TerraformRunner with OpenTofu', () => {
     expect(again.failure).toBeUndefined();
     expect(again).toMatchObject({ result: 'success', applied: true, interrupted: { op: 'apply' } });
     expect(await runner.interruptedRun(ws)).toBeUndefined();
+    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot']);
+    expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
+    expect((await runner.plan(ws)).changes).toBe(false);
+  }, RUN_TIMEOUT_MS);
+
+  it('after a SIGKILL of the Orion process mid-apply, converges to one set of resources', async () => {
+    const ref = { kind: 'lab', namespace: 'default', name: 'orion-killed' };
+    const ws = await runner.workspace(ref);
+    const out = join(root, 'out-orion-killed');
+    const module = labModule(out, 'o', { slowBoot: true });
+    // A separate Orion process (the real runner under tsx) that gets SIGKILLed during the apply.
+    const script = [
+      'const { TerraformRunner } = await import(process.argv[1]);',
+      'const [stateRoot, binary, cliConfig, ref, module] = process.argv.slice(2);',
+      'const runner = await TerraformRunner.create({ stateRoot, binary, env: { TF_CLI_CONFIG_FILE: cliConfig } });',
+      'const ws = await runner.workspace(JSON.parse(ref));',
+      "await runner.converge(ws, JSON.parse(module), { env: { TF_VAR_boot_seconds: '15' } });",
+    ].join('\n');
+    const args = [join(REPO_ROOT, 'src/exec/terraform.ts'), root, tools.tofu, tools.cliConfig, JSON.stringify(ref), JSON.stringify(module)];
+    const orion = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => orion.once('exit', resolve));
+    const tofuPid = await waitFor('the other Orion to reach the boot step', async () => {
+      return existsSync(`${out}/vm-0.txt`) && existsSync(`${out}/vm-1.txt`) && (await findTerraformPid(ws, 'apply'));
+    });
+    orion.kill('SIGKILL');
+    await exited;
+
+    // Its tofu led its own process group and outlived it: while it lives, its lock is live and kept.
+    const lock = await inspectLock(ws);
+    if (lock?.alive) {
+      expect(lock.pid).toBe(tofuPid);
+      expect(await releaseStaleLock(ws, lock.ID)).toMatchObject({ released: false });
+    }
+    // It ends (it finishes, or dies writing to the pipe of the dead Orion); then the next converge is safe.
+    await waitFor('the orphaned tofu to end', async () => (await findTerraformPid(ws, 'apply')) === undefined, 60_000);
+    const again = await runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '0' } });
+    expect(again.failure).toBeUndefined();
+    expect(again).toMatchObject({ result: 'success', interrupted: { op: 'apply' } });
     expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot']);
     expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
     expect((await runner.plan(ws)).changes).toBe(false);
