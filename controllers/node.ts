@@ -44,22 +44,13 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
       return;
     }
     const intervalMs = node.spec.probe.intervalSeconds * 1000;
-    const seen = memory.get(key);
-    const fresh = seen && seen.uid === node.metadata.uid && seen.generation === node.metadata.generation;
-    const sinceLast = seen ? Date.now() - seen.lastProbeAt : Infinity;
-    if (fresh && sinceLast < intervalMs) return { requeueAfterMs: intervalMs - sinceLast };
+    const waitMs = msUntilDue(memory.get(key), node, intervalMs);
+    if (waitMs > 0) return { requeueAfterMs: waitMs };
 
     memory.set(key, { uid: node.metadata.uid, generation: node.metadata.generation, lastProbeAt: Date.now() });
     const outcome = await probeOnce(store, node, probe);
     const written = await writeProbeStatus(store, node, outcome, heartbeatMs);
-    const status = written?.status;
-    if (written && status && status.health !== written.previousHealth) {
-      await store.recordEvent(node, {
-        type: status.health === 'Dead' ? 'Warning' : 'Normal',
-        reason: status.health === 'Dead' ? 'NodeDead' : 'NodeAlive',
-        message: status.health === 'Dead' ? `node is Dead: ${status.lastError ?? 'probe failed'}` : 'node is Alive',
-      });
-    }
+    if (written && written.status.health !== written.previousHealth) await recordHealthChange(store, node, written.status);
     return { requeueAfterMs: intervalMs };
   }
 
@@ -74,6 +65,21 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
         .filter((n) => n.spec.secretRef.name === name)
         .map((n) => `Node/${n.metadata.namespace}/${n.metadata.name}`),
   };
+}
+
+/** Milliseconds until the node's next probe is due; 0 when it is due now (or its spec changed). */
+function msUntilDue(seen: ProbeMemory | undefined, node: NodeResource, intervalMs: number): number {
+  if (!seen || seen.uid !== node.metadata.uid || seen.generation !== node.metadata.generation) return 0;
+  return Math.max(0, intervalMs - (Date.now() - seen.lastProbeAt));
+}
+
+async function recordHealthChange(store: Store, node: NodeResource, status: NodeStatus): Promise<void> {
+  const dead = status.health === 'Dead';
+  await store.recordEvent(node, {
+    type: dead ? 'Warning' : 'Normal',
+    reason: dead ? 'NodeDead' : 'NodeAlive',
+    message: dead ? `node is Dead: ${status.lastError ?? 'probe failed'}` : 'node is Alive',
+  });
 }
 
 /**
@@ -111,24 +117,36 @@ interface ProbeOutcome {
 }
 
 async function probeOnce(store: Store, node: NodeResource, probe: typeof probeNode): Promise<ProbeOutcome> {
+  const key = await loadProbeKey(store, node);
+  if ('reason' in key) return key;
+  const pinned = node.status?.hostKey?.key;
+  const accept = node.metadata.annotations?.[ACCEPT_HOST_KEY_ANNOTATION];
+  const stop = nodeProbeDuration.startTimer();
+  const target = { address: node.spec.address, port: node.spec.port, user: node.spec.user, privateKey: key.privateKey, timeoutMs: node.spec.probe.timeoutSeconds * 1000 };
+  let result = await probe({ ...target, pinnedHostKey: pinned });
+  if (result.hostKeyMismatch && accept && accept === result.hostKeyFingerprint) {
+    // The operator vouched for this exact new key: probe again trusting it, then re-pin it.
+    result = await probe({ ...target, pinnedHostKey: result.hostKey });
+  }
+  stop({ result: result.ok ? 'success' : 'failure' });
+  return classify(result, pinned);
+}
+
+/** The private key of the node's Secret, or the outcome that says why there is none. */
+async function loadProbeKey(store: Store, node: NodeResource): Promise<{ privateKey: string } | ProbeOutcome> {
   const secret = await store.readSecret(node.metadata.namespace, node.spec.secretRef.name);
   if (!secret) return failure('SecretMissing', `secret "${node.spec.secretRef.name}" not found`);
   const privateKey = secret.privateKey;
   if (!privateKey) return failure('SecretInvalid', `secret "${node.spec.secretRef.name}" has no "privateKey" key`);
-  const pinned = node.status?.hostKey?.key;
-  const accept = node.metadata.annotations?.[ACCEPT_HOST_KEY_ANNOTATION];
-  const stop = nodeProbeDuration.startTimer();
-  const target = { address: node.spec.address, port: node.spec.port, user: node.spec.user, privateKey };
-  let result = await probe({ ...target, timeoutMs: node.spec.probe.timeoutSeconds * 1000, pinnedHostKey: pinned });
-  if (result.hostKeyMismatch && accept && accept === result.hostKeyFingerprint) {
-    // The operator vouched for this exact new key: probe again trusting it, then re-pin it.
-    result = await probe({ ...target, timeoutMs: node.spec.probe.timeoutSeconds * 1000, pinnedHostKey: result.hostKey });
+  return { privateKey };
+}
+
+function classify(result: ProbeResult, pinned: string | undefined): ProbeOutcome {
+  if (result.ok) {
+    const repin = result.hostKey && result.hostKey !== pinned;
+    const pinKey = repin ? { key: result.hostKey as string, fingerprint: result.hostKeyFingerprint ?? '' } : undefined;
+    return { ok: true, reason: 'ProbeSucceeded', message: 'SSH probe succeeded', result, pinKey };
   }
-  stop({ result: result.ok ? 'success' : 'failure' });
-  const pinKey = result.ok && result.hostKey && result.hostKey !== pinned
-    ? { key: result.hostKey, fingerprint: result.hostKeyFingerprint ?? '' }
-    : undefined;
-  if (result.ok) return { ok: true, reason: 'ProbeSucceeded', message: 'SSH probe succeeded', result, pinKey };
   if (result.hostKeyMismatch) {
     return {
       ok: false,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
 import { parseRefKey, refOf } from '../src/api/types.js';
-import { InvalidPlaybookError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
 import { TerminalError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
@@ -212,12 +212,19 @@ class RentalSteps {
         signal,
       });
     } catch (err) {
+      if (err instanceof InvalidRunRequestError || err instanceof InvalidPlaybookError) {
+        // The request itself is wrong (bad key, unsafe vars): retrying cannot help.
+        await this.failWith(rental, 'InvalidRequest', err.message);
+        throw new TerminalError(err.message, 'InvalidRequest');
+      }
       if (!(err instanceof TenantAccessError)) throw err;
-      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
-        { type: 'Ready', status: 'False', reason: err.reason, message: err.message },
-      ]));
+      await this.failWith(rental, err.reason, err.message);
       throw err;
     }
+  }
+
+  private async failWith(rental: RentalResource, reason: string, message: string): Promise<void> {
+    await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [{ type: 'Ready', status: 'False', reason, message }]));
   }
 }
 
