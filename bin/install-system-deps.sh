@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
+#   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
+#   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo)
+set -euo pipefail
+profile=${1:-runtime}
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+have sshd || missing+=(openssh-server)
+have ssh || missing+=(openssh-client)
+have ansible-playbook || missing+=(ansible)
+have nsenter || missing+=(util-linux)
+have ip || missing+=(iproute2)
+if [ "$profile" = test ]; then
+  have ansible-lint || missing+=(ansible-lint)
+  have promtool || missing+=(prometheus)
+  have visudo || missing+=(sudo)
+  have openssl || missing+=(openssl)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "==> installing Debian packages: ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "root is needed to install ${missing[*]} (and to run the SSH workers in their own namespaces): run as root or with sudo" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
