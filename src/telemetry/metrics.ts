@@ -23,6 +23,9 @@ function collectSamples(gauge: Gauge, metric: string): void {
   for (const sample of source()) gauge.set(sample.labels, sample.value);
 }
 collectDefaultMetrics({ register: registry, prefix: 'orion_process_' });
+// prom-client names three gauges `*_total`, which Prometheus reserves for counters (promtool flags them);
+// their per-type siblings without the suffix carry the same information.
+for (const kind of ['resources', 'handles', 'requests']) registry.removeSingleMetric(`orion_process_nodejs_active_${kind}_total`);
 
 /** Buckets for work that takes seconds to an hour (Ansible, Terraform, provisioning). */
 export const LONG_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600];
