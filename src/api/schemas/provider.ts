@@ -54,9 +54,12 @@ export const machineStatusSchema = {
   required: ['name'],
   properties: {
     name: { type: 'string' },
+    id: { type: 'string', description: 'The libvirt domain name or the Proxmox VM id.' },
+    mac: { type: 'string' },
     address: { type: 'string' },
     state: { type: 'string' },
     sshPort: { type: 'integer' },
     vncPort: { type: 'integer' },
+    hostKey: { type: 'string', description: 'SSH host key pinned on first contact (OpenSSH public key line).' },
   },
 } as const;

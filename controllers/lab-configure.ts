@@ -1,0 +1,117 @@
+// Ansible for a Lab: once every machine runs and has an address, its host key is pinned (first contact) and the
+// Lab's playbook runs with an inventory built from the machines. It runs again only when what it depends on —
+// hosts, playbook, user, vars, key — changed (status.configuredHash).
+import { createHash } from 'node:crypto';
+import { isConditionTrue } from '../src/api/conditions.js';
+import type { LabResource } from '../src/api/types.js';
+import type { AnsibleHost, AnsibleRunner, AnsibleRunResult } from '../src/exec/ansible.js';
+import type { Store } from '../src/store/store.js';
+import { scanHostKey } from './lab-hostkeys.js';
+import { labStatus, type MachineStatus } from './lab-status.js';
+
+export interface LabSecrets {
+  privateKey?: string;
+  sshPublicKey?: string;
+  proxmoxToken?: { id: string; secret: string };
+  ca?: string;
+}
+
+export interface ConfigureOptions {
+  ansible: AnsibleRunner;
+  secrets: LabSecrets;
+  logDir: string;
+  sshKeyscan?: string;
+  pollMs: number;
+  signal: AbortSignal;
+}
+
+const SSH_PORT = 22;
+
+/** What a playbook run depends on; the key itself only as a digest. */
+export function configureHash(lab: LabResource, machines: MachineStatus[], privateKey: string | undefined): string {
+  const ansible = lab.spec.ansible;
+  const inputs = {
+    playbook: ansible?.playbook,
+    user: ansible?.user ?? 'root',
+    vars: ansible?.vars ?? {},
+    hosts: machines.map((m) => [m.name, m.id, m.address]),
+    key: createHash('sha256').update(privateKey ?? '').digest('hex'),
+  };
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+}
+
+type Result = { lab: LabResource; waitMs?: number };
+
+export async function configureLab(store: Store, lab: LabResource, opts: ConfigureOptions): Promise<Result> {
+  const ansible = lab.spec.ansible;
+  if (!ansible || (lab.spec.powerState ?? 'Running') === 'Stopped') return { lab };
+  const machines = lab.status?.machines ?? [];
+  const waiting = (reason: string, message: string): Promise<Result> => wait(store, lab, reason, message, opts.pollMs);
+  const noAddress = machines.filter((m) => !m.address).map((m) => m.name);
+  if (noAddress.length > 0) return waiting('WaitingForAddress', `no address yet for ${noAddress.join(', ')}`);
+  const hash = configureHash(lab, machines, opts.secrets.privateKey);
+  if (lab.status?.configuredHash === hash && isConditionTrue(lab.status.conditions, 'Configured')) return { lab };
+
+  const pinned = await pinHostKeys(machines, opts);
+  const unpinned = pinned.filter((m) => !m.hostKey).map((m) => m.name);
+  if (unpinned.length > 0) return waiting('WaitingForSSH', `SSH does not answer yet on ${unpinned.join(', ')}`);
+  lab = await store.updateStatus(lab, labStatus(lab, 'Configuring', [
+    { type: 'Configured', status: 'False', reason: 'Running', message: `running playbook ${ansible.playbook}` },
+  ], { machines: pinned }));
+
+  const hosts: AnsibleHost[] = pinned.map((m) => ({ name: m.name, address: m.address ?? '', port: SSH_PORT, user: ansible.user ?? 'root', hostKey: m.hostKey ?? '' }));
+  const result = await opts.ansible.run({
+    playbook: ansible.playbook,
+    hosts,
+    privateKey: opts.secrets.privateKey ?? '',
+    extraVars: { ...(ansible.vars ?? {}), orion_lab: lab.metadata.name },
+    resource: { kind: 'lab', namespace: lab.metadata.namespace, name: lab.metadata.name },
+    signal: opts.signal,
+  });
+  const summary = runSummary(result);
+  if (result.result !== 'success') {
+    const message = describe(result);
+    await store.updateStatus(lab, labStatus(lab, 'Failed', [
+      { type: 'Configured', status: 'False', reason: 'PlaybookFailed', message },
+      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message },
+    ], { lastAnsibleRun: summary }));
+    throw new Error(`${result.playbook}: ${message}`);
+  }
+  lab = await store.updateStatus(lab, labStatus(lab, 'Configuring', [
+    { type: 'Configured', status: 'True', reason: 'PlaybookSucceeded', message: `${result.playbook} ran on ${hosts.length} machine(s)` },
+  ], { configuredHash: hash, lastAnsibleRun: summary }));
+  return { lab };
+}
+
+async function wait(store: Store, lab: LabResource, reason: string, message: string, pollMs: number): Promise<Result> {
+  lab = await store.updateStatus(lab, labStatus(lab, 'Configuring', [{ type: 'Configured', status: 'False', reason, message }]));
+  return { lab, waitMs: pollMs };
+}
+
+/** Machines with their host key: the pinned one, or the one the machine offers now (first contact). */
+async function pinHostKeys(machines: MachineStatus[], opts: ConfigureOptions): Promise<MachineStatus[]> {
+  return Promise.all(
+    machines.map(async (m) => {
+      if (m.hostKey || !m.address) return m;
+      const key = await scanHostKey(m.address, SSH_PORT, { sshKeyscan: opts.sshKeyscan, logDir: opts.logDir, signal: opts.signal });
+      return key ? { ...m, hostKey: key } : m;
+    }),
+  );
+}
+
+function describe(result: AnsibleRunResult): string {
+  const task = result.failedTask ? `task "${result.failedTask}": ` : '';
+  return `${result.result}: ${task}${result.message ?? `exit code ${result.exitCode}`}`;
+}
+
+function runSummary(result: AnsibleRunResult) {
+  return {
+    op: result.playbook,
+    result: result.result,
+    startedAt: result.startedAt,
+    durationMs: Math.round(result.durationMs),
+    ...(result.failedTask ? { failedTask: result.failedTask } : {}),
+    ...(result.message ? { message: result.message.slice(0, 1000) } : {}),
+    logFile: result.logFile,
+  };
+}
