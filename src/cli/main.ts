@@ -30,6 +30,8 @@ interface RunCommandOptions {
   nodeConcurrency: number;
   rentalConcurrency: number;
   playbookDir?: string[];
+  terraform?: string;
+  imageDir?: string[];
 }
 
 function addRunCommand(program: Command): void {
@@ -47,12 +49,14 @@ function addRunCommand(program: Command): void {
     .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
     .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
     .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
+    .option('--terraform <binary>', 'tofu or terraform binary for Labs (default: tofu, else terraform, on PATH)')
+    .option('--image-dir <dir...>', 'folders a libvirt Lab machine may boot images, kernels and initrds from')
     .action(async (opts: RunCommandOptions) => {
       if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
       const common = { state: opts.state, listen: opts.listen, nodeConcurrency: opts.nodeConcurrency, rentalConcurrency: opts.rentalConcurrency, playbookDirs: opts.playbookDir };
       if (opts.dir) {
         if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace) throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect and --lease-namespace need --kube');
-        return runUntilSignal({ ...common, dir: opts.dir });
+        return runUntilSignal({ ...common, dir: opts.dir, terraform: opts.terraform, imageDirs: opts.imageDir });
       }
       await runKubeUntilSignal({ ...common, kubeconfig: opts.kubeconfig, namespace: opts.namespace, leaderElect: opts.leaderElect, leaseNamespace: opts.leaseNamespace });
     });
@@ -65,7 +69,21 @@ export function buildProgram(): Command {
     .showHelpAfterError();
 
   addRunCommand(program);
+  addInspectCommands(program);
+  addQuickstartCommands(program);
 
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`orion ${packageVersion()}\n`);
+    });
+
+  return program;
+}
+
+/** Commands that read manifests or the state directory: logs, validate, get, crds. */
+function addInspectCommands(program: Command): void {
   program
     .command('logs')
     .description('print the last Ansible/Terraform run log of a resource (KIND/NAME)')
@@ -124,7 +142,10 @@ export function buildProgram(): Command {
       await mkdir(opts.write, { recursive: true });
       for (const crd of crds) await writeFile(join(opts.write, crd.file), crd.yaml);
     });
+}
 
+/** The local data plane of `npm start` and the control of its workers. */
+function addQuickstartCommands(program: Command): void {
   program
     .command('quickstart')
     .description('start four local SSH workers and run Orion on examples/quickstart (what `npm start` runs)')
@@ -145,15 +166,6 @@ export function buildProgram(): Command {
     .action(async (action: string, name: string, opts: { listen: string }) => {
       process.stdout.write(`${await workerCommand(action, name, opts.listen)}\n`);
     });
-
-  program
-    .command('version')
-    .description('print the version')
-    .action(() => {
-      process.stdout.write(`orion ${packageVersion()}\n`);
-    });
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {

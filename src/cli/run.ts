@@ -4,8 +4,10 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
+import { labController } from '../../controllers/lab.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
+import { TerraformRunner } from '../exec/terraform.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
@@ -20,6 +22,10 @@ export interface RunOptions {
   rentalConcurrency: number;
   /** Extra folders searched for playbooks, before the project's ansible/ folder. */
   playbookDirs?: string[];
+  /** The tofu/terraform binary for Labs (default: tofu, else terraform, on PATH; resolved at the first Lab). */
+  terraform?: string;
+  /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
+  imageDirs?: string[];
 }
 
 export interface RunningOrion {
@@ -40,7 +46,12 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
   manager
     .add(nodeController(store, { concurrency: options.nodeConcurrency }))
     .add(nodeCleanupController(store, runner))
-    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }));
+    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
+    .add(labController(store, {
+      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
+      ansible: runner,
+      imageDirs: options.imageDirs,
+    }));
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const app = createApp({ store });
   const server = await listen(app, options.listen);

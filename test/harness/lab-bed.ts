@@ -1,0 +1,122 @@
+// A test bed for Labs: a private libvirt daemon (harness/libvirt.ts), OpenTofu with the libvirt provider from
+// .tools/ (harness/tofu.ts), a folder of manifests and the Lab controller running in-process on a FolderStore.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { labController, type LabControllerOptions } from '../../controllers/lab.js';
+import type { LabResource } from '../../src/api/types.js';
+import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
+import { TerraformRunner } from '../../src/exec/terraform.js';
+import { Manager } from '../../src/runtime/manager.js';
+import { FolderStore } from '../../src/store/folder.js';
+import { startLibvirt, type LibvirtEnv } from './libvirt.js';
+import { ensureTofu, type TofuTools } from './tofu.js';
+
+export interface LabBedOptions {
+  controller?: Partial<LabControllerOptions>;
+  playbookDirs?: string[];
+  /** Wraps ansible-playbook (e.g. to run it inside the libvirt network namespace). */
+  ansiblePlaybook?: string;
+}
+
+export class LabBed {
+  readonly manifests: string;
+  readonly images: string;
+  store!: FolderStore;
+  manager!: Manager;
+  runner!: TerraformRunner;
+  virt!: LibvirtEnv;
+  tools!: TofuTools;
+
+  private constructor(
+    readonly root: string,
+    private readonly options: LabBedOptions,
+  ) {
+    this.manifests = join(root, 'manifests');
+    this.images = join(root, 'images');
+  }
+
+  static async create(options: LabBedOptions = {}): Promise<LabBed> {
+    const bed = new LabBed(await mkdtemp(join(tmpdir(), 'orion-labbed-')), options);
+    try {
+      await bed.setUp();
+    } catch (err) {
+      await bed.destroy();
+      throw err;
+    }
+    return bed;
+  }
+
+  private async setUp(): Promise<void> {
+    await mkdir(this.manifests, { recursive: true });
+    await mkdir(this.images, { recursive: true });
+    [this.tools, this.virt] = await Promise.all([ensureTofu('all'), startLibvirt()]);
+    const state = join(this.root, 'state');
+    this.store = new FolderStore({ dir: this.manifests, stateDir: state });
+    this.runner = await TerraformRunner.create({ stateRoot: join(state, 'terraform'), binary: this.tools.tofu, env: this.tools.env });
+    const ansible = new AnsibleRunner({
+      playbookDirs: [...(this.options.playbookDirs ?? []), defaultPlaybookDir()],
+      runsDir: join(state, 'runs'),
+      ...(this.options.ansiblePlaybook ? { ansiblePlaybook: this.options.ansiblePlaybook } : {}),
+    });
+    this.manager = new Manager(this.store).add(
+      labController(this.store, {
+        terraform: this.runner,
+        ansible,
+        imageDirs: [this.virt.poolDir, this.images],
+        shutdownGraceMs: 1500,
+        pollMs: 500,
+        ...this.options.controller,
+      }),
+    );
+    await this.manager.start();
+  }
+
+  /** A Lab on this bed's libvirt (TCG guests), with the given machines and extra spec fields. */
+  labManifest(name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): object {
+    return {
+      apiVersion: 'orion.lab/v1alpha1',
+      kind: 'Lab',
+      metadata: { name, ...(annotations ? { annotations } : {}) },
+      spec: {
+        provider: { type: 'libvirt', libvirt: { uri: this.virt.uri, pool: this.virt.pool, network: this.virt.network, domainType: 'qemu' } },
+        ...spec,
+      },
+    };
+  }
+
+  async write(file: string, docs: object[]): Promise<void> {
+    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(join(this.manifests, file), { force: true });
+  }
+
+  lab(name: string): LabResource | undefined {
+    return this.store.get<LabResource>({ kind: 'Lab', namespace: 'default', name });
+  }
+
+  /** `virsh list --all`: domain name → state. */
+  async domains(): Promise<Map<string, { id?: string; state: string }>> {
+    const out = await this.virt.virsh('list', '--all');
+    const rows = new Map<string, { id?: string; state: string }>();
+    for (const line of out.split('\n')) {
+      const m = /^\s*(\d+|-)\s+(\S+)\s+(.+?)\s*$/.exec(line);
+      if (m) rows.set(m[2] as string, { ...(m[1] !== '-' ? { id: m[1] } : {}), state: m[3] as string });
+    }
+    return rows;
+  }
+
+  async volumes(): Promise<string[]> {
+    const out = await this.virt.virsh('vol-list', this.virt.pool);
+    return out.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+  }
+
+  async destroy(): Promise<void> {
+    await this.manager?.stop().catch(() => undefined);
+    await this.virt?.stop().catch(() => undefined);
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,173 @@
+// The Lab controller against a real libvirtd (QEMU/TCG guests), real OpenTofu and the real dmacvicar/libvirt
+// provider: two machines created and running, a steady state that spawns nothing, drift found and repaired,
+// power off and on, restart, deletion; and bad input refused before anything runs. The guests boot no OS (blank
+// 1 GiB qcow2 disks, a few hundred KiB on disk): these tests are about the machines, not their software.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabResource } from '../../src/api/types.js';
+import { getCondition } from '../../src/api/conditions.js';
+import { reconcileTotal } from '../../src/telemetry/metrics.js';
+import { waitFor } from '../harness/cluster.js';
+import { LabBed } from '../harness/lab-bed.js';
+
+const WAIT_MS = 180_000;
+const MACHINES = [{ name: 'web', count: 2, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
+
+function ready(lab: LabResource | undefined): string | undefined {
+  const c = getCondition(lab?.status?.conditions, 'Ready');
+  return c?.status === 'True' ? c.reason : undefined;
+}
+
+async function reconciles(): Promise<number> {
+  const metric = await reconcileTotal.get();
+  return metric.values.filter((v) => v.labels.controller === 'lab').reduce((sum, v) => sum + v.value, 0);
+}
+
+function spawnedTotal(bed: LabBed): number {
+  return Object.values(bed.runner.spawned).reduce((a, b) => a + b, 0);
+}
+
+describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => {
+  let bed: LabBed;
+
+  beforeAll(async () => {
+    bed = await LabBed.create({ controller: { limits: { cpu: 4 } } });
+  });
+
+  afterAll(async () => {
+    await bed?.destroy();
+  });
+
+  it('creates two machines, running, with their VNC ports in the status', async () => {
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, driftDetection: { intervalSeconds: 0 } })]);
+    const lab = await waitFor('lab1 Ready', () => ready(bed.lab('lab1')) === 'Ready' && bed.lab('lab1'), WAIT_MS);
+    const domains = await bed.domains();
+    expect(domains.get('default.lab1.web-0')?.state).toBe('running');
+    expect(domains.get('default.lab1.web-1')?.state).toBe('running');
+    expect(lab.status?.phase).toBe('Ready');
+    expect(lab.status?.machines?.map((m) => m.name)).toEqual(['web-0', 'web-1']);
+    for (const m of lab.status?.machines ?? []) {
+      expect(m.state).toBe('running');
+      expect(m.vncPort).toBeGreaterThanOrEqual(5900);
+      expect(m.mac).toMatch(/^52:54:00/);
+    }
+    expect(lab.metadata.finalizers).toContain('orion.lab/finalizer');
+    expect(getCondition(lab.status?.conditions, 'Provisioned')?.status).toBe('True');
+    expect(lab.status?.lastTerraformRun).toMatchObject({ op: 'apply', result: 'success' });
+    expect(lab.status?.readyAt).toBeDefined();
+    expect(await bed.volumes()).toEqual(expect.arrayContaining(['default.lab1.web-0.qcow2', 'default.lab1.web-1.qcow2']));
+  });
+
+  it('spawns no Terraform process when a reconcile finds nothing changed', async () => {
+    const spawned = { ...bed.runner.spawned };
+    const before = await reconciles();
+    bed.manager.controller('lab')?.enqueue('Lab/default/lab1');
+    bed.manager.controller('lab')?.enqueue('Lab/default/lab1');
+    await waitFor('another reconcile', async () => (await reconciles()) > before);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bed.runner.spawned).toEqual(spawned);
+  });
+
+  it('finds drift with plan -detailed-exitcode and repairs it when asked', async () => {
+    await bed.virt.virsh('destroy', 'default.lab1.web-1');
+    await bed.virt.virsh('undefine', 'default.lab1.web-1');
+    const plansBefore = bed.runner.spawned.plan;
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, driftDetection: { intervalSeconds: 1 } })]);
+    const drifted = await waitFor(
+      'Drifted=True and Ready=False',
+      () => {
+        const lab = bed.lab('lab1');
+        return getCondition(lab?.status?.conditions, 'Drifted')?.status === 'True' && getCondition(lab?.status?.conditions, 'Ready')?.status === 'False' && lab;
+      },
+      WAIT_MS,
+    );
+    expect(bed.runner.spawned.plan).toBeGreaterThan(plansBefore);
+    expect(bed.runner.spawned.apply).toBe(1);
+    expect(getCondition(drifted.status?.conditions, 'Ready')?.reason).toBe('MachineMissing');
+
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, driftDetection: { intervalSeconds: 1, autoRepair: true } })]);
+    await waitFor('Drifted=False (Repaired)', () => getCondition(bed.lab('lab1')?.status?.conditions, 'Drifted')?.reason === 'Repaired', WAIT_MS);
+    await waitFor('web-1 running again', async () => (await bed.domains()).get('default.lab1.web-1')?.state === 'running', WAIT_MS);
+    expect(bed.runner.spawned.apply).toBe(2);
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, driftDetection: { intervalSeconds: 0 } })]);
+    await waitFor('lab1 Ready', () => ready(bed.lab('lab1')) === 'Ready', WAIT_MS);
+  });
+
+  it('powers the machines off with powerState Stopped and on again with Running, without Terraform', async () => {
+    const spawned = spawnedTotal(bed);
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, powerState: 'Stopped', driftDetection: { intervalSeconds: 0 } })]);
+    const stopped = await waitFor('lab1 Stopped', () => ready(bed.lab('lab1')) === 'Stopped' && bed.lab('lab1'), WAIT_MS);
+    expect(stopped.status?.phase).toBe('Stopped');
+    const domains = await bed.domains();
+    expect(domains.get('default.lab1.web-0')?.state).toBe('shut off');
+    expect(domains.get('default.lab1.web-1')?.state).toBe('shut off');
+    expect(stopped.status?.machines?.every((m) => m.state === 'shut off')).toBe(true);
+
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, powerState: 'Running', driftDetection: { intervalSeconds: 0 } })]);
+    await waitFor('lab1 Ready', () => ready(bed.lab('lab1')) === 'Ready', WAIT_MS);
+    const running = await bed.domains();
+    expect(running.get('default.lab1.web-0')?.state).toBe('running');
+    expect(spawnedTotal(bed)).toBe(spawned);
+  });
+
+  it('restarts every machine when the restartedAt annotation changes', async () => {
+    const before = await bed.domains();
+    const at = new Date().toISOString();
+    await bed.write('lab.yaml', [bed.labManifest('lab1', { machines: MACHINES, driftDetection: { intervalSeconds: 0 } }, { 'orion.lab/restartedAt': at })]);
+    await waitFor('restartedAt recorded', () => bed.lab('lab1')?.status?.restartedAt === at, WAIT_MS);
+    await waitFor('lab1 Ready', () => ready(bed.lab('lab1')) === 'Ready', WAIT_MS);
+    const after = await bed.domains();
+    for (const name of ['default.lab1.web-0', 'default.lab1.web-1']) {
+      expect(after.get(name)?.state).toBe('running');
+      expect(after.get(name)?.id).toBeDefined();
+      expect(after.get(name)?.id).not.toBe(before.get(name)?.id);
+    }
+  });
+
+  it('destroys domains and volumes when the Lab is deleted, then releases it', async () => {
+    const destroys = bed.runner.spawned.destroy;
+    await bed.remove('lab.yaml');
+    await waitFor('lab1 gone', () => bed.lab('lab1') === undefined, WAIT_MS);
+    expect(bed.runner.spawned.destroy).toBe(destroys + 1);
+    const domains = await bed.domains();
+    expect([...domains.keys()].filter((d) => d.startsWith('default.lab1.'))).toEqual([]);
+    expect((await bed.volumes()).filter((v) => v.startsWith('default.lab1.'))).toEqual([]);
+  });
+
+  describe('bad input: refused before anything runs', () => {
+    const machine = { name: 'm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 };
+
+    it.each([
+      ['cpu 9', { cpu: 9 }, 'cpu'],
+      ['memoryMiB 20000', { memoryMiB: 20000 }, 'memoryMiB'],
+      ['diskGiB 501', { diskGiB: 501 }, 'diskGiB'],
+      ['count 21', { count: 21 }, 'count'],
+      ['a machine name with "_"', { name: 'bad_name' }, 'name'],
+    ])('%s: the manifest is invalid and no Lab exists', async (_what, override, field) => {
+      const spawned = spawnedTotal(bed);
+      await bed.write('bad.yaml', [bed.labManifest('bad', { machines: [{ ...machine, ...override }] })]);
+      const error = await waitFor('a validation error', () => bed.store.invalid.find((e) => e.file.endsWith('bad.yaml')), 10_000);
+      expect(error.field).toContain(field);
+      expect(bed.lab('bad')).toBeUndefined();
+      expect(spawnedTotal(bed)).toBe(spawned);
+      await bed.remove('bad.yaml');
+      await waitFor('the error cleared', () => !bed.store.invalid.some((e) => e.file.endsWith('bad.yaml')), 10_000);
+    });
+
+    it.each([
+      ['cpu above the configured limit (4)', { machines: [{ ...machine, cpu: 6 }] }, 'LimitExceeded', /cpu 6 is above the limit of 4/],
+      ['an image outside the allowed pools', { machines: [{ ...machine, image: '/etc/hostname' }] }, 'ImageNotAllowed', /outside the allowed image directories/],
+      ['a kernel outside the allowed pools', { machines: [{ ...machine, kernel: '/boot/../etc/hostname' }] }, 'ImageNotAllowed', /absolute, normalized path/],
+      ['a missing secret', { machines: [machine], ansible: { playbook: 'create_user' }, sshKeySecretRef: { name: 'absent' } }, 'SecretMissing', /secret "absent" not found/],
+    ])('%s: a status error, no finalizer, nothing run', async (_what, spec, reason, message) => {
+      const spawned = spawnedTotal(bed);
+      await bed.write('bad.yaml', [bed.labManifest('bad', spec)]);
+      const lab = await waitFor('a status error', () => getCondition(bed.lab('bad')?.status?.conditions, 'Ready')?.reason === reason && bed.lab('bad'), 20_000);
+      expect(getCondition(lab.status?.conditions, 'Ready')?.message).toMatch(message);
+      expect(lab.status?.phase).toBe('Failed');
+      expect(lab.metadata.finalizers ?? []).not.toContain('orion.lab/finalizer');
+      expect(spawnedTotal(bed)).toBe(spawned);
+      await bed.remove('bad.yaml');
+      await waitFor('bad gone', () => bed.lab('bad') === undefined, 10_000);
+    });
+  });
+});
