@@ -70,6 +70,7 @@ export function loadKubeConfig(options: KubeConnectOptions = {}): KubeConfig {
 export class KubeClient {
   readonly server: URL;
   private agent?: http.Agent;
+  private connection?: { options: https.RequestOptions; at: number };
   private readonly observers = new Set<(info: RequestInfo) => void>();
 
   constructor(readonly config: KubeConfig) {
@@ -153,8 +154,7 @@ export class KubeClient {
     query: KubeRequest['query'] = {},
     contentType = 'application/json',
   ): Promise<https.RequestOptions> {
-    const opts: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(opts);
+    const opts = await this.connectionOptions();
     const url = new URL(this.server.href.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
     this.agent ??= this.makeAgent(opts);
@@ -168,6 +168,15 @@ export class KubeClient {
       auth: opts.auth,
       headers: { ...(opts.headers ?? {}), accept: 'application/json', 'content-type': contentType },
     };
+  }
+
+  /** TLS material and credentials from the kubeconfig, re-read every 30 s (rotated service account tokens). */
+  private async connectionOptions(): Promise<https.RequestOptions> {
+    if (this.connection && Date.now() - this.connection.at < CONNECTION_OPTIONS_TTL_MS) return this.connection.options;
+    const options: https.RequestOptions = {};
+    await this.config.applyToHTTPSOptions(options);
+    this.connection = { options, at: Date.now() };
+    return options;
   }
 
   private makeAgent(opts: https.RequestOptions): http.Agent {
@@ -190,6 +199,7 @@ export class KubeClient {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_OPTIONS_TTL_MS = 30_000;
 
 export class WatchIdleError extends Error {
   constructor(ms: number) {
