@@ -4,8 +4,9 @@
 // Every path segment is a validated DNS label and every resolved path is checked to stay under the root, so a
 // resource name can never reach outside the state directory (no `..`, no absolute path, no symlink escape).
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 export interface WorkspaceRef {
   kind: string;
@@ -84,29 +85,8 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Writes a file atomically: a temporary file beside it, fsync, rename, then fsync of the directory. */
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const file = await open(tmp, 'w', mode);
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const dir = await open(join(path, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
+/** Crash-safe writes, shared with the folder store. */
+export { writeFileAtomic };
 
 export async function readFileIfExists(path: string): Promise<Buffer | undefined> {
   try {
