@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 describe('ansible/', () => {
   it('passes ansible-lint', async () => {
     const root = join(import.meta.dirname, '..', '..');
-    const result = await execa('ansible-lint', ['ansible/'], { cwd: root, reject: false, timeout: 600_000, env: { ANSIBLE_NOCOLOR: '1' } });
+    const result = await execa('ansible-lint', ['-c', 'ansible/.ansible-lint', 'ansible/'], { cwd: root, reject: false, timeout: 600_000, env: { ANSIBLE_NOCOLOR: '1' } });
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   }, 600_000);
 });
