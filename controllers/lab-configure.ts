@@ -65,7 +65,7 @@ export async function configureLab(store: Store, lab: LabResource, opts: Configu
     hosts,
     privateKey: opts.secrets.privateKey ?? '',
     extraVars: { ...(ansible.vars ?? {}), orion_lab: lab.metadata.name },
-    resource: { kind: 'lab', namespace: lab.metadata.namespace, name: lab.metadata.name },
+    resource: { kind: 'Lab', namespace: lab.metadata.namespace, name: lab.metadata.name },
     signal: opts.signal,
   });
   const summary = runSummary(result);

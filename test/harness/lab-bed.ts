@@ -10,15 +10,23 @@ import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
 import { TerraformRunner } from '../../src/exec/terraform.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/store/folder.js';
+import { findOnPath } from '../../src/exec/terraform-binary.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';
 
 export interface LabBedOptions {
   controller?: Partial<LabControllerOptions>;
   playbookDirs?: string[];
-  /** Wraps ansible-playbook (e.g. to run it inside the libvirt network namespace). */
-  ansiblePlaybook?: string;
+  /**
+   * Run ansible-playbook and ssh-keyscan inside the libvirt network namespace, where the guests' addresses are
+   * (through small wrapper scripts: `ip netns exec <ns> ansible-playbook ...`).
+   */
+  sshInNetns?: boolean;
+  /** More directories machines may boot from (beside the pool and the bed's images/). */
+  imageDirs?: string[];
 }
+
+const which = (name: string): Promise<string | undefined> => findOnPath(name, `${process.env.PATH ?? ''}:/usr/sbin:/sbin`);
 
 export class LabBed {
   readonly manifests: string;
@@ -55,22 +63,38 @@ export class LabBed {
     const state = join(this.root, 'state');
     this.store = new FolderStore({ dir: this.manifests, stateDir: state });
     this.runner = await TerraformRunner.create({ stateRoot: join(state, 'terraform'), binary: this.tools.tofu, env: this.tools.env });
+    const wrappers = this.options.sshInNetns ? await this.netnsWrappers() : undefined;
     const ansible = new AnsibleRunner({
       playbookDirs: [...(this.options.playbookDirs ?? []), defaultPlaybookDir()],
       runsDir: join(state, 'runs'),
-      ...(this.options.ansiblePlaybook ? { ansiblePlaybook: this.options.ansiblePlaybook } : {}),
+      ...(wrappers ? { ansiblePlaybook: wrappers.ansiblePlaybook } : {}),
     });
     this.manager = new Manager(this.store).add(
       labController(this.store, {
         terraform: this.runner,
         ansible,
-        imageDirs: [this.virt.poolDir, this.images],
+        imageDirs: [this.virt.poolDir, this.images, ...(this.options.imageDirs ?? [])],
+        ...(wrappers ? { sshKeyscan: wrappers.sshKeyscan } : {}),
         shutdownGraceMs: 1500,
         pollMs: 500,
         ...this.options.controller,
       }),
     );
     await this.manager.start();
+  }
+
+  /** Scripts that run a tool inside the libvirt network namespace (where the guests are reachable). */
+  private async netnsWrappers(): Promise<{ ansiblePlaybook: string; sshKeyscan: string }> {
+    const bin = join(this.root, 'bin');
+    await mkdir(bin, { recursive: true });
+    const ip = (await which('ip')) ?? 'ip';
+    const wrap = async (name: string): Promise<string> => {
+      const tool = (await which(name)) ?? name;
+      const path = join(bin, name);
+      await writeFile(path, `#!/bin/sh\nexec ${ip} netns exec ${this.virt.netns} ${tool} "$@"\n`, { mode: 0o755 });
+      return path;
+    };
+    return { ansiblePlaybook: await wrap('ansible-playbook'), sshKeyscan: await wrap('ssh-keyscan') };
   }
 
   /** A Lab on this bed's libvirt (TCG guests), with the given machines and extra spec fields. */
