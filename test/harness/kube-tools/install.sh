@@ -133,8 +133,16 @@ install_apiserver() {
   is_installed kube-apiserver "$KUBE_GOVER" "$out" && return 0
   local start=$SECONDS
   log "building kube-apiserver $KUBE_GOVER (staging modules at $KUBE_STAGING_GOVER); this takes minutes …"
-  build_go_binary kube-apiserver "$KUBE_MODULE" "$KUBE_GOVER" "$KUBE_MODULE/cmd/kube-apiserver" "$out" \
-    "$KUBE_STAGING_GOVER"
+  # The version stamps of kubernetes' hack/lib/version.sh, so that /version and kubectl report the release.
+  local major minor flags="" pkg
+  major="$(echo "${KUBE_GOVER#v}" | cut -d. -f1)"
+  minor="$(echo "${KUBE_GOVER#v}" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$KUBE_GOVER -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  EXTRA_LDFLAGS="$flags" build_go_binary kube-apiserver "$KUBE_MODULE" "$KUBE_GOVER" "$KUBE_MODULE/cmd/kube-apiserver" \
+    "$out" "$KUBE_STAGING_GOVER"
   mark_installed kube-apiserver "$KUBE_GOVER"
   log "built kube-apiserver $KUBE_GOVER in $(elapsed $((SECONDS - start)))"
 }
