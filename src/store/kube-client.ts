@@ -118,7 +118,9 @@ export class KubeClient {
         res.on('data', () => idle.reset());
         res.on('error', (err) => (idle.stop(), reject(err)));
         res.on('close', () => (idle.stop(), res.errored ? reject(res.errored) : resolve()));
-        createInterface({ input: res }).on('line', (line) => {
+        const lines = createInterface({ input: res });
+        lines.on('error', () => undefined); // readline re-emits the response's errors, handled above
+        lines.on('line', (line) => {
           if (!line.trim()) return;
           try {
             req.onEvent(JSON.parse(line) as { type: string; object: Record<string, unknown> });
