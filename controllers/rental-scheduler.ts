@@ -83,15 +83,23 @@ export class RentalScheduler {
    * records it for cleanup so the node is not free again before `delete_user` ran on it.
    */
   async release(node: NodeResource, rental: RentalResource, cleanupReason?: string): Promise<void> {
+    await this.updateNode(node, (status) => {
+      if (status.allocation?.uid === rental.metadata.uid) delete status.allocation;
+      if (cleanupReason) addCleanupEntry(status, tenantOnNode(rental), rental, cleanupReason);
+    });
+  }
+
+  /** Records a tenant to remove from a node the rental keeps (its user was renamed). */
+  async addCleanup(node: NodeResource, user: string, rental: RentalResource, reason: string): Promise<void> {
+    await this.updateNode(node, (status) => addCleanupEntry(status, user, rental, reason));
+  }
+
+  private async updateNode(node: NodeResource, change: (status: NodeStatus) => void): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = this.store.get<NodeResource>({ kind: 'Node', namespace: node.metadata.namespace, name: node.metadata.name });
       if (!current) return;
       const status: NodeStatus = { ...current.status };
-      if (status.allocation?.uid === rental.metadata.uid) delete status.allocation;
-      if (cleanupReason) {
-        const others = (status.cleanup ?? []).filter((c) => c.user !== rental.spec.user);
-        status.cleanup = [...others, { user: rental.spec.user, rental: rentalId(rental), reason: cleanupReason, since: new Date().toISOString() }];
-      }
+      change(status);
       try {
         await this.store.updateStatus(current, status);
         return;
@@ -99,8 +107,18 @@ export class RentalScheduler {
         if (!(err instanceof ConflictError)) throw err;
       }
     }
-    throw new ConflictError(`node ${node.metadata.name} kept changing while releasing it`);
+    throw new ConflictError(`node ${node.metadata.name} kept changing while updating its allocation`);
   }
+}
+
+/** The login the rental has on its node: the provisioned one, which may differ from a just-edited spec. */
+export function tenantOnNode(rental: RentalResource): string {
+  return rental.status?.connection?.user ?? rental.spec.user;
+}
+
+function addCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, reason: string): void {
+  const others = (status.cleanup ?? []).filter((c) => c.user !== user);
+  status.cleanup = [...others, { user, rental: rentalId(rental), reason, since: new Date().toISOString() }];
 }
 
 function describeSelector(rental: RentalResource): string {

@@ -11,7 +11,7 @@ import { TerminalError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
 import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
-import { RentalScheduler, heldNode, isFree, rentalId } from './rental-scheduler.js';
+import { RentalScheduler, heldNode, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
 import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
 import { TenantAccess, TenantAccessError } from './tenant-access.js';
 
@@ -131,7 +131,19 @@ class RentalSteps {
   private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
     const hash = provisionHash(rental, node);
     if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
-    if (rental.status?.nodeName !== node.metadata.name) rental = await this.store.updateStatus(rental, boundStatus(rental, node, false));
+    const previousUser = rental.status?.nodeName === node.metadata.name ? rental.status.connection?.user : undefined;
+    if (previousUser && previousUser !== rental.spec.user) {
+      // The tenant was renamed: the old login goes through the node's cleanup, like a departed tenant.
+      await this.scheduler.addCleanup(node, previousUser, rental, 'UserRenamed');
+    }
+    if (rental.status?.nodeName !== node.metadata.name) {
+      rental = await this.store.updateStatus(rental, boundStatus(rental, node, rental.status?.failoverStartedAt !== undefined));
+    } else if (previousUser !== rental.spec.user) {
+      const connection = { host: node.spec.address, port: node.spec.port, user: rental.spec.user };
+      rental = await this.store.updateStatus(rental, phaseStatus(rental, 'Provisioning', [
+        { type: 'Ready', status: 'False', reason: 'Provisioning', message: `creating user ${rental.spec.user}` },
+      ], { connection }));
+    }
     const result = await this.runPlaybook(rental, node, rental.spec.playbooks.create, signal);
     if (result.result !== 'success') {
       await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
@@ -192,7 +204,7 @@ class RentalSteps {
         { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
       ]));
     }
-    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal);
+    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
     if (result.result === 'success') return this.scheduler.release(node, rental);
     if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
     await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
@@ -201,12 +213,12 @@ class RentalSteps {
     throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeRun(result)}`);
   }
 
-  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal): Promise<AnsibleRunResult> {
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, user = rental.spec.user): Promise<AnsibleRunResult> {
     try {
       return await this.access.run({
         node,
         playbook,
-        user: rental.spec.user,
+        user,
         ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
         owner: refOf(rental),
         signal,

@@ -156,4 +156,18 @@ describe('Rental controller (real sshd and Ansible)', () => {
       return list.trim().split('\n').length >= 2;
     }, 30_000);
   });
+
+  it('removes the old login when a tenant is renamed', async () => {
+    const before = await readyRental('erin');
+    const worker = workerOf(before);
+    await bed.write('erin.yaml', [bed.rentalManifest('erin', { user: 'erin2' })]);
+    const renamed = await waitFor('erin Ready as erin2', () => {
+      const r = rental('erin');
+      return r?.status?.phase === 'Ready' && r.status.connection?.user === 'erin2' && r;
+    }, 90_000);
+    expect(renamed.status?.nodeName).toBe(worker.name);
+    await waitFor('old login removed', async () => !(await userExists(worker, 'erin')), 60_000);
+    expect(await userExists(worker, 'erin2')).toBe(true);
+    expect(bed.get<NodeResource>('Node', worker.name)?.status?.allocation?.rental).toBe('default/erin');
+  });
 });
