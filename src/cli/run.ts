@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
+import { desktopController } from '../../controllers/desktop.js';
 import { labController } from '../../controllers/lab.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
@@ -48,6 +49,11 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
     .add(nodeCleanupController(store, runner))
     .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
     .add(labController(store, {
+      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
+      ansible: runner,
+      imageDirs: options.imageDirs,
+    }))
+    .add(desktopController(store, {
       terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
       ansible: runner,
       imageDirs: options.imageDirs,

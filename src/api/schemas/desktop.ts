@@ -3,7 +3,7 @@ import { conditionsSchema, dateTime, runSummarySchema, secretRefSchema, tenantLo
 import { machineSizeProperties, machineStatusSchema, providerSchema } from './provider.js';
 
 export const DESKTOP_PHASES = [
-  'Pending', 'Provisioning', 'Configuring', 'Ready', 'Expiring', 'Failed', 'Deleting',
+  'Pending', 'Provisioning', 'Configuring', 'Ready', 'Expiring', 'Expired', 'Failed', 'Deleting',
 ] as const;
 
 export const desktopSpecSchema = {
@@ -58,8 +58,16 @@ export const desktopStatusSchema = {
     expiresAt: dateTime,
     lastActivityAt: dateTime,
     idleSince: dateTime,
+    /** The last warning recorded (either kind); the two below say which deadline each one was for. */
     warnedAt: dateTime,
+    expiryWarnedAt: dateTime,
+    idleWarnedAt: dateTime,
+    /** Active sessions (SSH/TTY logins and RDP connections) seen by the last idle check. */
+    sessions: { type: 'integer', minimum: 0 },
     readyAt: dateTime,
+    expiredAt: dateTime,
+    appliedHash: { type: 'string' },
+    configuredHash: { type: 'string' },
     lastTerraformRun: runSummarySchema,
     lastAnsibleRun: runSummarySchema,
     conditions: conditionsSchema,
