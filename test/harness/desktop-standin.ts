@@ -1,0 +1,205 @@
+// TEST STAND-IN FOR THE DESKTOP MACHINE ONLY.
+//
+// What it stands in for: the virtual machine of a Desktop — a Proxmox or libvirt guest cloned from a template,
+// with XFCE, XRDP and sshd — which cannot boot here (no KVM: an XFCE guest under TCG takes far too long, and the
+// guest could not download its packages). Everything around the machine is real:
+//
+//   - Terraform: real OpenTofu (harness/tofu.ts, `install.sh core`) runs init/plan/apply/output/destroy on the root
+//     module the Desktop controller writes. Only the machine module is swapped: instead of terraform/libvirt-vm or
+//     terraform/proxmox-vm, the module `desktop-standin` below creates a `local_file` — the "machine record",
+//     which exists exactly as long as the machine would — and publishes the machine at the address and SSH port
+//     of a real sshd worker (src/dataplane/workers.ts: sshd in its own namespaces on 127.0.0.1).
+//   - SSH: the controller pins the worker's host key with ssh-keyscan, runs the real ansible/desktop.yml over
+//     SSH (package tasks skipped: the worker shares this host's packages and has no mirror) and checks sessions
+//     with ssh2 and the real `who` / `ss` on the worker.
+//   - TTL, idle timeout, warnings, quota: the controller's real code, with short durations (timeScale).
+import { mkdir, mkdtemp, readdir, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
+import { renderLabModule, type LabModuleInput } from '../../controllers/lab-module.js';
+import type { DesktopResource } from '../../src/api/types.js';
+import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
+import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
+import { TerraformRunner } from '../../src/exec/terraform.js';
+import { Manager } from '../../src/runtime/manager.js';
+import { FolderStore } from '../../src/store/folder.js';
+import { ensureTofu } from './tofu.js';
+
+/** The stand-in machine module, in the form of terraform/libvirt-vm's output (`machines`). */
+export const STANDIN_MODULE = 'desktop-standin';
+
+const STANDIN_MODULE_TF = `# TEST STAND-IN for a desktop VM (see test/harness/desktop-standin.ts): the "machine" is a record file, and its
+# address and SSH port are those of a real sshd worker on loopback.
+terraform {
+  required_providers {
+    local = { source = "hashicorp/local" }
+  }
+}
+
+variable "name" { type = string }
+variable "machine" { type = string }
+variable "ssh_port" { type = number }
+variable "records_dir" { type = string }
+variable "size" { type = any }
+
+resource "local_file" "machine" {
+  filename        = "\${var.records_dir}/\${var.name}.json"
+  content         = jsonencode({ name = var.name, machine = var.machine, size = var.size, ssh_port = var.ssh_port })
+  file_permission = "0644"
+}
+
+output "machines" {
+  value = [{
+    name     = "\${var.machine}-0"
+    id       = "standin-\${local_file.machine.id}"
+    mac      = ""
+    address  = "127.0.0.1"
+    ssh_port = var.ssh_port
+    rdp_port = 3389
+  }]
+}
+`;
+
+/**
+ * The root module for a Desktop on the stand-in: the Lab renderer's machine block tells the size, the stand-in
+ * module replaces the VM. `portOf` says which worker plays which desktop.
+ */
+export function standInRenderer(recordsDir: string, portOf: (desktop: string) => number) {
+  return (input: LabModuleInput): Record<string, unknown> => {
+    const real = renderLabModule(input) as { module: Record<string, Record<string, unknown>> };
+    const [block, args] = Object.entries(real.module)[0] as [string, Record<string, unknown>];
+    const size = { cpu: args.vcpu ?? args.cores, memory_mib: args.memory_mib, disk_gib: args.disk_gib };
+    return {
+      '//': `TEST STAND-IN for the machine of Desktop ${input.namespace}/${input.name}`,
+      terraform: { required_providers: { local: { source: 'hashicorp/local' } } },
+      module: {
+        [block]: {
+          source: `./modules/${STANDIN_MODULE}`,
+          name: `${input.namespace}.${input.name}`,
+          machine: String(args.machine),
+          ssh_port: portOf(input.name),
+          records_dir: recordsDir,
+          size,
+        },
+      },
+      output: { machines: { value: `\${module.${block}.machines}` } },
+    };
+  };
+}
+
+export interface DesktopBedOptions {
+  /** Desktop name → worker index. Default: every desktop on worker 0. */
+  workerOf?: (desktop: string) => number;
+  workers?: number;
+  basePort: number;
+  controller?: Partial<DesktopControllerOptions>;
+}
+
+/** Real OpenTofu, Ansible and sshd workers, with the Desktop controller in-process on a FolderStore. */
+export class DesktopBed {
+  readonly manifests: string;
+  readonly records: string;
+  readonly state: string;
+  store!: FolderStore;
+  manager!: Manager;
+  workers: SshWorker[] = [];
+  key!: ClientKeyPair;
+
+  private constructor(
+    readonly root: string,
+    readonly options: DesktopBedOptions,
+  ) {
+    this.manifests = join(root, 'manifests');
+    this.records = join(root, 'machines');
+    this.state = join(root, 'state');
+  }
+
+  static async create(options: DesktopBedOptions): Promise<DesktopBed> {
+    const bed = new DesktopBed(await mkdtemp(join(tmpdir(), 'orion-desktopbed-')), options);
+    try {
+      await bed.setUp();
+    } catch (err) {
+      await bed.destroy();
+      throw err;
+    }
+    return bed;
+  }
+
+  private async setUp(): Promise<void> {
+    await Promise.all([this.manifests, this.records, join(this.root, 'modules', STANDIN_MODULE), join(this.root, 'bin')].map((d) => mkdir(d, { recursive: true })));
+    await writeFile(join(this.root, 'modules', STANDIN_MODULE, 'main.tf'), STANDIN_MODULE_TF);
+    // The worker has no package mirror: desktop.yml runs with its package tasks (tag "packages") skipped.
+    const wrapper = join(this.root, 'bin', 'ansible-playbook-standin');
+    await writeFile(wrapper, '#!/bin/sh\nexec ansible-playbook --skip-tags packages "$@"\n');
+    await chmod(wrapper, 0o755);
+
+    this.key = await generateClientKeyPair(join(this.root, 'keys', 'orion'));
+    const count = this.options.workers ?? 1;
+    this.workers = Array.from({ length: count }, (_, i) => new SshWorker({
+      name: `desktop-vm-${i}`,
+      port: this.options.basePort + i,
+      dir: join(this.root, 'workers', `desktop-vm-${i}`),
+      authorizedKeys: [this.key.publicKey],
+    }));
+    const [tools] = await Promise.all([ensureTofu('core'), ...this.workers.map((w) => w.start())]);
+    // A booted Debian has /run/utmp (systemd-tmpfiles); the worker's fresh /run does not until it is made.
+    await Promise.all(this.workers.map((w) => w.exec(['sh', '-c', 'touch /run/utmp && chmod 664 /run/utmp'])));
+
+    await this.write('secrets.yaml', [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'desktop-key' }, stringData: { privateKey: this.key.privateKey, publicKey: this.key.publicKey } },
+    ]);
+    this.store = new FolderStore({ dir: this.manifests, stateDir: this.state });
+    const runner = await TerraformRunner.create({ stateRoot: join(this.state, 'terraform'), binary: tools.tofu, env: tools.env });
+    const ansible = new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir: join(this.state, 'runs'), ansiblePlaybook: wrapper });
+    const workerOf = this.options.workerOf ?? (() => 0);
+    this.manager = new Manager(this.store).add(desktopController(this.store, {
+      terraform: runner,
+      ansible,
+      modulesDir: join(this.root, 'modules'),
+      machineModule: { name: STANDIN_MODULE, render: standInRenderer(this.records, (d) => this.options.basePort + workerOf(d)) },
+      pollMs: 300,
+      ...this.options.controller,
+    }));
+    await this.manager.start();
+  }
+
+  desktopManifest(name: string, spec: Record<string, unknown> = {}): object {
+    return {
+      apiVersion: 'orion.lab/v1alpha1',
+      kind: 'Desktop',
+      metadata: { name },
+      spec: {
+        user: 'alice',
+        provider: { type: 'libvirt' },
+        template: 'debian-12-xfce.qcow2',
+        sshKeySecretRef: { name: 'desktop-key' },
+        ...spec,
+      },
+    };
+  }
+
+  async write(file: string, docs: object[]): Promise<void> {
+    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(join(this.manifests, file), { force: true });
+  }
+
+  desktop(name: string): DesktopResource | undefined {
+    return this.store.get<DesktopResource>({ kind: 'Desktop', namespace: 'default', name });
+  }
+
+  /** The stand-in machines that exist now (their record files). */
+  async machines(): Promise<string[]> {
+    return (await readdir(this.records)).sort();
+  }
+
+  async destroy(): Promise<void> {
+    await this.manager?.stop().catch(() => undefined);
+    await Promise.all(this.workers.map((w) => w.stop().catch(() => undefined)));
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

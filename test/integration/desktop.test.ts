@@ -1,0 +1,157 @@
+// Desktop controller against real OpenTofu, Ansible and sshd: the machine is the named stand-in of
+// test/harness/desktop-standin.ts (a Terraform record plus a loopback sshd worker). Durations are scaled down by
+// the controller's timeScale option (0.1: the schema's 60 s minimum lasts 6 s).
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConditionTrue } from '../../src/api/conditions.js';
+import type { DesktopResource } from '../../src/api/types.js';
+import { DesktopBed } from '../harness/desktop-standin.js';
+import { waitFor } from '../harness/cluster.js';
+
+const SCALE = 0.1;
+const RDP_PASSWORD = 'Rdp-pa55word-never-shown';
+const WORKER = { ttl: 0, idle: 1, q1: 2, q2: 3, q3: 4 } as Record<string, number>;
+
+let bed: DesktopBed;
+
+beforeAll(async () => {
+  bed = await DesktopBed.create({
+    basePort: 22800,
+    workers: 5,
+    workerOf: (name) => WORKER[name] ?? 0,
+    controller: { timeScale: SCALE, idleCheckMs: 500, maxDesktopsPerUser: 2 },
+  });
+  await bed.write('password.yaml', [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alice-rdp' }, stringData: { password: RDP_PASSWORD } }]);
+}, 600_000);
+
+afterAll(async () => {
+  await bed?.destroy();
+});
+
+const ready = (name: string) => (): DesktopResource | undefined => {
+  const d = bed.desktop(name);
+  if (d?.status?.phase === 'Failed') throw new Error(`${name} failed: ${JSON.stringify(d.status.conditions)}`);
+  return d?.status?.phase === 'Ready' ? d : undefined;
+};
+const events = (name: string) => bed.store.eventsOf(bed.desktop(name) as DesktopResource);
+const inPhase = (name: string, phase: string) => (): DesktopResource | undefined => {
+  const d = bed.desktop(name);
+  return d?.status?.phase === phase ? d : undefined;
+};
+const status = (d: DesktopResource | undefined) => d?.status ?? {};
+const time = (iso: string | undefined): number => Date.parse(iso ?? '');
+const readyCondition = (d: DesktopResource | undefined) => status(d).conditions?.find((c) => c.type === 'Ready');
+
+/** desktop.yml really ran on the machine: the user exists, with XFCE as its session. */
+async function expectConfigured(worker: number, user: string): Promise<void> {
+  const w = bed.workers[worker] as (typeof bed.workers)[number];
+  expect((await w.exec(['getent', 'passwd', user])).exitCode).toBe(0);
+  expect((await w.exec(['cat', `/home/${user}/.xsession`])).stdout).toContain('startxfce4');
+}
+
+/** An interactive SSH session (with a pty, as a user's terminal) to a worker; resolves once the shell runs. */
+function openSession(port: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client.on('ready', () => client.shell({ term: 'xterm' }, (err, stream) => {
+      if (err) return reject(err);
+      stream.on('data', () => undefined);
+      resolve(client);
+    }));
+    client.on('error', reject);
+    client.connect({ host: '127.0.0.1', port, username: 'root', privateKey: bed.key.privateKey, hostVerifier: () => true });
+  });
+}
+
+describe('Desktop on the stand-in machine', () => {
+  it('publishes RDP, then a TTL warning, then destroys it at the TTL', async () => {
+    const started = Date.now();
+    // TTL 400 s and warning 100 s, scaled: destroyed 40 s after creation, warned 10 s before.
+    await bed.write('ttl.yaml', [bed.desktopManifest('ttl', { ttlSeconds: 400, warningSeconds: 100, idleTimeoutSeconds: 3600, passwordSecretRef: { name: 'alice-rdp' } })]);
+    const d = await waitFor('ttl Ready', ready('ttl'), 60_000);
+    const readyMs = Date.now() - started;
+    expect(status(d).rdp).toEqual({ host: '127.0.0.1', port: 3389, user: 'alice' });
+    expect(time(status(d).expiresAt) - time(d.metadata.creationTimestamp)).toBe(40_000);
+    expect(await bed.machines()).toEqual(['default.ttl.json']);
+    await expectConfigured(WORKER.ttl as number, 'alice');
+
+    await waitFor('ExpiringSoon', () => events('ttl').find((e) => e.reason === 'ExpiringSoon'), 60_000);
+    const warnedAt = time(status(bed.desktop('ttl')).warnedAt);
+    const expired = await waitFor('ttl Expired', inPhase('ttl', 'Expired'), 60_000);
+    const expiredAt = time(status(expired).expiredAt);
+    const expiresAt = time(status(expired).expiresAt);
+    expect(readyCondition(expired)).toMatchObject({ status: 'False', reason: 'TTLExpired' });
+    expect(status(expired).rdp).toBeUndefined();
+    expect(await bed.machines()).toEqual([]);
+    const reasons = events('ttl').map((e) => e.reason);
+    expect(reasons.indexOf('ExpiringSoon')).toBeLessThan(reasons.indexOf('Expired'));
+    expect(expiredAt - warnedAt).toBeGreaterThanOrEqual(9_000);
+    console.log(`[desktop ttl] ready after ${readyMs} ms; warned ${(expiresAt - warnedAt) / 1000} s before the TTL; destroyed ${(expiredAt - expiresAt) / 1000} s after it`);
+
+    // The RDP password never reached the status, the events or any file of the state (run logs included).
+    const text = JSON.stringify(expired) + JSON.stringify(events('ttl')) + (await readTree(bed.state));
+    expect(text).not.toContain(RDP_PASSWORD);
+  }, 180_000);
+
+  it('keeps a desktop with an open SSH session, destroys it after the idle timeout once the session closes', async () => {
+    // Idle timeout 100 s and warning 30 s, scaled: 10 s and 3 s; TTL far away.
+    await bed.write('idle.yaml', [bed.desktopManifest('idle', { ttlSeconds: 3600, idleTimeoutSeconds: 100, warningSeconds: 30 })]);
+    await waitFor('idle Ready', ready('idle'), 60_000);
+    const session = await openSession(bed.options.basePort + (WORKER.idle as number));
+    try {
+      await waitFor('session seen', () => isConditionTrue(bed.desktop('idle')?.status?.conditions, 'InUse'), 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}; status: ${JSON.stringify(status(bed.desktop('idle')))}`);
+      });
+      expect(status(bed.desktop('idle')).idleSince).toBeUndefined();
+      // Longer than the idle timeout with the session open: still Ready, never warned.
+      await new Promise((r) => setTimeout(r, 12_000));
+      const d = bed.desktop('idle');
+      expect(status(d).phase).toBe('Ready');
+      expect(status(d).sessions).toBeGreaterThanOrEqual(1);
+      expect(events('idle').some((e) => e.reason === 'IdleSoon')).toBe(false);
+    } finally {
+      session.end();
+    }
+    const closedAt = Date.now();
+    await waitFor('IdleSoon', () => events('idle').find((e) => e.reason === 'IdleSoon'), 30_000);
+    const expired = await waitFor('idle Expired', inPhase('idle', 'Expired'), 30_000);
+    expect(readyCondition(expired)).toMatchObject({ status: 'False', reason: 'IdleTimeout' });
+    const expiredAt = time(status(expired).expiredAt);
+    expect(expiredAt - time(status(expired).idleSince)).toBeGreaterThanOrEqual(10_000);
+    const reasons = events('idle').map((e) => e.reason);
+    expect(reasons.indexOf('IdleSoon')).toBeLessThan(reasons.indexOf('Expired'));
+    expect(await bed.machines()).not.toContain('default.idle.json');
+    console.log(`[desktop idle] session closed → destroyed after ${(expiredAt - closedAt) / 1000} s (idle timeout 10 s, checks every 0.5 s)`);
+  }, 180_000);
+
+  it('holds a third desktop of the same user Pending (QuotaExceeded) until one of the two goes', async () => {
+    const spec = { user: 'bob', ttlSeconds: 3600, idleTimeoutSeconds: 3600 };
+    await bed.write('q1.yaml', [bed.desktopManifest('q1', spec)]);
+    await bed.write('q2.yaml', [bed.desktopManifest('q2', spec)]);
+    await waitFor('q1 Ready', ready('q1'), 90_000);
+    await waitFor('q2 Ready', ready('q2'), 90_000);
+    await bed.write('q3.yaml', [bed.desktopManifest('q3', spec)]);
+    const pending = await waitFor('q3 Pending', inPhase('q3', 'Pending'), 30_000);
+    expect(readyCondition(pending)).toMatchObject({ status: 'False', reason: 'QuotaExceeded' });
+    expect(await bed.machines()).not.toContain('default.q3.json');
+    expect(events('q3').some((e) => e.reason === 'QuotaExceeded')).toBe(true);
+
+    const deletedAt = Date.now();
+    await bed.remove('q1.yaml');
+    await waitFor('q1 gone', () => !bed.desktop('q1'), 60_000);
+    await waitFor('q3 Ready', ready('q3'), 90_000);
+    expect(await bed.machines()).toEqual(['default.q2.json', 'default.q3.json']);
+    console.log(`[desktop quota] q1 deleted → q3 Ready after ${(Date.now() - deletedAt) / 1000} s`);
+  }, 300_000);
+});
+
+async function readTree(dir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    parts.push(await readFile(join(entry.parentPath, entry.name), 'utf8').catch(() => ''));
+  }
+  return parts.join('\n');
+}
