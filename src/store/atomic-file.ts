@@ -4,14 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+/**
+ * `durable: false` skips the fsyncs: the rename keeps readers from ever seeing a torn file, but a power
+ * loss may lose the write. For data that is only informative (events).
+ */
+export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600, durable = true): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
@@ -21,7 +25,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDirectory(dir);
+  if (durable) await syncDirectory(dir);
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -43,8 +47,8 @@ export class OrderedWriter {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly latest = new Map<string, (() => Promise<void>) | undefined>();
 
-  write(path: string, data: string | Buffer): Promise<void> {
-    return this.enqueue(path, () => writeFileAtomic(path, data));
+  write(path: string, data: string | Buffer, durable = true): Promise<void> {
+    return this.enqueue(path, () => writeFileAtomic(path, data, 0o600, durable));
   }
 
   remove(path: string): Promise<void> {

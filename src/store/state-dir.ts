@@ -77,7 +77,8 @@ export class StateDir {
 
   saveEvents(obj: Resource, events: RecordedEvent[]): Promise<void> {
     const path = this.eventsPath(obj.kind, obj.metadata.namespace, obj.metadata.name);
-    return this.writer.write(path, `${JSON.stringify(events, null, 2)}\n`);
+    // Events are informative: atomic, but not worth an fsync each (a probe sweep records hundreds).
+    return this.writer.write(path, `${JSON.stringify(events, null, 2)}\n`, false);
   }
 
   saveInvalid(errors: ManifestError[]): Promise<void> {
