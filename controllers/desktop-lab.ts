@@ -15,10 +15,15 @@ export const DESKTOP_MACHINE = 'desktop';
 export const DESKTOP_PLAYBOOK = 'desktop';
 const SSH_PORT = 22;
 
-/** The Lab spec of a Desktop: one machine, its size, and the template as a libvirt image or a Proxmox template. */
-export function desktopLabSpec(desktop: DesktopResource, adminUser: string): LabSpec {
+/**
+ * The Lab spec of a Desktop: one machine, its size, and the template as a libvirt image or a Proxmox template.
+ * On libvirt, cloud-init authorizes the public half of the Desktop's key for the admin user (Proxmox's own
+ * cloud-init gets it from the rendered module).
+ */
+export function desktopLabSpec(desktop: DesktopResource, adminUser: string, sshPublicKey?: string): LabSpec {
   const { spec } = desktop;
   const libvirt = spec.provider.type === 'libvirt';
+  const userData = libvirt && sshPublicKey ? cloudConfig(desktop.metadata.name, adminUser, sshPublicKey) : undefined;
   return {
     provider: spec.provider,
     machines: [{
@@ -28,11 +33,21 @@ export function desktopLabSpec(desktop: DesktopResource, adminUser: string): Lab
       memoryMiB: spec.memoryMiB ?? 1024,
       diskGiB: spec.diskGiB ?? 10,
       ...(libvirt ? { image: spec.template } : { template: spec.template }),
+      ...(userData ? { userData } : {}),
     }],
     ...(spec.sshKeySecretRef ? { sshKeySecretRef: spec.sshKeySecretRef } : {}),
     // A playbook runs on the machine: libvirt waits for its address, Proxmox's cloud-init creates this user.
     ansible: { playbook: DESKTOP_PLAYBOOK, user: adminUser },
   } as LabSpec;
+}
+
+/** cloud-init user data (JSON is YAML) that lets the admin user in with the Desktop's key. */
+export function cloudConfig(hostname: string, adminUser: string, sshPublicKey: string): string {
+  const user = adminUser === 'root'
+    ? { name: 'root', ssh_authorized_keys: [sshPublicKey] }
+    : { name: adminUser, ssh_authorized_keys: [sshPublicKey], sudo: 'ALL=(ALL) NOPASSWD:ALL', shell: '/bin/bash' };
+  const config = { hostname, users: [user], ...(adminUser === 'root' ? { disable_root: false } : {}) };
+  return `#cloud-config\n${JSON.stringify(config)}\n`;
 }
 
 /** How the root module is rendered; tests swap the machine module for a stand-in (test/harness/desktop-standin.ts). */

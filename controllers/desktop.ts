@@ -281,7 +281,7 @@ class DesktopSteps {
     const moduleName = this.options.machineModule?.name ?? (libvirt ? LIBVIRT_MODULE : PROXMOX_MODULE);
     const moduleHash = await installModule(ws, this.options.modulesDir ?? defaultModulesDir(), moduleName);
     if (secrets.ca) await writeFileAtomic(join(ws.dir, PROXMOX_CA_FILE), secrets.ca);
-    const spec = desktopLabSpec(desktop, this.adminUser);
+    const spec = desktopLabSpec(desktop, this.adminUser, secrets.sshPublicKey);
     const images = libvirt ? await validateLab(spec, this.policy) : {};
     const render = this.options.machineModule?.render ?? renderDesktopModule;
     const module = render({
