@@ -9,7 +9,7 @@ import type { NodeResource, RentalResource } from '../../src/api/types.js';
 import { listRunLogs } from '../../src/exec/ansible.js';
 import { KubeBed, NAMESPACE, waitFor, type OrionProcess } from '../harness/kube-bed.js';
 
-const WORKERS = 3;
+const WORKERS = 4;
 const BASE_PORT = 22600;
 
 describe('Orion on a real kube-apiserver (kubectl, sshd, Ansible)', () => {
@@ -128,11 +128,15 @@ describe('Orion on a real kube-apiserver (kubectl, sshd, Ansible)', () => {
       };
       expect(await runsOf('erin')).toBe(1);
       expect(await runsOf('frank')).toBe(1);
+    } catch (err) {
+      const { readFile } = await import('node:fs/promises');
+      const tails = await Promise.all(procs.map(async (p) => `--- ${p.name}:\n${(await readFile(p.logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')}`));
+      throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
     } finally {
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited()));
     }
-  });
+  }, 300_000);
 });
 
 async function leaseHolder(bed: KubeBed): Promise<string | undefined> {
