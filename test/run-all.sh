@@ -17,7 +17,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 step "OpenTofu and providers (built from Go modules into .tools/, cached)"
-bash test/harness/tools/install.sh core
+bash test/harness/tools/install.sh all
+
+step "kube-apiserver, etcd and helm (built from Go modules into .tools/, cached)"
+bash test/harness/kube-tools/install.sh all
 
 step "lint"
 npm run --silent lint

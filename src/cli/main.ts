@@ -135,12 +135,14 @@ function addInspectCommands(program: Command): void {
   program
     .command('crds')
     .description('print the CustomResourceDefinitions generated from the schemas')
-    .option('--write <dir>', 'write one file per kind into the folder instead')
-    .action(async (opts: { write?: string }) => {
+    .option('--write <dirs...>', 'write one file per kind into each folder instead')
+    .action(async (opts: { write?: string[] }) => {
       const crds = allCrds();
       if (!opts.write) return void process.stdout.write(crds.map((c) => c.yaml).join('---\n'));
-      await mkdir(opts.write, { recursive: true });
-      for (const crd of crds) await writeFile(join(opts.write, crd.file), crd.yaml);
+      for (const dir of opts.write) {
+        await mkdir(dir, { recursive: true });
+        for (const crd of crds) await writeFile(join(dir, crd.file), crd.yaml);
+      }
     });
 }
 

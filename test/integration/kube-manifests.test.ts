@@ -171,7 +171,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     const generated = await crdFiles('crds');
     expect(generated.size).toBe(4);
     for (const copy of ['manifests/crds', 'helm/orion/crds']) {
-      expect(await crdFiles(copy), `${copy} is stale: cp crds/*.yaml ${copy}/ (after npm run crds)`).toEqual(generated);
+      expect(await crdFiles(copy), `${copy} is stale: run npm run crds`).toEqual(generated);
     }
     const kustomization = await readFile(join(REPO, 'manifests/kustomization.yaml'), 'utf8');
     for (const file of generated.keys()) expect(kustomization).toContain(`crds/${file}`);

@@ -7,7 +7,7 @@ import { allCrds, toStructural } from '../../src/api/crds.js';
 import { KINDS } from '../../src/api/kinds.js';
 
 const CRD_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
-const STALE = 'crds/ is stale: the schemas changed; run `npm run build && npm run crds` and commit crds/';
+const STALE = 'crds/ is stale: the schemas changed; run `npm run crds` and commit crds/, manifests/crds/ and helm/orion/crds/';
 
 type Schema = Record<string, unknown>;
 
