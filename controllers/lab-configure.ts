@@ -7,7 +7,7 @@ import type { LabResource } from '../src/api/types.js';
 import type { AnsibleHost, AnsibleRunner, AnsibleRunResult } from '../src/exec/ansible.js';
 import type { Store } from '../src/store/store.js';
 import { scanHostKey } from './lab-hostkeys.js';
-import { labStatus, type MachineStatus } from './lab-status.js';
+import { labStatus, writeFailure, type MachineStatus } from './lab-status.js';
 
 export interface LabSecrets {
   privateKey?: string;
@@ -55,11 +55,19 @@ export async function configureLab(store: Store, lab: LabResource, opts: Configu
   const pinned = await pinHostKeys(machines, opts);
   const unpinned = pinned.filter((m) => !m.hostKey).map((m) => m.name);
   if (unpinned.length > 0) return waiting('WaitingForSSH', `SSH does not answer yet on ${unpinned.join(', ')}`);
-  lab = await store.updateStatus(lab, labStatus(lab, 'Configuring', [
-    { type: 'Configured', status: 'False', reason: 'Running', message: `running playbook ${ansible.playbook}` },
-  ], { machines: pinned }));
+  return { lab: await runPlaybook(store, lab, pinned, hash, opts) };
+}
 
-  const hosts: AnsibleHost[] = pinned.map((m) => ({ name: m.name, address: m.address ?? '', port: SSH_PORT, user: ansible.user ?? 'root', hostKey: m.hostKey ?? '' }));
+/** Runs the Lab's playbook on the machines (host keys pinned) and records the outcome. */
+async function runPlaybook(store: Store, lab: LabResource, machines: MachineStatus[], hash: string, opts: ConfigureOptions): Promise<LabResource> {
+  const ansible = lab.spec.ansible as NonNullable<LabResource['spec']['ansible']>;
+  const user = ansible.user ?? 'root';
+  // Pinned keys are kept; after a failure the status keeps telling it until a run succeeds.
+  const failed = lab.status?.phase === 'Failed';
+  const running = failed ? [] : [{ type: 'Configured', status: 'False' as const, reason: 'Running', message: `running playbook ${ansible.playbook}` }];
+  lab = await store.updateStatus(lab, labStatus(lab, failed ? 'Failed' : 'Configuring', running, { machines }));
+
+  const hosts: AnsibleHost[] = machines.map((m) => ({ name: m.name, address: m.address ?? '', port: SSH_PORT, user, hostKey: m.hostKey ?? '' }));
   const result = await opts.ansible.run({
     playbook: ansible.playbook,
     hosts,
@@ -71,16 +79,15 @@ export async function configureLab(store: Store, lab: LabResource, opts: Configu
   const summary = runSummary(result);
   if (result.result !== 'success') {
     const message = describe(result);
-    await store.updateStatus(lab, labStatus(lab, 'Failed', [
+    await writeFailure(store, lab, labStatus(lab, 'Failed', [
       { type: 'Configured', status: 'False', reason: 'PlaybookFailed', message },
       { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message },
     ], { lastAnsibleRun: summary }));
     throw new Error(`${result.playbook}: ${message}`);
   }
-  lab = await store.updateStatus(lab, labStatus(lab, 'Configuring', [
+  return store.updateStatus(lab, labStatus(lab, 'Configuring', [
     { type: 'Configured', status: 'True', reason: 'PlaybookSucceeded', message: `${result.playbook} ran on ${hosts.length} machine(s)` },
   ], { configuredHash: hash, lastAnsibleRun: summary }));
-  return { lab };
 }
 
 async function wait(store: Store, lab: LabResource, reason: string, message: string, pollMs: number): Promise<Result> {

@@ -110,6 +110,12 @@ export class VirshPower implements PowerDriver {
     for (const args of commands[action]) await this.virsh(args, signal);
   }
 
+  /** Powers off (if running) and undefines a domain; its volumes stay. */
+  async remove(id: string, signal?: AbortSignal): Promise<void> {
+    await this.virsh(['destroy', id], signal, true);
+    await this.virsh(['undefine', id], signal);
+  }
+
   private async virsh(args: string[], signal?: AbortSignal, tolerant = false): Promise<string> {
     const run = await runProcess(this.options.virsh ?? 'virsh', ['-q', '-c', this.options.uri, ...args], {
       timeoutMs: this.options.timeoutMs ?? VIRSH_TIMEOUT_MS,

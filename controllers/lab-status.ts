@@ -1,7 +1,9 @@
 // How a Lab's status reads at each step. Each function returns a new status; the controller writes it only when
 // it differs from the current one, so a steady Lab costs no writes.
+import { isDeepStrictEqual } from 'node:util';
 import { setCondition, type ConditionInput } from '../src/api/conditions.js';
 import type { LabResource, LabStatus } from '../src/api/types.js';
+import type { Store } from '../src/store/store.js';
 
 export type LabPhase = NonNullable<LabStatus['phase']>;
 export type MachineStatus = NonNullable<LabStatus['machines']>[number];
@@ -34,4 +36,25 @@ export function mergeMachines(previous: MachineStatus[] | undefined, outputs: Ar
     if (!before) delete machine.hostKey;
     return machine;
   });
+}
+
+/** The status without what changes on every run (run times, log files, drift check time). */
+function withoutRunTiming(status: LabStatus | undefined): unknown {
+  if (!status) return status;
+  const strip = (run: LabStatus['lastTerraformRun']) => {
+    if (!run) return run;
+    const { startedAt: _s, durationMs: _d, logFile: _l, ...rest } = run;
+    return rest;
+  };
+  const { lastDriftCheck: _c, ...rest } = status;
+  return { ...rest, lastTerraformRun: strip(status.lastTerraformRun), lastAnsibleRun: strip(status.lastAnsibleRun) };
+}
+
+/**
+ * Writes a failure unless the status already tells the same failure (only run times differ). A status write is a
+ * watch event that reconciles the Lab again at once: skipping it lets the queue's backoff pace the retries.
+ */
+export async function writeFailure(store: Store, lab: LabResource, status: LabStatus): Promise<LabResource> {
+  if (isDeepStrictEqual(withoutRunTiming(status), withoutRunTiming(lab.status))) return lab;
+  return store.updateStatus(lab, status);
 }

@@ -24,9 +24,10 @@ import type { Logger } from '../src/telemetry/logger.js';
 import { provisionSeconds } from '../src/telemetry/metrics.js';
 import { configureLab, type LabSecrets } from './lab-configure.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE, renderLabModule } from './lab-module.js';
+import { orphanedDomains } from './lab-orphans.js';
 import { ProxmoxPower, VirshPower, type PowerDriver } from './lab-power.js';
 import { PowerKeeper } from './lab-power-keeper.js';
-import { failedStatus, labStatus, mergeMachines, type LabPhase } from './lab-status.js';
+import { failedStatus, labStatus, mergeMachines, writeFailure, type LabPhase } from './lab-status.js';
 import { applyLab, checkDrift, defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule, type TerraformStep } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
 
@@ -219,11 +220,15 @@ class LabSteps {
     const runner = await this.runner(lab);
     const opts = { signal, env: inputs.env };
     if (lab.status?.appliedHash !== inputs.hash || !isConditionTrue(lab.status?.conditions, 'Provisioned')) {
-      lab = await this.store.updateStatus(lab, labStatus(lab, 'Provisioning', [
-        { type: 'Provisioned', status: 'False', reason: 'Applying', message: 'running init, plan and apply' },
-        { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating the machines' },
-      ]));
-      const step = await applyLab(runner, inputs.ws, inputs.module, opts);
+      // After a failure the status keeps telling it until an apply succeeds (no write, no extra reconcile).
+      if (lab.status?.phase !== 'Failed') {
+        lab = await this.store.updateStatus(lab, labStatus(lab, 'Provisioning', [
+          { type: 'Provisioned', status: 'False', reason: 'Applying', message: 'running init, plan and apply' },
+          { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating the machines' },
+        ]));
+      }
+      let step = await applyLab(runner, inputs.ws, inputs.module, opts);
+      if (!step.ok && (await this.removeOrphans(lab, inputs, step, signal))) step = await applyLab(runner, inputs.ws, inputs.module, opts);
       return this.recordTerraform(lab, step, inputs.hash);
     }
     if (!driftCheckDue(lab)) return lab;
@@ -231,11 +236,26 @@ class LabSteps {
     return this.recordTerraform(lab, step, inputs.hash);
   }
 
+  /** Undefines this Lab's domains that an interrupted apply left out of the state; whether there were any. */
+  private async removeOrphans(lab: LabResource, inputs: Inputs, step: TerraformStep, signal: AbortSignal): Promise<boolean> {
+    if (lab.spec.provider.type !== 'libvirt' || step.run?.op !== 'apply') return false;
+    const orphans = orphanedDomains(step.run.error, lab.metadata.namespace, lab.metadata.name);
+    if (orphans.length === 0) return false;
+    const virsh = new VirshPower({ uri: lab.spec.provider.libvirt?.uri ?? 'qemu:///system', virsh: this.options.virsh, logFile: join(inputs.ws.logDir, 'power.txt') });
+    for (const domain of orphans) await virsh.remove(domain, signal);
+    await this.store.recordEvent(lab, {
+      type: 'Warning',
+      reason: 'OrphansRemoved',
+      message: `undefined ${orphans.join(', ')}: left by an interrupted apply, unknown to the Terraform state`,
+    });
+    return true;
+  }
+
   private async recordTerraform(lab: LabResource, step: TerraformStep, hash: string): Promise<LabResource> {
     const extra: Partial<LabStatus> = { lastDriftCheck: new Date().toISOString(), ...(step.summary ? { lastTerraformRun: step.summary } : {}) };
     if (!step.ok) {
       const { reason, message } = describeFailure(step);
-      lab = await this.store.updateStatus(lab, failedStatus(lab, 'Provisioned', reason, message, extra));
+      await writeFailure(this.store, lab, failedStatus(lab, 'Provisioned', reason, message, extra));
       throw new Error(message);
     }
     const conditions = driftConditions(lab, step);
@@ -294,7 +314,7 @@ class LabSteps {
       const step = await destroyLab(runner, ws, { signal, env: terraformEnv(secrets, ws) });
       if (!step.ok) {
         const message = `terraform ${step.run?.op ?? 'destroy'}: ${step.run?.error ?? 'failed'}`;
-        await this.store.updateStatus(lab, failedStatus(lab, 'Ready', 'DestroyFailed', message, step.summary ? { lastTerraformRun: step.summary } : {}));
+        await writeFailure(this.store, lab, failedStatus(lab, 'Ready', 'DestroyFailed', message, step.summary ? { lastTerraformRun: step.summary } : {}));
         throw new Error(message);
       }
       log.info({ durationMs: step.run?.durationMs }, 'lab destroyed');

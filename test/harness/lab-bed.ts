@@ -60,13 +60,21 @@ export class LabBed {
     await mkdir(this.manifests, { recursive: true });
     await mkdir(this.images, { recursive: true });
     [this.tools, this.virt] = await Promise.all([ensureTofu('all'), startLibvirt()]);
-    const state = join(this.root, 'state');
-    this.store = new FolderStore({ dir: this.manifests, stateDir: state });
-    this.runner = await TerraformRunner.create({ stateRoot: join(state, 'terraform'), binary: this.tools.tofu, env: this.tools.env });
+    this.runner = await TerraformRunner.create({ stateRoot: join(this.state, 'terraform'), binary: this.tools.tofu, env: this.tools.env });
+    await this.startOrion();
+  }
+
+  get state(): string {
+    return join(this.root, 'state');
+  }
+
+  /** Starts the controller on a fresh FolderStore over the same manifests and state (as a restarted Orion would). */
+  async startOrion(): Promise<void> {
+    this.store = new FolderStore({ dir: this.manifests, stateDir: this.state });
     const wrappers = this.options.sshInNetns ? await this.netnsWrappers() : undefined;
     const ansible = new AnsibleRunner({
       playbookDirs: [...(this.options.playbookDirs ?? []), defaultPlaybookDir()],
-      runsDir: join(state, 'runs'),
+      runsDir: join(this.state, 'runs'),
       ...(wrappers ? { ansiblePlaybook: wrappers.ansiblePlaybook } : {}),
     });
     this.manager = new Manager(this.store).add(
@@ -81,6 +89,11 @@ export class LabBed {
       }),
     );
     await this.manager.start();
+  }
+
+  /** Stops the controller: running reconciles are cancelled (their Terraform runs get SIGTERM). */
+  async stopOrion(): Promise<void> {
+    await this.manager?.stop();
   }
 
   /** Scripts that run a tool inside the libvirt network namespace (where the guests are reachable). */

@@ -11,6 +11,7 @@ import {
 } from '../../controllers/lab-module.js';
 import { parseDomifaddr, parseVirshList, parseVncDisplay } from '../../controllers/lab-power.js';
 import { pickHostKey } from '../../controllers/lab-hostkeys.js';
+import { orphanedDomains } from '../../controllers/lab-orphans.js';
 import { checkLabSpec, LabSpecError, resolveImages, DEFAULT_LAB_LIMITS } from '../../controllers/lab-validate.js';
 import type { LabSpec } from '../../src/api/types.js';
 import { moduleJson } from '../../src/exec/workspace.js';
@@ -251,5 +252,21 @@ describe('virsh and ssh-keyscan parsers', () => {
     const out = '10.0.0.5 ssh-rsa AAAAB3Nza\n# comment\n10.0.0.5 ssh-ed25519 AAAAC3NzaC1\n';
     expect(pickHostKey(out)).toBe('ssh-ed25519 AAAAC3NzaC1');
     expect(pickHostKey('')).toBeUndefined();
+  });
+});
+
+describe('orphanedDomains', () => {
+  const error = [
+    "Error: error defining libvirt domain: operation failed: domain 'team-a.web.app-1' already exists with uuid 7237079d-2222-4be7-baf5-b152ae96969e",
+    "Error: error defining libvirt domain: operation failed: domain 'team-a.web.app-0' already exists with uuid 2b256006-92bc-4091-8a64-fd1ba58b6531",
+    "Error: error defining libvirt domain: operation failed: domain 'team-a.other.app-0' already exists with uuid 2b256006-92bc-4091-8a64-fd1ba58b6532",
+    "Error: error defining libvirt domain: operation failed: domain 'team-a.web.app-1' already exists with uuid 7237079d-2222-4be7-baf5-b152ae96969e",
+  ].join('\n\n');
+
+  it("lists only this Lab's domains, once each", () => {
+    expect(orphanedDomains(error, 'team-a', 'web')).toEqual(['team-a.web.app-0', 'team-a.web.app-1']);
+    expect(orphanedDomains(error, 'team-b', 'web')).toEqual([]);
+    expect(orphanedDomains('Error: something else', 'team-a', 'web')).toEqual([]);
+    expect(orphanedDomains(undefined, 'team-a', 'web')).toEqual([]);
   });
 });
