@@ -104,11 +104,15 @@ describe('Desktop on the stand-in machine', () => {
       await waitFor('session seen', () => isConditionTrue(bed.desktop('idle')?.status?.conditions, 'InUse'), 20_000).catch((err: Error) => {
         throw new Error(`${err.message}; status: ${JSON.stringify(status(bed.desktop('idle')))}`);
       });
-      expect(status(bed.desktop('idle')).idleSince).toBeUndefined();
+      const seen = status(bed.desktop('idle'));
+      expect(seen.idleSince).toBeUndefined();
       // Longer than the idle timeout with the session open: still Ready, never warned.
       await new Promise((r) => setTimeout(r, 12_000));
       const d = bed.desktop('idle');
       expect(status(d).phase).toBe('Ready');
+      // ~24 session checks meanwhile, and no Terraform or Ansible run: the steady state spawns neither.
+      expect(status(d).lastTerraformRun).toEqual(seen.lastTerraformRun);
+      expect(status(d).lastAnsibleRun).toEqual(seen.lastAnsibleRun);
       expect(status(d).sessions).toBeGreaterThanOrEqual(1);
       expect(events('idle').some((e) => e.reason === 'IdleSoon')).toBe(false);
     } finally {
