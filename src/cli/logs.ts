@@ -20,9 +20,10 @@ export async function logsCommand(resource: string, options: LogsOptions): Promi
     throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
   }
   const ref = { kind: def.kind, namespace: options.namespace, name };
+  // Ansible runs are filed under the kind, Terraform workspaces under its lower-case form (a DNS label).
   const runs = [
     ...(await listRunLogs(join(options.stateDir, 'runs'), ref)),
-    ...(await listRunLogs(join(options.stateDir, 'logs'), ref)),
+    ...(await listRunLogs(join(options.stateDir, 'terraform', 'logs'), { ...ref, kind: def.kind.toLowerCase() })),
   ].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (runs.length === 0) return `No runs recorded for ${def.singular} "${options.namespace}/${name}".\n`;
   if (options.list) return runs.map((r) => `${r.startedAt}  ${r.playbook}  ${r.file}\n`).join('');

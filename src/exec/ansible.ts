@@ -11,7 +11,7 @@
 // parsing the human output (PLAY RECAP, `fatal:` lines) breaks on multi-line messages, loops, rescued blocks and
 // any display setting. The plugin sees the results themselves; the human output stays as it is for the log.
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { stringify as toYaml } from 'yaml';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../telemetry/metrics.js';
 import { runProcess, type ProcessResult } from './process.js';
+import { pruneRunLogs, resourceLogDir, runLogName, type ResourceRef } from './run-logs.js';
 
 export interface AnsibleHost {
   name: string;
@@ -29,11 +30,7 @@ export interface AnsibleHost {
   hostKey: string;
 }
 
-export interface ResourceRef {
-  kind: string;
-  namespace: string;
-  name: string;
-}
+export type { ResourceRef } from './run-logs.js';
 
 export interface AnsibleRunRequest {
   playbook: string;
@@ -220,49 +217,9 @@ export function validateRunRequest(req: AnsibleRunRequest): void {
   assertNoTemplates(req.extraVars, 'extraVars');
 }
 
-// ---- run logs -------------------------------------------------------------------------------------------------
+// ---- run logs: see run-logs.ts (shared with the Terraform runner) -----------------------------------------------
 
-const LOG_NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z-([A-Za-z0-9_-]+)\.log$/;
-
-function resourceLogDir(runsDir: string, ref: ResourceRef): string {
-  return join(runsDir, ref.kind, ref.namespace, ref.name);
-}
-
-/** "<ISO 8601 basic time>-<playbook>.log": sortable, no ':' in file names. */
-export function runLogName(startedAt: Date, playbook: string): string {
-  const iso = startedAt.toISOString().replace(/[-:]/g, '');
-  return `${iso}-${playbook}.log`;
-}
-
-/** The run logs of one resource, oldest first (newest last). */
-export async function listRunLogs(
-  runsDir: string,
-  ref: ResourceRef,
-): Promise<Array<{ file: string; startedAt: string; playbook: string }>> {
-  const dir = resourceLogDir(runsDir, ref);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const logs: Array<{ file: string; startedAt: string; playbook: string }> = [];
-  for (const name of names.sort()) {
-    const m = LOG_NAME.exec(name);
-    if (!m) continue;
-    const startedAt = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
-    logs.push({ file: join(dir, name), startedAt, playbook: m[8] as string });
-  }
-  return logs;
-}
-
-async function pruneRunLogs(runsDir: string, ref: ResourceRef, keep: number): Promise<void> {
-  const logs = await listRunLogs(runsDir, ref);
-  for (const old of logs.slice(0, Math.max(0, logs.length - keep))) {
-    await unlink(old.file).catch(() => undefined);
-  }
-}
+export { listRunLogs, runLogName } from './run-logs.js';
 
 // ---- results --------------------------------------------------------------------------------------------------
 

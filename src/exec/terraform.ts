@@ -7,6 +7,7 @@
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from './process.js';
+import { runLogName } from './run-logs.js';
 import { findTerraformBinary } from './terraform-binary.js';
 import { extractTerraformError, tailOf } from './terraform-diagnostics.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './terraform-lock.js';
@@ -346,7 +347,7 @@ export class TerraformRunner {
     opts: RunOptions,
     { okCodes = [0], quiet = false }: { okCodes?: number[]; quiet?: boolean },
   ): Promise<{ result: TerraformRunResult; stdout: string }> {
-    const logFile = join(ws.logDir, `${new Date().toISOString().replace(/:/g, '-')}-${op}.log`);
+    const logFile = join(ws.logDir, runLogName(new Date(), op));
     const log = this.log.child({ workspace: `${ws.kind}/${ws.namespace}/${ws.name}`, op });
     this.spawned[op] += 1;
     const run = await runProcess(this.binary, args, {
