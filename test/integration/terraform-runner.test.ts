@@ -182,7 +182,7 @@ describe('TerraformRunner with OpenTofu', () => {
     expect(result.failure?.error).toContain('No argument or block type is named "contnet"');
     expect(result.failure?.error).not.toMatch(/[│╷╵]/);
     expect(await readFile(result.failure?.logFile ?? '', 'utf8')).toContain('Extraneous JSON object property');
-    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{4}-\d\d-\d\dT[\d-]+\.\d+Z-plan\.log$/);
+    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{8}T\d{6}\.\d{3}Z-plan\.log$/);
   }, RUN_TIMEOUT_MS);
 
   it('after a SIGKILL mid-apply, reports the stale lock, releases it, and converges to one set of resources', async () => {
