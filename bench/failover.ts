@@ -59,6 +59,8 @@ async function trial(bed: TestBed): Promise<Trial> {
   await until('Ready elsewhere', () => rental(bed)?.status?.phase === 'Ready', 120_000, 5);
   const readyAt = performance.now();
   await worker.start(); // comes back; the cleanup controller removes the tenant there
+  // Measure the bare tool alone: after the cleanup run on the returned node, not beside it.
+  await until('returned node cleaned', () => bed.list<NodeResource>('Node').every((n) => n.status?.health === 'Alive' && !(n.status.cleanup ?? []).length), 120_000, 10);
   const spare = bed.dataPlane.workers.find((w) => w.name !== worker.name && w.name !== rental(bed)?.status?.nodeName) as SshWorker;
   const bareAnsible = await bareCreateUser(bed, spare);
   return {
@@ -79,6 +81,10 @@ async function bareCreateUser(bed: TestBed, worker: SshWorker): Promise<number> 
     await writeFile(join(dir, 'vars.json'), JSON.stringify({ tenant_user: 'barebench', tenant_ssh_keys: [bed.tenantKey.publicKey] }));
     // The same Ansible settings Orion uses (pipelining, one SSH connection per run), minus Orion.
     const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
       ANSIBLE_SSH_ARGS: sshArgs(join(dir, 'known_hosts')),
       ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, 'cp'),
       ANSIBLE_PIPELINING: 'true',
@@ -87,7 +93,7 @@ async function bareCreateUser(bed: TestBed, worker: SshWorker): Promise<number> 
       ANSIBLE_LOCAL_TEMP: dir,
     };
     const started = performance.now();
-    const run = await execa('ansible-playbook', ['-i', join(dir, 'inventory.yml'), '-e', `@${join(dir, 'vars.json')}`, join(defaultPlaybookDir(), 'create_user.yml')], { env, reject: false, timeout: 300_000 });
+    const run = await execa('ansible-playbook', ['-i', join(dir, 'inventory.yml'), '-e', `@${join(dir, 'vars.json')}`, join(defaultPlaybookDir(), 'create_user.yml')], { env, extendEnv: false, reject: false, timeout: 300_000 });
     const elapsed = performance.now() - started;
     if (run.exitCode !== 0) throw new Error(`bare ansible-playbook failed:\n${run.stdout}\n${run.stderr}`);
     await worker.exec(['userdel', '-r', 'barebench']);
