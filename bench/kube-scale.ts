@@ -3,7 +3,7 @@
 // be attributed to the reconcile that made it. Prints the time until all are Ready, API writes per
 // reconcile, and RSS.
 //
-//   npx tsx bench/kube-scale.ts [--nodes 1000] [--rentals 1000] [--workers 8] [--runner playbook|stub]
+//   npx tsx bench/kube-scale.ts [--nodes 1000] [--rentals 1000] [--workers 8] [--runner playbook|stub] [--max-minutes 20]
 //
 // The control plane is what is measured, so create_user/delete_user are trivial: with --runner playbook
 // (default) a real ansible-playbook runs a playbook with no tasks; with --runner stub no process runs at
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'base-port': { type: 'string', default: '22680' },
     runner: { type: 'string', default: 'playbook' },
     'steady-seconds': { type: 'string', default: '30' },
+    'max-minutes': { type: 'string', default: '20' },
   },
 });
 const NODES = Number(args.nodes);
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
       const ready = store.list<RentalResource>('Rental').filter((r) => r.status?.phase === 'Ready').length;
       if (!nodesAliveAt && alive === NODES) nodesAliveAt = Date.now();
       if (alive === NODES && ready === RENTALS) break;
-      if (Date.now() - t0 > 20 * 60_000) throw new Error(`gave up after 20 min: ${alive} Alive, ${ready} Ready`);
+      if (Date.now() - t0 > Number(args['max-minutes']) * 60_000) throw new Error(`gave up after ${args['max-minutes']} min: ${alive} Alive, ${ready} Ready`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const allReady = Date.now() - t0;
