@@ -109,8 +109,9 @@ function libvirtMachine(input: LabModuleInput, machine: Machine): Record<string,
     kernel: machine.kernel ?? '',
     initrd: machine.initrd ?? '',
     cmdline: canonicalCmdline(machine.cmdline),
-    // Addresses are only needed to run Ansible: without a playbook, creation does not wait for DHCP.
-    wait_for_lease: input.spec.ansible !== undefined,
+    // Terraform never waits for DHCP: a slow boot would time the apply out and taint the machine. Orion reads
+    // the addresses from libvirt's lease table when it needs them (Ansible), reconcile after reconcile.
+    wait_for_lease: false,
   };
 }
 

@@ -64,10 +64,10 @@ describe('renderLabModule (libvirt)', () => {
     expect(module.output).toEqual({ machines: { value: '${concat(module.machine-app.machines, module.machine-db.machines)}' } });
   });
 
-  it('waits for DHCP leases only when Ansible needs addresses', () => {
+  it('never makes Terraform wait for DHCP leases, even when Ansible needs addresses', () => {
     const withAnsible = renderLabModule(input({ ...spec, ansible: { playbook: 'base', user: 'root' } } as LabSpec));
     const modules = withAnsible.module as Record<string, Record<string, unknown>>;
-    expect(modules['machine-app']?.wait_for_lease).toBe(true);
+    expect(modules['machine-app']?.wait_for_lease).toBe(false);
   });
 
   it('is deterministic, and the module version is part of it', () => {
