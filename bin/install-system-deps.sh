@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
-#   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo)
+#   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
+#                                        libvirt, QEMU and debootstrap for the Lab tests
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -17,6 +18,16 @@ if [ "$profile" = test ]; then
   have promtool || missing+=(prometheus)
   have visudo || missing+=(sudo)
   have openssl || missing+=(openssl)
+  # libvirt and QEMU for the Lab tests (TCG), and what builds the bootable test guest
+  have libvirtd || missing+=(libvirt-daemon-system)
+  have virsh || missing+=(libvirt-clients)
+  have qemu-system-x86_64 || missing+=(qemu-system-x86)
+  have qemu-img || missing+=(qemu-utils)
+  have dnsmasq || missing+=(dnsmasq-base)
+  have mkisofs || missing+=(genisoimage)
+  have iptables || missing+=(iptables)
+  have debootstrap || missing+=(debootstrap)
+  have mkfs.ext4 || missing+=(e2fsprogs)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -27,4 +38,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+  # An interrupted earlier install leaves dpkg half-configured: repair it once, then try again.
+  apt-get --fix-broken install -y -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

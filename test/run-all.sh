@@ -19,6 +19,9 @@ fi
 step "OpenTofu and providers (built from Go modules into .tools/, cached)"
 bash test/harness/tools/install.sh all
 
+step "bootable Debian guest for the Lab end-to-end test (debootstrap into .tools/guest/, cached)"
+bash test/harness/guest/build-image.sh
+
 step "kube-apiserver, etcd and helm (built from Go modules into .tools/, cached)"
 bash test/harness/kube-tools/install.sh all
 
