@@ -41,6 +41,7 @@ import { scanHostKey } from './lab-hostkeys.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE } from './lab-module.js';
 import { defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
+import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
 
 export interface DesktopControllerOptions extends QuotaLimits {
   /** The runner, or how to make it (resolved on first use: a missing binary is a status error, not a crash). */
@@ -363,9 +364,9 @@ class DesktopSteps {
     ], { machine: { ...machine, hostKey } }));
     const host: AnsibleHost = { name: 'desktop', address: machine.address, port, user: this.adminUser, hostKey };
     const result = await this.runPlaybook(desktop, { playbook, hosts: [host], privateKey: inputs.secrets.privateKey, extraVars: vars, signal });
-    const summary = runSummary(result);
+    const summary = ansibleRunSummary(result);
     if (result.result !== 'success') {
-      const message = describePlaybookFailure(result);
+      const message = describeAnsibleRun(result);
       await this.write(desktop, failedStatus(desktop, 'Configured', 'PlaybookFailed', message, { lastAnsibleRun: summary }));
       throw new Error(`${result.playbook}: ${message}`);
     }
@@ -491,11 +492,6 @@ function describeApplyFailure(step: DesktopApply): { reason: string; message: st
   return { reason, message: `terraform ${run?.op ?? ''}: ${run?.error ?? run?.result ?? 'failed'}` };
 }
 
-function describePlaybookFailure(result: AnsibleRunResult): string {
-  const task = result.failedTask ? `task "${result.failedTask}": ` : '';
-  return `${result.result}: ${task}${result.message ?? `exit code ${result.exitCode}`}`;
-}
-
 /** The machine from the outputs, keeping its pinned host key while it is still the same machine. */
 function machineStatus(previous: DesktopStatus['machine'], m: DesktopMachine): NonNullable<DesktopStatus['machine']> {
   const same = previous?.id === m.id && previous.address === m.address && previous.sshPort === m.sshPort;
@@ -535,14 +531,3 @@ function configureHash(playbook: string, user: string, vars: Record<string, unkn
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
 }
 
-function runSummary(result: AnsibleRunResult): NonNullable<DesktopStatus['lastAnsibleRun']> {
-  return {
-    op: result.playbook,
-    result: result.result,
-    startedAt: result.startedAt,
-    durationMs: Math.round(result.durationMs),
-    ...(result.failedTask ? { failedTask: result.failedTask } : {}),
-    ...(result.message ? { message: result.message.slice(0, 1000) } : {}),
-    logFile: result.logFile,
-  };
-}

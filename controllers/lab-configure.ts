@@ -4,10 +4,11 @@
 import { createHash } from 'node:crypto';
 import { isConditionTrue } from '../src/api/conditions.js';
 import type { LabResource } from '../src/api/types.js';
-import type { AnsibleHost, AnsibleRunner, AnsibleRunResult } from '../src/exec/ansible.js';
+import type { AnsibleHost, AnsibleRunner } from '../src/exec/ansible.js';
 import type { Store } from '../src/store/store.js';
 import { scanHostKey } from './lab-hostkeys.js';
 import { labStatus, writeFailure, type MachineStatus } from './lab-status.js';
+import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
 
 export interface LabSecrets {
   privateKey?: string;
@@ -76,9 +77,9 @@ async function runPlaybook(store: Store, lab: LabResource, machines: MachineStat
     resource: { kind: 'Lab', namespace: lab.metadata.namespace, name: lab.metadata.name },
     signal: opts.signal,
   });
-  const summary = runSummary(result);
+  const summary = ansibleRunSummary(result);
   if (result.result !== 'success') {
-    const message = describe(result);
+    const message = describeAnsibleRun(result);
     await writeFailure(store, lab, labStatus(lab, 'Failed', [
       { type: 'Configured', status: 'False', reason: 'PlaybookFailed', message },
       { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message },
@@ -106,19 +107,4 @@ async function pinHostKeys(machines: MachineStatus[], opts: ConfigureOptions): P
   );
 }
 
-function describe(result: AnsibleRunResult): string {
-  const task = result.failedTask ? `task "${result.failedTask}": ` : '';
-  return `${result.result}: ${task}${result.message ?? `exit code ${result.exitCode}`}`;
-}
 
-function runSummary(result: AnsibleRunResult) {
-  return {
-    op: result.playbook,
-    result: result.result,
-    startedAt: result.startedAt,
-    durationMs: Math.round(result.durationMs),
-    ...(result.failedTask ? { failedTask: result.failedTask } : {}),
-    ...(result.message ? { message: result.message.slice(0, 1000) } : {}),
-    logFile: result.logFile,
-  };
-}

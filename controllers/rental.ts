@@ -11,6 +11,7 @@ import { TerminalError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
 import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
+import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
 import { RentalScheduler, heldNode, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
 import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
 import { TenantAccess, TenantAccessError } from './tenant-access.js';
@@ -147,10 +148,10 @@ class RentalSteps {
     const result = await this.runPlaybook(rental, node, rental.spec.playbooks.create, signal);
     if (result.result !== 'success') {
       await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
-        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
-        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
-      ], { lastRun: runSummary(result) }));
-      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeRun(result)}`);
+        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+      ], { lastRun: ansibleRunSummary(result) }));
+      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
     }
     await this.markReady(rental, node, hash, result);
   }
@@ -160,7 +161,7 @@ class RentalSteps {
     const status: RentalStatus = phaseStatus(rental, 'Ready', [
       { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
       { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
-    ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: runSummary(result) });
+    ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result) });
     delete status.failoverStartedAt;
     await this.store.updateStatus(rental, status);
     if (failoverStartedAt) {
@@ -208,9 +209,9 @@ class RentalSteps {
     if (result.result === 'success') return this.scheduler.release(node, rental);
     if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
     await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
-      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeRun(result) },
-    ], { lastRun: runSummary(result) }));
-    throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeRun(result)}`);
+      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+    ], { lastRun: ansibleRunSummary(result) }));
+    throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
   }
 
   private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, user = rental.spec.user): Promise<AnsibleRunResult> {
@@ -256,22 +257,7 @@ function provisionHash(rental: RentalResource, node: NodeResource): string {
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
 }
 
-function describeRun(result: AnsibleRunResult): string {
-  const task = result.failedTask ? `task "${result.failedTask}": ` : '';
-  return `${result.result}: ${task}${result.message ?? `exit code ${result.exitCode}`}`;
-}
 
-function runSummary(result: AnsibleRunResult): NonNullable<RentalStatus['lastRun']> {
-  return {
-    op: result.playbook,
-    result: result.result,
-    startedAt: result.startedAt,
-    durationMs: Math.round(result.durationMs),
-    ...(result.failedTask ? { failedTask: result.failedTask } : {}),
-    ...(result.message ? { message: result.message.slice(0, 1000) } : {}),
-    logFile: result.logFile,
-  };
-}
 
 function pick<T extends object, K extends keyof T>(obj: T | undefined, key: K): Partial<T> {
   return obj && obj[key] !== undefined ? ({ [key]: obj[key] } as unknown as Partial<T>) : {};

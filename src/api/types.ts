@@ -4,11 +4,12 @@ import type { nodeSpecSchema, nodeStatusSchema } from './schemas/node.js';
 import type { rentalSpecSchema, rentalStatusSchema } from './schemas/rental.js';
 import type { labSpecSchema, labStatusSchema } from './schemas/lab.js';
 import type { desktopSpecSchema, desktopStatusSchema } from './schemas/desktop.js';
-import type { conditionSchema } from './schemas/common.js';
+import type { conditionSchema, runSummarySchema } from './schemas/common.js';
 
 export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop';
 
 export type Condition = FromSchema<typeof conditionSchema>;
+export type RunSummary = FromSchema<typeof runSummarySchema>;
 export type NodeSpec = FromSchema<typeof nodeSpecSchema>;
 export type NodeStatus = FromSchema<typeof nodeStatusSchema>;
 export type RentalSpec = FromSchema<typeof rentalSpecSchema>;
