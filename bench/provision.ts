@@ -1,0 +1,384 @@
+// Benchmark: Labs on a private libvirtd (QEMU/TCG) with real OpenTofu and the dmacvicar/libvirt provider, Orion's
+// Lab controller running in-process on a FolderStore (as test/harness/lab-bed.ts sets it up). In one run:
+//
+//   1. bare vs Orion, one Lab: `tofu init` (reported apart) + `tofu apply` of the very root module Orion renders
+//      (renderLabModule, written to a temp workspace with the same modules copy, CLI config and provider mirror),
+//      and the commands Orion runs (plan -out, apply of the plan, output -json) by hand, versus Orion from writing
+//      the manifest to Ready, split into file watch, Terraform processes and the rest. One warm-up, then --trials
+//      (default 3), medians.
+//   2. 10 Labs written at once versus one Lab: wall time until all are Ready; beside it, the bare `tofu apply` of
+//      the same ten root modules all at once and as many at a time as the controller's concurrency.
+//   3. N unchanged Labs for M minutes (--labs 50 --minutes 10): Terraform and Ansible processes spawned, from the
+//      runner's `spawned` counters and orion_terraform_runs_total / orion_ansible_runs_total, while every Lab is
+//      reconciled again every --resync-seconds (as a periodic resync would).
+//
+// The Labs have NO Ansible playbook: their machines boot nothing (blank 1 GiB qcow2 disk, 1 vCPU, 256 MiB, TCG),
+// so part 1 compares Terraform only — the bare side has no ansible-playbook to run — and part 3 shows zero
+// Ansible runs trivially. Figures only, never assertions.
+//
+//   npx tsx bench/provision.ts [--trials 3] [--labs 50] [--minutes 10] [--resync-seconds 30] [--drift-seconds S]
+//                              [--parallel 10] [--concurrency C]
+//   (env: BENCH_TRIALS, BENCH_LABS, BENCH_MINUTES, BENCH_RESYNC_SECONDS, BENCH_DRIFT_SECONDS, BENCH_CONCURRENCY)
+//   --drift-seconds defaults to max(3600, 2 × the window); --concurrency to the Lab controller's default.
+import './quiet-logs.js';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { labController } from '../controllers/lab.js';
+import { LIBVIRT_MODULE, renderLabModule } from '../controllers/lab-module.js';
+import { defaultModulesDir, installModule } from '../controllers/lab-terraform.js';
+import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/lab-validate.js';
+import { getCondition } from '../src/api/conditions.js';
+import type { LabSpec } from '../src/api/types.js';
+import { AnsibleRunner, defaultPlaybookDir } from '../src/exec/ansible.js';
+import type { Workspace } from '../src/exec/terraform.js';
+import { moduleJson, sha256 } from '../src/exec/workspace.js';
+import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
+import { LabBed } from '../test/harness/lab-bed.js';
+import { fmt, line, percentile, until } from './support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    trials: { type: 'string', default: process.env.BENCH_TRIALS ?? '3' },
+    labs: { type: 'string', default: process.env.BENCH_LABS ?? '50' },
+    minutes: { type: 'string', default: process.env.BENCH_MINUTES ?? '10' },
+    'resync-seconds': { type: 'string', default: process.env.BENCH_RESYNC_SECONDS ?? '30' },
+    'drift-seconds': { type: 'string', default: process.env.BENCH_DRIFT_SECONDS },
+    parallel: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: process.env.BENCH_CONCURRENCY },
+  },
+});
+const TRIALS = Number(args.trials);
+const LABS = Number(args.labs);
+const MINUTES = Number(args.minutes);
+const RESYNC_S = Number(args['resync-seconds']);
+const PARALLEL = Number(args.parallel);
+const CONCURRENCY = args.concurrency ? Number(args.concurrency) : undefined;
+// Longer than the steady window (and than any part of the run before it), so that no drift check is due in it.
+const DRIFT_S = Number(args['drift-seconds'] ?? Math.max(3600, 2 * MINUTES * 60));
+const READY_TIMEOUT_MS = 15 * 60_000;
+const NS = 'default';
+
+const MACHINES: LabSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
+
+const progress = (msg: string): void => {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+function labDoc(bed: LabBed, name: string): object {
+  return bed.labManifest(name, { machines: MACHINES, driftDetection: { intervalSeconds: DRIFT_S } });
+}
+
+function isReady(bed: LabBed, name: string): boolean {
+  return getCondition(bed.lab(name)?.status?.conditions, 'Ready')?.status === 'True';
+}
+
+/** Waits until every Lab is Ready; returns the time (ms since `start`) each became Ready as seen by polling. */
+async function waitReady(bed: LabBed, names: string[], start: number): Promise<number[]> {
+  const readyAt = new Map<string, number>();
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (readyAt.size < names.length) {
+    for (const name of names) if (!readyAt.has(name) && isReady(bed, name)) readyAt.set(name, performance.now() - start);
+    if (Date.now() > deadline) {
+      const stuck = names.filter((n) => !readyAt.has(n)).map((n) => `${n}: ${JSON.stringify(bed.lab(n)?.status?.conditions ?? [])}`);
+      throw new Error(`Labs not Ready after ${READY_TIMEOUT_MS} ms:\n${stuck.slice(0, 5).join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return names.map((n) => readyAt.get(n) as number);
+}
+
+async function removeLabs(bed: LabBed, file: string, names: string[]): Promise<void> {
+  await bed.remove(file);
+  await until(`${names.length} Lab(s) deleted`, () => names.every((n) => bed.lab(n) === undefined), READY_TIMEOUT_MS, 50);
+}
+
+function spawnedTotal(bed: LabBed): number {
+  return Object.values(bed.runner.spawned).reduce((a, b) => a + b, 0);
+}
+
+async function counterSum(counter: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, filter?: (labels: Record<string, unknown>) => boolean): Promise<number> {
+  const metric = await counter.get();
+  return metric.values.filter((v) => !filter || filter(v.labels)).reduce((sum, v) => sum + v.value, 0);
+}
+
+// ---- 1. bare tools vs Orion ----------------------------------------------------------------------------------------
+
+function tofuEnv(bed: LabBed): Record<string, string> {
+  // What the runner gives every run (BASE_ENV in src/exec/terraform.ts) plus the harness's CLI config and PATH.
+  return { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...bed.tools.env };
+}
+
+async function tofu(bed: LabBed, dir: string, tofuArgs: string[]): Promise<number> {
+  const started = performance.now();
+  const run = await execa(bed.tools.tofu, tofuArgs, { cwd: dir, env: tofuEnv(bed), reject: false, timeout: READY_TIMEOUT_MS });
+  const elapsed = performance.now() - started;
+  if (run.exitCode !== 0) throw new Error(`bare tofu ${tofuArgs[0]} failed (exit ${run.exitCode}):\n${run.stderr || run.stdout}`);
+  return elapsed;
+}
+
+interface BareWorkspace {
+  dir: string;
+  /** sha256 of main.tf.json. */
+  moduleHash: string;
+  initMs: number;
+}
+
+/** The root module Orion renders for Lab `name` (same renderer, same modules copy), in a fresh workspace, initialized. */
+async function bareWorkspace(bed: LabBed, name: string): Promise<BareWorkspace> {
+  const dir = await mkdtemp(join(bed.root, `bare-${name}-`));
+  const spec = (labDoc(bed, name) as { spec: LabSpec }).spec;
+  const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs: [bed.virt.poolDir, bed.images] });
+  const moduleHash = await installModule({ dir } as Workspace, defaultModulesDir(), LIBVIRT_MODULE);
+  const text = moduleJson(renderLabModule({ namespace: NS, name, spec, moduleHash, images }));
+  await writeFile(join(dir, 'main.tf.json'), text);
+  const initMs = await tofu(bed, dir, ['init', '-input=false', '-no-color']);
+  return { dir, moduleHash: sha256(text), initMs };
+}
+
+const bareApply = (bed: LabBed, ws: BareWorkspace): Promise<number> => tofu(bed, ws.dir, ['apply', '-input=false', '-no-color', '-auto-approve']);
+const bareDestroy = (bed: LabBed, ws: BareWorkspace): Promise<number> => tofu(bed, ws.dir, ['destroy', '-input=false', '-no-color', '-auto-approve']);
+
+/** The commands Orion's runner runs for a new module, by hand: plan -out, apply of that plan, output -json. */
+async function barePipeline(bed: LabBed, ws: BareWorkspace): Promise<number> {
+  const started = performance.now();
+  await execa(bed.tools.tofu, ['plan', '-input=false', '-no-color', '-lock-timeout=0s', '-out=plan.bin', '-detailed-exitcode'], { cwd: ws.dir, env: tofuEnv(bed), reject: false });
+  await tofu(bed, ws.dir, ['apply', '-input=false', '-no-color', '-lock-timeout=0s', '-auto-approve', 'plan.bin']);
+  await tofu(bed, ws.dir, ['output', '-no-color', '-json']);
+  return performance.now() - started;
+}
+
+async function terraformSeconds(): Promise<number> {
+  const metric = await terraformRunSeconds.get();
+  return metric.values.filter((v) => v.metricName === 'orion_terraform_run_seconds_sum').reduce((sum, v) => sum + v.value, 0);
+}
+
+interface OrionRun {
+  readyMs: number;
+  /** Write → the FolderStore has the Lab (file watch and parse). */
+  seenMs: number;
+  /** Sum of the Terraform processes' durations. */
+  terraformMs: number;
+  moduleHash: string;
+  spawned: string;
+}
+
+async function orionLab(bed: LabBed, name: string): Promise<OrionRun> {
+  const before = { ...bed.runner.spawned };
+  const tfBefore = await terraformSeconds();
+  const file = `${name}.yaml`;
+  const start = performance.now();
+  await bed.write(file, [labDoc(bed, name)]);
+  let seenMs: number | undefined;
+  let readyMs: number | undefined;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (readyMs === undefined) {
+    if (seenMs === undefined && bed.lab(name)) seenMs = performance.now() - start;
+    if (isReady(bed, name)) readyMs = performance.now() - start;
+    else if (Date.now() > deadline) throw new Error(`${name} not Ready: ${JSON.stringify(bed.lab(name)?.status?.conditions ?? [])}`);
+    else await new Promise((r) => setTimeout(r, 5));
+  }
+  const terraformMs = ((await terraformSeconds()) - tfBefore) * 1000;
+  const spawned = Object.entries(bed.runner.spawned)
+    .map(([op, n]) => [op, n - before[op as keyof typeof before]] as const)
+    .filter(([, n]) => n > 0)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
+  const ws = await bed.runner.workspace({ kind: 'lab', namespace: NS, name });
+  const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
+  await removeLabs(bed, file, [name]);
+  return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, moduleHash, spawned };
+}
+
+interface BareTrial {
+  ws: BareWorkspace;
+  applyMs: number;
+  pipelineMs: number;
+}
+
+async function bareTrial(bed: LabBed, name: string): Promise<BareTrial> {
+  const ws = await bareWorkspace(bed, name);
+  const applyMs = await bareApply(bed, ws);
+  await bareDestroy(bed, ws);
+  const pipelineMs = await barePipeline(bed, ws);
+  await bareDestroy(bed, ws);
+  await rm(ws.dir, { recursive: true, force: true });
+  return { ws, applyMs, pipelineMs };
+}
+
+async function bareVersusOrion(bed: LabBed): Promise<number> {
+  // Warm-up, not measured: the first domain of a fresh daemon and the first provider start are slower.
+  await bareTrial(bed, 'warmup');
+  await orionLab(bed, 'warmup');
+  const rows: Array<{ bare: BareTrial; orion: OrionRun }> = [];
+  for (let i = 1; i <= TRIALS; i++) {
+    const name = `one-${i}`;
+    // Alternate the order so that neither side always runs on a warmer cache.
+    let bare: BareTrial;
+    let orion: OrionRun;
+    if (i % 2 === 1) {
+      bare = await bareTrial(bed, name);
+      orion = await orionLab(bed, name);
+    } else {
+      orion = await orionLab(bed, name);
+      bare = await bareTrial(bed, name);
+    }
+    rows.push({ bare, orion });
+    progress(`part 1 trial ${i}/${TRIALS}: bare init ${fmt(bare.ws.initMs / 1000, 2)} s apply ${fmt(bare.applyMs / 1000, 2)} s pipeline ${fmt(bare.pipelineMs / 1000, 2)} s; orion ${fmt(orion.readyMs / 1000, 2)} s (${orion.spawned})`);
+  }
+  const med = (xs: number[]): number => percentile(xs, 50);
+  const init = med(rows.map((r) => r.bare.ws.initMs));
+  const apply = med(rows.map((r) => r.bare.applyMs));
+  const both = med(rows.map((r) => r.bare.ws.initMs + r.bare.applyMs));
+  const pipeline = med(rows.map((r) => r.bare.ws.initMs + r.bare.pipelineMs));
+  const orion = med(rows.map((r) => r.orion.readyMs));
+  const seen = med(rows.map((r) => r.orion.seenMs));
+  const tf = med(rows.map((r) => r.orion.terraformMs));
+  const same = rows.every((r) => r.bare.ws.moduleHash === r.orion.moduleHash);
+  line('1. bare vs Orion, one Lab', `${TRIALS} trials after 1 warm-up, medians; 1 machine (1 vCPU, 256 MiB, blank 1 GiB disk, TCG)`);
+  line('  Ansible', 'none on either side: the Lab has no playbook (its machine boots nothing)');
+  line('  same root module (sha256 of main.tf.json)', same ? 'yes, byte for byte' : 'NO: they differ');
+  line('  bare tofu init (apart)', `${fmt(init / 1000, 2)} s`);
+  line('  bare tofu apply', `${fmt(apply / 1000, 2)} s`);
+  line('  bare init + apply', `${fmt(both / 1000, 2)} s`);
+  line("  bare init + Orion's commands by hand", `${fmt(pipeline / 1000, 2)} s   (plan -out, apply plan.bin, output -json)`);
+  line('  Orion: manifest written → Ready', `${fmt(orion / 1000, 2)} s   (runs per trial: ${rows[0]?.orion.spawned ?? ''})`);
+  line('    of which write → in the store', `${fmt(seen / 1000, 2)} s   (folder watch)`);
+  line('    of which Terraform processes', `${fmt(tf / 1000, 2)} s`);
+  line('    rest (status writes, virsh power check)', `${fmt((orion - seen - tf) / 1000, 2)} s`);
+  line('  ratio Orion / bare apply', `${fmt(orion / apply, 2)}×   (goal ≤ 1.05×)`);
+  line('  ratio Orion / bare init + apply', `${fmt(orion / both, 2)}×   (Orion's fresh workspace runs init too)`);
+  line("  ratio Orion / bare Orion's commands", `${fmt(orion / pipeline, 2)}×`);
+  line('  per trial: bare init+apply | Orion (s)', rows.map((r) => `${fmt((r.bare.ws.initMs + r.bare.applyMs) / 1000, 2)} | ${fmt(r.orion.readyMs / 1000, 2)}`).join('   '));
+  return apply;
+}
+
+// ---- 2. ten Labs at once vs one ------------------------------------------------------------------------------------
+
+/** Runs the tasks with at most `limit` at a time; wall time. */
+async function pooled(tasks: Array<() => Promise<unknown>>, limit: number): Promise<number> {
+  const started = performance.now();
+  const queue = [...tasks];
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let task = queue.shift(); task; task = queue.shift()) await task();
+  }));
+  return performance.now() - started;
+}
+
+async function parallelLabs(bed: LabBed, concurrency: number, bareOne: number): Promise<void> {
+  const startOne = performance.now();
+  await bed.write('solo.yaml', [labDoc(bed, 'solo')]);
+  const [one] = (await waitReady(bed, ['solo'], startOne)) as [number];
+  await removeLabs(bed, 'solo.yaml', ['solo']);
+  progress(`part 2: one Lab Ready in ${fmt(one / 1000, 2)} s`);
+
+  const names = Array.from({ length: PARALLEL }, (_, i) => `par-${i}`);
+  const start = performance.now();
+  await bed.write('par.yaml', names.map((n) => labDoc(bed, n)));
+  const times = await waitReady(bed, names, start);
+  const all = Math.max(...times);
+  progress(`part 2: ${PARALLEL} Labs Ready in ${fmt(all / 1000, 2)} s; deleting them`);
+  const delStart = performance.now();
+  await removeLabs(bed, 'par.yaml', names);
+  const del = performance.now() - delStart;
+
+  // The bare tools on the same machine: the same ten root modules, `tofu apply` all at once, then `concurrency` at
+  // a time (what the controller allows), each after its init (not counted).
+  const bare = async (limit: number): Promise<number> => {
+    const workspaces = await Promise.all(names.map((n) => bareWorkspace(bed, `bare-${n}`)));
+    const wall = await pooled(workspaces.map((ws) => () => bareApply(bed, ws)), limit);
+    await pooled(workspaces.map((ws) => () => bareDestroy(bed, ws)), PARALLEL);
+    await Promise.all(workspaces.map((ws) => rm(ws.dir, { recursive: true, force: true })));
+    return wall;
+  };
+  const bareAll = await bare(PARALLEL);
+  const bareLimited = await bare(concurrency);
+  progress(`part 2: bare ${PARALLEL} applies at once ${fmt(bareAll / 1000, 2)} s, ${concurrency} at a time ${fmt(bareLimited / 1000, 2)} s`);
+
+  line(`2. ${PARALLEL} Labs at once vs one`, `controller concurrency ${concurrency}${CONCURRENCY ? ' (--concurrency)' : ' (labController default, not overridden)'}`);
+  line('  one Lab: written → Ready', `${fmt(one / 1000, 2)} s`);
+  line(`  ${PARALLEL} Labs in one file: written → all Ready`, `${fmt(all / 1000, 2)} s   (per Lab p50 ${fmt(percentile(times, 50) / 1000, 2)} s, p95 ${fmt(percentile(times, 95) / 1000, 2)} s)`);
+  line('  ratio Orion', `${fmt(all / one, 2)}×   (goal ≤ 1.5×)`);
+  line('  bare: one tofu apply (part 1 median)', `${fmt(bareOne / 1000, 2)} s`);
+  line(`  bare: ${PARALLEL} tofu apply all at once`, `${fmt(bareAll / 1000, 2)} s   (${fmt(bareAll / bareOne, 2)}× one)`);
+  line(`  bare: ${PARALLEL} tofu apply, ${concurrency} at a time`, `${fmt(bareLimited / 1000, 2)} s   (${fmt(bareLimited / bareOne, 2)}× one)`);
+  line(`  deleting the ${PARALLEL} Labs (destroy, finalizers)`, `${fmt(del / 1000, 2)} s`);
+}
+
+// ---- 3. N unchanged Labs for M minutes -----------------------------------------------------------------------------
+
+async function steadyLabs(bed: LabBed): Promise<void> {
+  const names = Array.from({ length: LABS }, (_, i) => `steady-${i}`);
+  const start = performance.now();
+  await bed.write('steady.yaml', names.map((n) => labDoc(bed, n)));
+  const times = await waitReady(bed, names, start);
+  progress(`part 3: ${LABS} Labs Ready in ${fmt(Math.max(...times) / 1000, 1)} s; settling, then ${MINUTES} min unchanged`);
+  await new Promise((r) => setTimeout(r, 3000)); // the status writes of the last reconciles come back as reconciles
+
+  const lab = (l: Record<string, unknown>): boolean => l.controller === 'lab';
+  const snap = async (): Promise<{ spawned: Record<string, number>; total: number; tfMetric: number; ansible: number; reconciles: number }> => ({
+    spawned: { ...bed.runner.spawned },
+    total: spawnedTotal(bed),
+    tfMetric: await counterSum(terraformRunsTotal),
+    ansible: await counterSum(ansibleRunsTotal),
+    reconciles: await counterSum(reconcileTotal, lab),
+  });
+  const before = await snap();
+  const controller = bed.manager.controller('lab');
+  const windowMs = MINUTES * 60_000;
+  const end = Date.now() + windowMs;
+  let resyncs = 0;
+  let nextResync = Date.now() + RESYNC_S * 1000;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(end, nextResync) - Date.now())));
+    if (Date.now() >= nextResync && Date.now() < end) {
+      for (const n of names) controller?.enqueue(`Lab/${NS}/${n}`);
+      resyncs += 1;
+      nextResync += RESYNC_S * 1000;
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // let the last resync's reconciles finish
+  const after = await snap();
+  const notReady = names.filter((n) => !isReady(bed, n)).length;
+  const delta = (op: string): number => (after.spawned[op] ?? 0) - (before.spawned[op] ?? 0);
+  line(`3. ${LABS} unchanged Labs for ${MINUTES} min`, `all Ready in ${fmt(Math.max(...times) / 1000, 1)} s first (per Lab p50 ${fmt(percentile(times, 50) / 1000, 1)} s)`);
+  line('  drift detection interval', `${DRIFT_S} s (longer than the ${MINUTES} min window: no drift check is due in it)`);
+  line('  forced resyncs (every Lab enqueued)', `${resyncs} × ${LABS}, every ${RESYNC_S} s`);
+  line('  Lab reconciles in the window', `${fmt(after.reconciles - before.reconciles, 0)}`);
+  line('  Terraform processes spawned (runner)', `${after.total - before.total}   (init ${delta('init')}, plan ${delta('plan')}, apply ${delta('apply')}, output ${delta('output')}, destroy ${delta('destroy')}; drift-check plans: ${delta('plan')})   (goal 0)`);
+  line('  orion_terraform_runs_total increase', `${fmt(after.tfMetric - before.tfMetric, 0)}   (goal 0)`);
+  line('  orion_ansible_runs_total increase', `${fmt(after.ansible - before.ansible, 0)}   (goal 0; the Labs have no playbook)`);
+  line('  Labs not Ready at the end', `${notReady}`);
+}
+
+// ---- main ----------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  progress('starting the bed (private libvirtd, tofu + providers from .tools/)');
+  const bed = await LabBed.create(CONCURRENCY ? { controller: { concurrency: CONCURRENCY } } : {});
+  try {
+    const runsDir = join(bed.root, 'unused-runs');
+    const concurrency = CONCURRENCY ?? labController(bed.store, { terraform: bed.runner, ansible: new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir }) }).concurrency ?? 4;
+    const version = (await execa(bed.tools.tofu, ['version'], { env: tofuEnv(bed), reject: false })).stdout.split('\n')[0];
+    line('machine', `${cpus().length} cores; ${version}; dmacvicar/libvirt 0.8.3; libvirtd in netns ${bed.virt.netns}, domain type qemu (TCG)`);
+    line('Orion', `in-process FolderStore + Manager + labController (lab-bed: pollMs 500, shutdownGraceMs 1500)`);
+    line('parameters', `--trials ${TRIALS} --labs ${LABS} --minutes ${MINUTES} --resync-seconds ${RESYNC_S} --drift-seconds ${DRIFT_S} --parallel ${PARALLEL}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}`);
+    const bareOne = await bareVersusOrion(bed);
+    await parallelLabs(bed, concurrency, bareOne);
+    await steadyLabs(bed);
+  } finally {
+    progress('tearing down (libvirtd, its domains and namespace)');
+    await bed.destroy();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
