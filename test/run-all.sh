@@ -32,4 +32,11 @@ step "build"
 npm run --silent build
 
 step "tests"
-npx vitest run "$@"
+results=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# The plain closing line CI reads: "N passed, N failed".
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+rm -f "$results"
+exit "$status"
