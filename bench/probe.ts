@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     line('orion probes per second', fmt(NODES / orion.seconds, 0));
     line('orion probe latency p50 / p95 (ms)', `${fmt(percentile(orion.latencies, 50))} / ${fmt(percentile(orion.latencies, 95))}`);
     line('bare probe latency p50 / p95 (ms)', `${fmt(percentile(bare.latencies, 50))} / ${fmt(percentile(bare.latencies, 95))}`);
-    line('orion CPU during the sweep (s)', fmt(orion.cpu, 2));
+    line('CPU of this process, orion / bare (s)', `${fmt(orion.cpu, 2)} / ${fmt(bare.cpu, 2)}`);
     line('orion RSS after the sweep (MiB)', `${fmt(orion.rss, 0)}  (goal < 200 MB)`);
     const load = await loadManifests(root, 5000);
     line('load 5,000 manifests in folder mode (s)', fmt(load.seconds, 2));
@@ -49,9 +49,10 @@ function target(i: number, privateKey: string): ProbeTarget {
 }
 
 /** The same probes without Orion: a plain loop with the same concurrency. */
-async function bareSweep(privateKey: string): Promise<{ seconds: number; latencies: number[] }> {
+async function bareSweep(privateKey: string): Promise<{ seconds: number; latencies: number[]; cpu: number }> {
   const latencies: number[] = [];
   let next = 0;
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < NODES) {
@@ -60,7 +61,7 @@ async function bareSweep(privateKey: string): Promise<{ seconds: number; latenci
       latencies.push(result.latencyMs);
     }
   }));
-  return { seconds: (performance.now() - started) / 1000, latencies };
+  return { seconds: (performance.now() - started) / 1000, latencies, cpu: cpuSeconds(cpuStart) };
 }
 
 async function orionSweep(root: string, privateKey: string): Promise<{ seconds: number; latencies: number[]; cpu: number; rss: number }> {
