@@ -12,17 +12,21 @@
 //      runner's `spawned` counters and orion_terraform_runs_total / orion_ansible_runs_total, while every Lab is
 //      reconciled again every --resync-seconds (as a periodic resync would).
 //
-// The Labs have NO Ansible playbook: their machines boot nothing (blank 1 GiB qcow2 disk, 1 vCPU, 256 MiB, TCG),
-// so part 1 compares Terraform only — the bare side has no ansible-playbook to run — and part 3 shows zero
-// Ansible runs trivially. Figures only, never assertions.
+// By default the Labs have NO Ansible playbook: their machines boot nothing (blank 1 GiB qcow2 disk, 1 vCPU,
+// 256 MiB, TCG), so part 1 compares Terraform only — the bare side has no ansible-playbook to run — and part 3
+// shows zero Ansible runs trivially. With --guest, part 1 instead uses one machine booting the harness's Debian
+// image (test/harness/guest, built once into .tools/guest) and the lab-base playbook: bare `tofu apply`, waiting
+// for the lease and SSH, `ansible-playbook` (inside the libvirt network namespace) versus Orion to Ready; parts 2
+// and 3 keep the machines that boot nothing. --parts 1,2,3 selects parts. Figures only, never assertions.
 //
 //   npx tsx bench/provision.ts [--trials 3] [--labs 50] [--minutes 10] [--resync-seconds 30] [--drift-seconds S]
-//                              [--parallel 10] [--concurrency C]
-//   (env: BENCH_TRIALS, BENCH_LABS, BENCH_MINUTES, BENCH_RESYNC_SECONDS, BENCH_DRIFT_SECONDS, BENCH_CONCURRENCY)
+//                              [--parallel 10] [--concurrency C] [--guest] [--parts 1,2,3]
+//   (env: BENCH_TRIALS, BENCH_LABS, BENCH_MINUTES, BENCH_RESYNC_SECONDS, BENCH_DRIFT_SECONDS, BENCH_CONCURRENCY,
+//   BENCH_GUEST=1, BENCH_PARTS)
 //   --drift-seconds defaults to max(3600, 2 × the window); --concurrency to the Lab controller's default.
 import './quiet-logs.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -33,10 +37,11 @@ import { defaultModulesDir, installModule } from '../controllers/lab-terraform.j
 import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/lab-validate.js';
 import { getCondition } from '../src/api/conditions.js';
 import type { LabSpec } from '../src/api/types.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../src/exec/ansible.js';
+import { AnsibleRunner, defaultPlaybookDir, sshArgs } from '../src/exec/ansible.js';
 import type { Workspace } from '../src/exec/terraform.js';
 import { moduleJson, sha256 } from '../src/exec/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
+import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
 import { LabBed } from '../test/harness/lab-bed.js';
 import { fmt, line, percentile, until } from './support.js';
 
@@ -49,6 +54,8 @@ const { values: args } = parseArgs({
     'drift-seconds': { type: 'string', default: process.env.BENCH_DRIFT_SECONDS },
     parallel: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: process.env.BENCH_CONCURRENCY },
+    guest: { type: 'boolean', default: process.env.BENCH_GUEST === '1' },
+    parts: { type: 'string', default: process.env.BENCH_PARTS ?? '1,2,3' },
   },
 });
 const TRIALS = Number(args.trials);
@@ -57,9 +64,12 @@ const MINUTES = Number(args.minutes);
 const RESYNC_S = Number(args['resync-seconds']);
 const PARALLEL = Number(args.parallel);
 const CONCURRENCY = args.concurrency ? Number(args.concurrency) : undefined;
+const GUEST = args.guest ?? false;
+const PARTS = new Set(args.parts.split(',').map((p) => p.trim()));
 // Longer than the steady window (and than any part of the run before it), so that no drift check is due in it.
 const DRIFT_S = Number(args['drift-seconds'] ?? Math.max(3600, 2 * MINUTES * 60));
 const READY_TIMEOUT_MS = 15 * 60_000;
+let guestImage: GuestImage | undefined;
 const NS = 'default';
 
 const MACHINES: LabSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
@@ -68,8 +78,17 @@ const progress = (msg: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
 
-function labDoc(bed: LabBed, name: string): object {
-  return bed.labManifest(name, { machines: MACHINES, driftDetection: { intervalSeconds: DRIFT_S } });
+function labDoc(bed: LabBed, name: string, spec: Record<string, unknown> = { machines: MACHINES }): object {
+  return bed.labManifest(name, { ...spec, driftDetection: { intervalSeconds: DRIFT_S } });
+}
+
+/** --guest: one machine booting the harness's Debian image, configured by ansible/lab-base.yml. */
+function guestSpec(guest: GuestImage): Record<string, unknown> {
+  return {
+    machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline }],
+    sshKeySecretRef: { name: 'lab-key' },
+    ansible: { playbook: 'lab-base', user: 'root', vars: { motd: 'configured by orion' } },
+  };
 }
 
 function isReady(bed: LabBed, name: string): boolean {
@@ -128,10 +147,11 @@ interface BareWorkspace {
 }
 
 /** The root module Orion renders for Lab `name` (same renderer, same modules copy), in a fresh workspace, initialized. */
-async function bareWorkspace(bed: LabBed, name: string): Promise<BareWorkspace> {
+async function bareWorkspace(bed: LabBed, name: string, labSpec?: Record<string, unknown>): Promise<BareWorkspace> {
   const dir = await mkdtemp(join(bed.root, `bare-${name}-`));
-  const spec = (labDoc(bed, name) as { spec: LabSpec }).spec;
-  const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs: [bed.virt.poolDir, bed.images] });
+  const spec = (labDoc(bed, name, labSpec) as { spec: LabSpec }).spec;
+  const imageDirs = [bed.virt.poolDir, bed.images, ...(labSpec && guestImage ? [guestImage.dir] : [])];
+  const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs });
   const moduleHash = await installModule({ dir } as Workspace, defaultModulesDir(), LIBVIRT_MODULE);
   const text = moduleJson(renderLabModule({ namespace: NS, name, spec, moduleHash, images }));
   await writeFile(join(dir, 'main.tf.json'), text);
@@ -164,14 +184,17 @@ interface OrionRun {
   terraformMs: number;
   moduleHash: string;
   spawned: string;
+  /** From the Lab's status: when its playbook started (ms after the write) and how long it ran. */
+  ansible?: { startMs: number; durationMs: number };
 }
 
-async function orionLab(bed: LabBed, name: string): Promise<OrionRun> {
+async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown>): Promise<OrionRun> {
   const before = { ...bed.runner.spawned };
   const tfBefore = await terraformSeconds();
   const file = `${name}.yaml`;
   const start = performance.now();
-  await bed.write(file, [labDoc(bed, name)]);
+  const wallStart = Date.now();
+  await bed.write(file, [labDoc(bed, name, spec)]);
   let seenMs: number | undefined;
   let readyMs: number | undefined;
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -189,17 +212,26 @@ async function orionLab(bed: LabBed, name: string): Promise<OrionRun> {
     .join(', ');
   const ws = await bed.runner.workspace({ kind: 'lab', namespace: NS, name });
   const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
+  const ansible = ansibleTiming(bed, name, wallStart);
   await removeLabs(bed, file, [name]);
-  return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, moduleHash, spawned };
+  return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, moduleHash, spawned, ...(ansible ? { ansible } : {}) };
+}
+
+function ansibleTiming(bed: LabBed, name: string, wallStart: number): OrionRun['ansible'] {
+  const run = bed.lab(name)?.status?.lastAnsibleRun;
+  return run ? { startMs: Date.parse(run.startedAt ?? '') - wallStart, durationMs: run.durationMs ?? NaN } : undefined;
 }
 
 interface BareTrial {
   ws: BareWorkspace;
   applyMs: number;
   pipelineMs: number;
+  /** --guest: apply start → the machine's address in libvirt's lease table → SSH answers → playbook done. */
+  guest?: { addressMs: number; sshMs: number; ansibleMs: number; totalMs: number };
 }
 
 async function bareTrial(bed: LabBed, name: string): Promise<BareTrial> {
+  if (guestImage) return bareGuestTrial(bed, name, guestImage);
   const ws = await bareWorkspace(bed, name);
   const applyMs = await bareApply(bed, ws);
   await bareDestroy(bed, ws);
@@ -209,7 +241,64 @@ async function bareTrial(bed: LabBed, name: string): Promise<BareTrial> {
   return { ws, applyMs, pipelineMs };
 }
 
+/** By hand what Orion does for a booted Lab: apply, wait for the lease and for SSH, then ansible-playbook. */
+async function bareGuestTrial(bed: LabBed, name: string, guest: GuestImage): Promise<BareTrial> {
+  const ws = await bareWorkspace(bed, name, guestSpec(guest));
+  const t0 = performance.now();
+  const applyMs = await bareApply(bed, ws);
+  const domain = `${NS}.${name}.vm-0`;
+  let address = '';
+  await untilAsync('a DHCP lease', async () => {
+    const out = await bed.virt.virsh('domifaddr', domain, '--source', 'lease').catch(() => '');
+    address = /(\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1] ?? '';
+    return Boolean(address);
+  });
+  const addressMs = performance.now() - t0;
+  let hostKey = '';
+  await untilAsync('SSH', async () => {
+    const out = await bed.virt.inNetns('ssh-keyscan', ['-T', '2', '-t', 'ed25519', address]).catch(() => '');
+    hostKey = out.split('\n').find((l) => l.includes('ssh-ed25519')) ?? '';
+    return Boolean(hostKey);
+  });
+  const sshMs = performance.now() - t0;
+  await writeFile(join(ws.dir, 'known_hosts'), `${hostKey}\n`);
+  await writeFile(join(ws.dir, 'id_key'), guest.privateKey, { mode: 0o600 });
+  await writeFile(join(ws.dir, 'inventory.yml'), `all:\n  hosts:\n    vm-0:\n      ansible_host: ${address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${join(ws.dir, 'id_key')}\n`);
+  await writeFile(join(ws.dir, 'vars.json'), JSON.stringify({ motd: 'configured by orion', orion_lab: name }));
+  // The same Ansible settings Orion uses (pinned host key, pipelining, one SSH connection), minus Orion.
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    ANSIBLE_HOST_KEY_CHECKING: 'true',
+    ANSIBLE_SSH_ARGS: sshArgs(join(ws.dir, 'known_hosts')),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: join(ws.dir, 'cp'),
+    ANSIBLE_PIPELINING: 'true',
+    ANSIBLE_GATHERING: 'explicit',
+    ANSIBLE_RETRY_FILES_ENABLED: 'false',
+    ANSIBLE_LOCAL_TEMP: join(ws.dir, 'tmp'),
+  };
+  const started = performance.now();
+  const run = await execa('ip', ['netns', 'exec', bed.virt.netns, 'ansible-playbook', '-i', join(ws.dir, 'inventory.yml'), '-e', `@${join(ws.dir, 'vars.json')}`, join(defaultPlaybookDir(), 'lab-base.yml')], { env, extendEnv: false, reject: false, timeout: READY_TIMEOUT_MS });
+  const ansibleMs = performance.now() - started;
+  if (run.exitCode !== 0) throw new Error(`bare ansible-playbook failed:\n${run.stdout}\n${run.stderr}`);
+  const totalMs = performance.now() - t0;
+  await bareDestroy(bed, ws);
+  await rm(ws.dir, { recursive: true, force: true });
+  return { ws, applyMs, pipelineMs: NaN, guest: { addressMs, sshMs, ansibleMs, totalMs } };
+}
+
+async function untilAsync(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function bareVersusOrion(bed: LabBed): Promise<number> {
+  if (guestImage) return bareVersusOrionGuest(bed, guestImage);
   // Warm-up, not measured: the first domain of a fresh daemon and the first provider start are slower.
   await bareTrial(bed, 'warmup');
   await orionLab(bed, 'warmup');
@@ -254,6 +343,51 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
   line("  ratio Orion / bare Orion's commands", `${fmt(orion / pipeline, 2)}×`);
   line('  per trial: bare init+apply | Orion (s)', rows.map((r) => `${fmt((r.bare.ws.initMs + r.bare.applyMs) / 1000, 2)} | ${fmt(r.orion.readyMs / 1000, 2)}`).join('   '));
   return apply;
+}
+
+function guestTrialLine(i: number, bare: BareTrial, orion: OrionRun): string {
+  const s = (ms: number | undefined): string => fmt((ms ?? NaN) / 1000, 1);
+  const g = bare.guest;
+  return `part 1 (guest) trial ${i}/${TRIALS}: bare apply ${s(bare.applyMs)} s, lease ${s(g?.addressMs)} s, ssh ${s(g?.sshMs)} s, ansible ${s(g?.ansibleMs)} s, total ${s(g?.totalMs)} s; ` +
+    `orion ${s(orion.readyMs)} s (playbook started at ${s(orion.ansible?.startMs)} s, ran ${s(orion.ansible?.durationMs)} s; ${orion.spawned})`;
+}
+
+/** --guest: bare apply + boot wait + ansible-playbook versus Orion to Ready, for a machine that boots. */
+async function bareVersusOrionGuest(bed: LabBed, guest: GuestImage): Promise<number> {
+  const spec = guestSpec(guest);
+  const rows: Array<{ bare: BareTrial; orion: OrionRun }> = [];
+  for (let i = 1; i <= TRIALS; i++) {
+    const name = `guest-${i}`;
+    let bare: BareTrial;
+    let orion: OrionRun;
+    if (i % 2 === 1) {
+      bare = await bareTrial(bed, name);
+      orion = await orionLab(bed, name, spec);
+    } else {
+      orion = await orionLab(bed, name, spec);
+      bare = await bareTrial(bed, name);
+    }
+    rows.push({ bare, orion });
+    progress(guestTrialLine(i, bare, orion));
+  }
+  const med = (f: (r: { bare: BareTrial; orion: OrionRun }) => number): number => percentile(rows.map(f), 50);
+  const total = med((r) => r.bare.guest?.totalMs ?? NaN);
+  const orion = med((r) => r.orion.readyMs);
+  line('1. bare vs Orion, one booted Lab (--guest)', `${TRIALS} trials, medians; 1 machine (1 vCPU, 512 MiB, Debian image, direct kernel boot, TCG)`);
+  line('  same root module (sha256 of main.tf.json)', rows.every((r) => r.bare.ws.moduleHash === r.orion.moduleHash) ? 'yes, byte for byte' : 'NO: they differ');
+  line('  bare tofu init (apart)', `${fmt(med((r) => r.bare.ws.initMs) / 1000, 2)} s`);
+  line('  bare tofu apply', `${fmt(med((r) => r.bare.applyMs) / 1000, 2)} s`);
+  line('  bare: apply start → DHCP lease', `${fmt(med((r) => r.bare.guest?.addressMs ?? NaN) / 1000, 2)} s   (virsh domifaddr --source lease, every 200 ms)`);
+  line('  bare: apply start → SSH answers', `${fmt(med((r) => r.bare.guest?.sshMs ?? NaN) / 1000, 2)} s   (ssh-keyscan, every 200 ms)`);
+  line('  bare ansible-playbook lab-base.yml', `${fmt(med((r) => r.bare.guest?.ansibleMs ?? NaN) / 1000, 2)} s`);
+  line('  bare total (apply → playbook done)', `${fmt(total / 1000, 2)} s`);
+  line('  Orion: manifest written → Ready', `${fmt(orion / 1000, 2)} s   (runs per trial: ${rows[0]?.orion.spawned ?? ''}; Ansible 1)`);
+  line('    of which Terraform processes', `${fmt(med((r) => r.orion.terraformMs) / 1000, 2)} s`);
+  line('    write → playbook started', `${fmt(med((r) => r.orion.ansible?.startMs ?? NaN) / 1000, 2)} s   (boot, lease, SSH, host key pinned)`);
+  line('    ansible-playbook (status.lastAnsibleRun)', `${fmt(med((r) => r.orion.ansible?.durationMs ?? NaN) / 1000, 2)} s`);
+  line('  ratio Orion / bare total', `${fmt(orion / total, 2)}×   (goal ≤ 1.05×; Orion looks again every pollMs = 500 ms)`);
+  line('  per trial: bare total | Orion (s)', rows.map((r) => `${fmt((r.bare.guest?.totalMs ?? NaN) / 1000, 1)} | ${fmt(r.orion.readyMs / 1000, 1)}`).join('   '));
+  return med((r) => r.bare.applyMs);
 }
 
 // ---- 2. ten Labs at once vs one ------------------------------------------------------------------------------------
@@ -358,17 +492,36 @@ async function steadyLabs(bed: LabBed): Promise<void> {
 
 async function main(): Promise<void> {
   progress('starting the bed (private libvirtd, tofu + providers from .tools/)');
-  const bed = await LabBed.create(CONCURRENCY ? { controller: { concurrency: CONCURRENCY } } : {});
+  if (GUEST) guestImage = await ensureGuestImage();
+  const bed = await LabBed.create({
+    ...(CONCURRENCY ? { controller: { concurrency: CONCURRENCY } } : {}),
+    ...(guestImage ? { sshInNetns: true, imageDirs: [guestImage.dir] } : {}),
+  });
   try {
     const runsDir = join(bed.root, 'unused-runs');
     const concurrency = CONCURRENCY ?? labController(bed.store, { terraform: bed.runner, ansible: new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir }) }).concurrency ?? 4;
     const version = (await execa(bed.tools.tofu, ['version'], { env: tofuEnv(bed), reject: false })).stdout.split('\n')[0];
     line('machine', `${cpus().length} cores; ${version}; dmacvicar/libvirt 0.8.3; libvirtd in netns ${bed.virt.netns}, domain type qemu (TCG)`);
     line('Orion', `in-process FolderStore + Manager + labController (lab-bed: pollMs 500, shutdownGraceMs 1500)`);
-    line('parameters', `--trials ${TRIALS} --labs ${LABS} --minutes ${MINUTES} --resync-seconds ${RESYNC_S} --drift-seconds ${DRIFT_S} --parallel ${PARALLEL}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}`);
-    const bareOne = await bareVersusOrion(bed);
-    await parallelLabs(bed, concurrency, bareOne);
-    await steadyLabs(bed);
+    line('parameters', `--trials ${TRIALS} --labs ${LABS} --minutes ${MINUTES} --resync-seconds ${RESYNC_S} --drift-seconds ${DRIFT_S} --parallel ${PARALLEL}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}${GUEST ? ' --guest' : ''} --parts ${[...PARTS].join(',')}`);
+    if (guestImage) {
+      await bed.write('secret.yaml', [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lab-key' }, stringData: { privateKey: guestImage.privateKey } }]);
+    }
+    const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+    let bareOne = NaN;
+    if (PARTS.has('1')) {
+      line('load average before part 1', load());
+      bareOne = await bareVersusOrion(bed);
+    }
+    if (PARTS.has('2')) {
+      line('load average before part 2', load());
+      await parallelLabs(bed, concurrency, bareOne);
+    }
+    if (PARTS.has('3')) {
+      line('load average before part 3', load());
+      await steadyLabs(bed);
+    }
+    line('load average at the end', load());
   } finally {
     progress('tearing down (libvirtd, its domains and namespace)');
     await bed.destroy();
