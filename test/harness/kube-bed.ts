@@ -182,13 +182,5 @@ export class OrionProcess {
   }
 }
 
-/** Polls until the check returns a value (not undefined/false), or fails with what it waited for. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The same bounded poll as the folder-mode test bed. */
+export { waitFor } from './cluster.js';
