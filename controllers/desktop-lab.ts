@@ -148,17 +148,6 @@ export function desktopSecretNames(desktop: DesktopResource): string[] {
     .filter((n): n is string => Boolean(n));
 }
 
-/** The environment of the Desktop's Terraform runs: the Proxmox token for the provider, never in main.tf.json. */
-export function desktopTerraformEnv(secrets: DesktopSecrets, caFile: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (secrets.proxmoxToken) {
-    env.PM_API_TOKEN_ID = secrets.proxmoxToken.id;
-    env.PM_API_TOKEN_SECRET = secrets.proxmoxToken.secret;
-  }
-  if (secrets.ca) env.SSL_CERT_FILE = caFile;
-  return env;
-}
-
 /** Extra vars of desktop.yml; the secret ones are marked no_log in the roles. */
 export function desktopPlaybookVars(desktop: DesktopResource, secrets: DesktopSecrets): Record<string, unknown> {
   const { spec } = desktop;

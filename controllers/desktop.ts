@@ -30,7 +30,7 @@ import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import { provisionSeconds } from '../src/telemetry/metrics.js';
 import {
-  DESKTOP_PLAYBOOK, SecretProblem, applyDesktop, desktopLabSpec, desktopPlaybookVars, desktopSecretNames, desktopTerraformEnv,
+  DESKTOP_PLAYBOOK, SecretProblem, applyDesktop, desktopLabSpec, desktopPlaybookVars, desktopSecretNames,
   readDesktopSecrets, renderDesktopModule, type DesktopApply, type DesktopMachine, type DesktopSecrets, type RenderModule,
 } from './desktop-lab.js';
 import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep, type ExpiryReason, type Lifetime, type Warning } from './desktop-lifetime.js';
@@ -42,10 +42,11 @@ import { LIBVIRT_MODULE, PROXMOX_MODULE } from './lab-module.js';
 import { defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
 import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
+import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
 
 export interface DesktopControllerOptions extends QuotaLimits {
   /** The runner, or how to make it (resolved on first use: a missing binary is a status error, not a crash). */
-  terraform: TerraformRunner | (() => Promise<TerraformRunner>);
+  terraform: RunnerSource;
   ansible: AnsibleRunner;
   /** Where libvirt-vm/ and proxmox-vm/ are (default: the package's terraform/ folder). */
   modulesDir?: string;
@@ -110,7 +111,7 @@ interface Inputs {
 type Step = { desktop: DesktopResource; waitMs?: number };
 
 class DesktopSteps {
-  private runnerPromise?: Promise<TerraformRunner>;
+  private readonly terraform: LazyTerraformRunner;
   private readonly policy: LabPolicy;
   private readonly admitted = new Set<string>();
   private admission: Promise<unknown> = Promise.resolve();
@@ -127,6 +128,8 @@ class DesktopSteps {
     this.idleCheckMs = options.idleCheckMs ?? DEFAULT_IDLE_CHECK_MS;
     this.pollMs = options.pollMs ?? 3000;
     this.adminUser = options.adminUser ?? 'root';
+
+    this.terraform = new LazyTerraformRunner(options.terraform);
   }
 
   async reconcile({ key, signal, log }: ReconcileRequest): Promise<ReconcileResult | void> {
@@ -293,22 +296,14 @@ class DesktopSteps {
       images,
       ...(secrets.sshPublicKey ? { sshPublicKey: secrets.sshPublicKey } : {}),
     });
-    const inputs = { secrets, env: desktopTerraformEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)), module, hash: sha256(moduleJson(module)), ws };
+    const inputs = { secrets, env: providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)), module, hash: sha256(moduleJson(module)), ws };
     return { ok: true, desktop, inputs };
   }
 
-  private async runner(desktop: DesktopResource): Promise<TerraformRunner> {
-    const { terraform } = this.options;
-    if (typeof terraform !== 'function') return terraform;
-    this.runnerPromise ??= terraform();
-    try {
-      return await this.runnerPromise;
-    } catch (err) {
-      this.runnerPromise = undefined;
-      await this.write(desktop, failedStatus(desktop, 'Ready', 'TerraformUnavailable', (err as Error).message));
-      throw err;
-    }
+  private runner(desktop: DesktopResource): Promise<TerraformRunner> {
+    return this.terraform.get((message) => this.write(desktop, failedStatus(desktop, 'Ready', 'TerraformUnavailable', message)));
   }
+
 
   // ---- Terraform ------------------------------------------------------------------------------------------------
 
@@ -459,7 +454,7 @@ class DesktopSteps {
         return { ok: false, desktop };
       }
     }
-    const step = await destroyLab(runner, ws, { signal, env: secrets ? desktopTerraformEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)) : {} });
+    const step = await destroyLab(runner, ws, { signal, env: secrets ? providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)) : {} });
     const summary = step.summary ? { lastTerraformRun: step.summary } : {};
     if (!step.ok) {
       const message = `terraform ${step.run?.op ?? 'destroy'}: ${step.run?.error ?? 'failed'}`;

@@ -30,13 +30,14 @@ import { PowerKeeper } from './lab-power-keeper.js';
 import { failedStatus, labStatus, mergeMachines, writeFailure, type LabPhase } from './lab-status.js';
 import { applyLab, checkDrift, defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule, type TerraformStep } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
+import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
 
 /** Set to any new value (a timestamp) to restart every machine of the Lab, as `kubectl rollout restart` does. */
 export { RESTARTED_AT_ANNOTATION } from './lab-power-keeper.js';
 
 export interface LabControllerOptions {
   /** The runner, or how to make it (resolved on first use: a missing binary is a status error, not a crash). */
-  terraform: TerraformRunner | (() => Promise<TerraformRunner>);
+  terraform: RunnerSource;
   ansible: AnsibleRunner;
   /** Where libvirt-vm/ and proxmox-vm/ are (default: the package's terraform/ folder). */
   modulesDir?: string;
@@ -85,7 +86,7 @@ function secretNames(lab: LabResource): string[] {
 }
 
 class LabSteps {
-  private runnerPromise?: Promise<TerraformRunner>;
+  private readonly terraform: LazyTerraformRunner;
   private readonly policy: LabPolicy;
   private readonly power: PowerKeeper;
   private readonly pollMs: number;
@@ -97,6 +98,8 @@ class LabSteps {
     this.policy = { limits: { ...DEFAULT_LAB_LIMITS, ...options.limits }, imageDirs: options.imageDirs ?? [] };
     this.power = new PowerKeeper(options.shutdownGraceMs ?? 60_000);
     this.pollMs = options.pollMs ?? 3000;
+
+    this.terraform = new LazyTerraformRunner(options.terraform);
   }
 
   async reconcile({ key, signal, log }: ReconcileRequest): Promise<ReconcileResult | void> {
@@ -146,7 +149,7 @@ class LabSteps {
       images,
       ...(secrets.sshPublicKey ? { sshPublicKey: secrets.sshPublicKey } : {}),
     });
-    return { secrets, env: terraformEnv(secrets, ws), module, hash: sha256(moduleJson(module)), ws };
+    return { secrets, env: providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)), module, hash: sha256(moduleJson(module)), ws };
   }
 
   /** The Lab's secrets; a missing one is a status error (the Lab is reconciled again when it appears). */
@@ -182,19 +185,10 @@ class LabSteps {
     return secrets;
   }
 
-  private async runner(lab: LabResource): Promise<TerraformRunner> {
-    const { terraform } = this.options;
-    if (typeof terraform !== 'function') return terraform;
-    this.runnerPromise ??= terraform();
-    try {
-      return await this.runnerPromise;
-    } catch (err) {
-      this.runnerPromise = undefined;
-      const message = (err as Error).message;
-      await this.store.updateStatus(lab, failedStatus(lab, 'Ready', 'TerraformUnavailable', message));
-      throw err;
-    }
+  private runner(lab: LabResource): Promise<TerraformRunner> {
+    return this.terraform.get((message) => this.store.updateStatus(lab, failedStatus(lab, 'Ready', 'TerraformUnavailable', message)));
   }
+
 
   private driver(lab: LabResource, inputs: Inputs): PowerDriver {
     const logDir = inputs.ws.logDir;
@@ -311,7 +305,7 @@ class LabSteps {
       lab = await this.store.updateStatus(lab, labStatus(lab, 'Deleting', [
         { type: 'Ready', status: 'False', reason: 'Deleting', message: 'destroying the machines' },
       ]));
-      const step = await destroyLab(runner, ws, { signal, env: terraformEnv(secrets, ws) });
+      const step = await destroyLab(runner, ws, { signal, env: providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)) });
       if (!step.ok) {
         const message = `terraform ${step.run?.op ?? 'destroy'}: ${step.run?.error ?? 'failed'}`;
         await writeFailure(this.store, lab, failedStatus(lab, 'Ready', 'DestroyFailed', message, step.summary ? { lastTerraformRun: step.summary } : {}));
@@ -346,17 +340,6 @@ function driftCheckDue(lab: LabResource): boolean {
   if (interval <= 0) return false;
   const last = Date.parse(lab.status?.lastDriftCheck ?? '');
   return Number.isNaN(last) || Date.now() - last >= interval * 1000;
-}
-
-/** The environment of the Lab's Terraform runs: the Proxmox token for the provider, never in main.tf.json. */
-function terraformEnv(secrets: LabSecrets, ws: Workspace): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (secrets.proxmoxToken) {
-    env.PM_API_TOKEN_ID = secrets.proxmoxToken.id;
-    env.PM_API_TOKEN_SECRET = secrets.proxmoxToken.secret;
-  }
-  if (secrets.ca) env.SSL_CERT_FILE = join(ws.dir, PROXMOX_CA_FILE);
-  return env;
 }
 
 /** Ready, phase and readyAt from the conditions and the machines' power. */
