@@ -95,14 +95,19 @@ install_tofu() {
   log "building tofu $TOFU_GOVER … $(elapsed $((SECONDS - start)))"
 }
 
-# install_provider NS TYPE: builds one provider (pinned in versions.env as <TYPE>_MODULE/_GOVER/_VERSION/_CGO)
+# install_provider NS TYPE: builds one provider (pinned in versions.env as <TYPE>_MODULE/_GOVER/_VERSION/_CGO/_NOSUMDB)
 # into the filesystem mirror, under both registry hosts (tofu uses registry.opentofu.org, terraform
 # registry.terraform.io).
 install_provider() {
   local ns=$1 type=$2 key
   key="$(echo "$type" | tr '[:lower:]' '[:upper:]')"
   local module_var="${key}_MODULE" gover_var="${key}_GOVER" version_var="${key}_VERSION" cgo_var="${key}_CGO"
+  local nosumdb_var="${key}_NOSUMDB"
   local module=${!module_var} gover=${!gover_var} version=${!version_var} cgo=${!cgo_var:-0}
+  # sum.golang.org has never seen some pseudo-versions the proxy serves (null's, see versions.env), and go
+  # refuses a module it cannot verify. GONOSUMDB names only this module, so every dependency is still checked.
+  local nosumdb=${GONOSUMDB:-}
+  if [[ "${!nosumdb_var:-}" == 1 ]]; then nosumdb="${nosumdb:+$nosumdb,}$module"; fi
   if [[ -z "$gover" ]]; then
     log "skipping provider $ns/$type: no version of $module is pinned (see versions.env)"
     return 0
@@ -114,7 +119,7 @@ install_provider() {
   if [[ ! -f "$stamp" || ! -x "$out" ]]; then
     local start=$SECONDS
     log "building provider $ns/$type $version ($module@$gover) …"
-    CGO_ENABLED="$cgo" build_go_binary "provider-$type" "$module" "$gover" "$module" "$out"
+    GONOSUMDB="$nosumdb" CGO_ENABLED="$cgo" build_go_binary "provider-$type" "$module" "$gover" "$module" "$out"
     mkdir -p "$STAMPS" && touch "$stamp"
     log "building provider $ns/$type $version … $(elapsed $((SECONDS - start)))"
   fi
