@@ -1,5 +1,5 @@
-// The Terraform runner against real OpenTofu (and Terraform) with the local provider and the built-in
-// terraform_data resource, from the filesystem mirror that test/harness/tools/install.sh builds. Nothing is faked.
+// The Terraform runner against real OpenTofu (and Terraform) with the hashicorp/local and hashicorp/null providers,
+// from the filesystem mirror that test/harness/tools/install.sh builds. Nothing is faked.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, readlink, rm, unlink } from 'node:fs/promises';
@@ -15,16 +15,26 @@ import { ensureTofu, REPO_ROOT, type TofuTools } from '../harness/tofu.js';
 const execFileAsync = promisify(execFile);
 const BUILD_TIMEOUT_MS = 60 * 60_000;
 const RUN_TIMEOUT_MS = 180_000;
-const LOCAL = { source: 'hashicorp/local', version: '2.9.0' };
 
 let tools: TofuTools;
 let root: string;
 let runner: TerraformRunner;
 
-/** A root module with `count` files whose content is a variable, and optionally a slow boot step. */
-function labModule(outDir: string, content: string, opts: { count?: number; slowBoot?: boolean } = {}): object {
-  const module: Record<string, unknown> = {
-    terraform: { required_providers: { local: LOCAL } },
+/** The providers as pinned in versions.env: `version` is exact, so a mirror missing one fails `init` loudly. */
+function providers(): Record<string, { source: string; version: string }> {
+  return {
+    local: { source: 'hashicorp/local', version: tools.providerVersions.local },
+    null: { source: 'hashicorp/null', version: tools.providerVersions.null },
+  };
+}
+
+/**
+ * A root module with `count` files whose content is a variable, and a null_resource "boot" step that follows
+ * the files and runs `sleep boot_seconds` when created (0 unless a test slows it down to kill the apply there).
+ */
+function labModule(outDir: string, content: string, opts: { count?: number } = {}): object {
+  return {
+    terraform: { required_providers: providers() },
     variable: {
       content: { type: 'string', default: content },
       boot_seconds: { type: 'number', default: 0 },
@@ -38,24 +48,22 @@ function labModule(outDir: string, content: string, opts: { count?: number; slow
           file_permission: '0644',
         },
       },
-      ...(opts.slowBoot
-        ? {
-            terraform_data: {
-              boot: {
-                input: '${local_file.machine[*].id}',
-                provisioner: [{ 'local-exec': { command: 'sleep ${var.boot_seconds}' } }],
-              },
-            },
-          }
-        : {}),
+      null_resource: {
+        boot: {
+          triggers: { files: '${join(",", local_file.machine[*].id)}' },
+          provisioner: [{ 'local-exec': { command: 'sleep ${var.boot_seconds}' } }],
+        },
+      },
     },
     output: {
       files: { value: '${local_file.machine[*].filename}' },
+      boot_id: { value: '${null_resource.boot.id}' },
       secret: { value: 'not-for-logs', sensitive: true },
     },
   };
-  return module;
 }
+
+const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'null_resource.boot'];
 
 async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
   const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
@@ -120,7 +128,8 @@ describe('TerraformRunner with OpenTofu', () => {
     expect(first.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(first.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
     expect(await readFile(`${out}/vm-1.txt`, 'utf8')).toBe('hello 1');
-    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]']);
+    expect(first.outputs?.boot_id?.value).toMatch(/^\d+$/);
+    expect(await stateList(ws)).toEqual(ALL_RESOURCES);
 
     // Unchanged module: no process at all.
     const spawnedBefore = { ...runner.spawned };
@@ -147,6 +156,7 @@ describe('TerraformRunner with OpenTofu', () => {
       ['output', 0],
     ]);
     expect(await readFile(`${out}/vm-0.txt`, 'utf8')).toBe('bonjour 0');
+    expect(changed.outputs?.boot_id?.value).not.toBe(first.outputs?.boot_id?.value); // null_resource replaced
     expect(runner.spawned.apply).toBe(spawnedBefore.apply + 1);
     expect((await runner.stateBackend(ws).history()).length).toBeGreaterThanOrEqual(2);
     expect(await registry.getSingleMetricAsString('orion_terraform_runs_total')).toMatch(/op="apply",result="success"} [1-9]/);
@@ -172,7 +182,7 @@ describe('TerraformRunner with OpenTofu', () => {
   it('reports a broken configuration with Terraform’s own message', async () => {
     const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'broken' });
     const broken = {
-      terraform: { required_providers: { local: LOCAL } },
+      terraform: { required_providers: providers() },
       resource: { local_file: { x: { filename: join(root, 'never'), contnet: 'typo' } } },
     };
     const result = await runner.converge(ws, broken);
@@ -188,7 +198,7 @@ describe('TerraformRunner with OpenTofu', () => {
   it('after a SIGKILL mid-apply, reports the stale lock, releases it, and converges to one set of resources', async () => {
     const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'crash' });
     const out = join(root, 'out-crash');
-    const module = labModule(out, 'c', { slowBoot: true });
+    const module = labModule(out, 'c');
     const running = runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '60' } });
     // Kill the whole tofu process group once the files exist and the slow boot step runs. The local backend
     // persists intermediate state only every 20 s, so the files are typically not in the state yet: the next
@@ -213,7 +223,7 @@ describe('TerraformRunner with OpenTofu', () => {
     expect(again.failure).toBeUndefined();
     expect(again).toMatchObject({ result: 'success', applied: true, interrupted: { op: 'apply' } });
     expect(await runner.interruptedRun(ws)).toBeUndefined();
-    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot']);
+    expect(await stateList(ws)).toEqual(ALL_RESOURCES);
     expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
     expect((await runner.plan(ws)).changes).toBe(false);
   }, RUN_TIMEOUT_MS);
@@ -222,7 +232,7 @@ describe('TerraformRunner with OpenTofu', () => {
     const ref = { kind: 'lab', namespace: 'default', name: 'orion-killed' };
     const ws = await runner.workspace(ref);
     const out = join(root, 'out-orion-killed');
-    const module = labModule(out, 'o', { slowBoot: true });
+    const module = labModule(out, 'o');
     // A separate Orion process (the real runner under tsx) that gets SIGKILLed during the apply.
     const script = [
       'const { TerraformRunner } = await import(process.argv[1]);',
@@ -254,7 +264,7 @@ describe('TerraformRunner with OpenTofu', () => {
     const again = await runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '0' } });
     expect(again.failure).toBeUndefined();
     expect(again).toMatchObject({ result: 'success', interrupted: { op: 'apply' } });
-    expect(await stateList(ws)).toEqual(['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot']);
+    expect(await stateList(ws)).toEqual(ALL_RESOURCES);
     expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
     expect((await runner.plan(ws)).changes).toBe(false);
   }, RUN_TIMEOUT_MS);
@@ -263,7 +273,7 @@ describe('TerraformRunner with OpenTofu', () => {
     const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'locked' });
     const out = join(root, 'out-locked');
     const controller = new AbortController();
-    const running = runner.converge(ws, labModule(out, 'l', { slowBoot: true }), {
+    const running = runner.converge(ws, labModule(out, 'l'), {
       env: { TF_VAR_boot_seconds: '60' },
       signal: controller.signal,
     });
@@ -313,7 +323,7 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(applied.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     const plan = await tf.plan(ws);
     expect(plan).toMatchObject({ exitCode: 0, changes: false });
-    expect(await stateList(ws, TERRAFORM)).toEqual(['local_file.machine[0]', 'local_file.machine[1]']);
+    expect(await stateList(ws, TERRAFORM)).toEqual(ALL_RESOURCES);
     expect(await tf.destroy(ws)).toMatchObject({ result: 'success' });
     expect(existsSync(`${out}/vm-0.txt`)).toBe(false);
     expect(tf.spawned.apply).toBe(1);
