@@ -2,7 +2,8 @@
 // `terraform.tfstate` in the workspace (the local backend, which locks it and writes it incrementally during an
 // apply); a backend is where that state is kept between runs and how its past versions are kept.
 //   - FolderStateBackend (folder mode): the workspace file itself, plus the last N versions in state-history/.
-//   - A Kubernetes Secret backend (Kubernetes mode) implements the same three methods.
+//   - KubeSecretStateBackend (Kubernetes mode, src/store/kube-state-backend.ts): chunked Secrets owned by the
+//     resource, implementing the same methods.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileIfExists, sha256, writeFileAtomic, type Workspace } from './workspace.js';
@@ -14,6 +15,11 @@ export interface StateBackend {
   save(state: Buffer): Promise<void>;
   /** Identifiers of the kept versions, newest first. */
   history(): Promise<string[]>;
+  /**
+   * Forgets the state and its history, once the resource's infrastructure is destroyed and the resource is about
+   * to go. Optional: the folder backend keeps its files (they stay in the state directory for inspection).
+   */
+  discard?(): Promise<void>;
 }
 
 export const STATE_FILE = 'terraform.tfstate';
