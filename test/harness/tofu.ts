@@ -30,7 +30,7 @@ async function pinnedProviderVersions(): Promise<Record<string, string>> {
   const vars = new Map<string, string>();
   for (const line of (await readFile(join(HERE, 'tools', 'versions.env'), 'utf8')).split('\n')) {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) vars.set(match[1], match[2]);
+    if (match?.[1] && match[2] !== undefined) vars.set(match[1], match[2]);
   }
   const versions: Record<string, string> = {};
   for (const [name, module] of vars) {

@@ -22,9 +22,14 @@ let runner: TerraformRunner;
 
 /** The providers as pinned in versions.env: `version` is exact, so a mirror missing one fails `init` loudly. */
 function providers(): Record<string, { source: string; version: string }> {
+  const pinned = (type: string): string => {
+    const version = tools.providerVersions[type];
+    if (!version) throw new Error(`provider ${type} is not pinned in test/harness/tools/versions.env`);
+    return version;
+  };
   return {
-    local: { source: 'hashicorp/local', version: tools.providerVersions.local },
-    null: { source: 'hashicorp/null', version: tools.providerVersions.null },
+    local: { source: 'hashicorp/local', version: pinned('local') },
+    null: { source: 'hashicorp/null', version: pinned('null') },
   };
 }
 
