@@ -39,7 +39,7 @@ import { SESSIONS_COMMAND, describeSessions, parseSessions } from './desktop-ses
 import { desktopStatus, failedStatus, type DesktopPhase, type StatusPatch } from './desktop-status.js';
 import { scanHostKey } from './lab-hostkeys.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE } from './lab-module.js';
-import { defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule } from './lab-terraform.js';
+import { defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
 import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
 import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
@@ -442,7 +442,13 @@ class DesktopSteps {
   private async destroy(desktop: DesktopResource, signal: AbortSignal): Promise<{ ok: boolean; desktop: DesktopResource }> {
     const runner = await this.runner(desktop);
     const ws = await runner.workspace(workspaceRef(desktop));
-    if (!hasRootModule(ws) || !(await hasResources(ws))) return { ok: true, desktop };
+    if (!(await savedStateHasResources(runner, ws))) return { ok: true, desktop };
+    if (!hasRootModule(ws)) {
+      // The state came from the backend into a fresh workspace (a restarted pod): destroy needs the module too.
+      const inputs = await this.inputs(desktop);
+      if (!inputs.ok) return { ok: false, desktop: inputs.desktop };
+      await runner.render(ws, inputs.inputs.module);
+    }
     let secrets: DesktopSecrets | undefined;
     try {
       secrets = await readDesktopSecrets(this.store, desktop);
@@ -474,6 +480,8 @@ class DesktopSteps {
     const destroyed = await this.destroy(desktop, signal);
     if (!destroyed.ok) return;
     log.info('desktop destroyed');
+    const runner = await this.runner(desktop);
+    await discardState(runner, await runner.workspace(workspaceRef(desktop)));
     this.forget(key);
     const latest = this.store.get<DesktopResource>(refOf(desktop)) ?? destroyed.desktop;
     await this.store.removeFinalizer(latest, FINALIZER);

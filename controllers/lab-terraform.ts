@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LabStatus } from '../src/api/types.js';
 import { packageRoot } from '../src/exec/ansible.js';
 import type { TerraformRunner, TerraformRunResult, Workspace } from '../src/exec/terraform.js';
-import { STATE_FILE, stateResourceAddresses } from '../src/exec/terraform-state.js';
+import { pullState, STATE_FILE, stateResourceAddresses } from '../src/exec/terraform-state.js';
 import { readFileIfExists, writeFileAtomic } from '../src/exec/workspace.js';
 import { machinesFromOutputs, type MachineOutput } from './lab-module.js';
 
@@ -47,6 +47,20 @@ export async function hasResources(ws: Workspace): Promise<boolean> {
   } catch {
     return true;
   }
+}
+
+/**
+ * Whether the resource's saved state records resources, after bringing it into the workspace: in Kubernetes mode
+ * the workspace is scratch (a restarted pod starts empty) and the state Secret is what counts.
+ */
+export async function savedStateHasResources(runner: TerraformRunner, ws: Workspace): Promise<boolean> {
+  await pullState(ws, runner.stateBackend(ws));
+  return hasResources(ws);
+}
+
+/** Forgets the state once everything it recorded is destroyed (Kubernetes mode: deletes its Secrets). */
+export async function discardState(runner: TerraformRunner, ws: Workspace): Promise<void> {
+  await runner.stateBackend(ws).discard?.();
 }
 
 export function hasRootModule(ws: Workspace): boolean {

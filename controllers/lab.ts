@@ -28,7 +28,7 @@ import { orphanedDomains } from './lab-orphans.js';
 import { ProxmoxPower, VirshPower, type PowerDriver } from './lab-power.js';
 import { PowerKeeper } from './lab-power-keeper.js';
 import { failedStatus, labStatus, mergeMachines, writeFailure, type LabPhase } from './lab-status.js';
-import { applyLab, checkDrift, defaultModulesDir, destroyLab, hasResources, hasRootModule, installModule, type TerraformStep } from './lab-terraform.js';
+import { applyLab, checkDrift, defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources, type TerraformStep } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
 import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
 
@@ -226,6 +226,7 @@ class LabSteps {
       return this.recordTerraform(lab, step, inputs.hash);
     }
     if (!driftCheckDue(lab)) return lab;
+    await runner.render(inputs.ws, inputs.module); // a fresh workspace (a restarted pod) has no main.tf.json yet
     const step = await checkDrift(runner, inputs.ws, lab.spec.driftDetection?.autoRepair ?? false, opts);
     return this.recordTerraform(lab, step, inputs.hash);
   }
@@ -299,7 +300,13 @@ class LabSteps {
     if (!lab.metadata.finalizers?.includes(FINALIZER)) return;
     const runner = await this.runner(lab);
     const ws = await runner.workspace({ kind: 'lab', namespace: lab.metadata.namespace, name: lab.metadata.name });
-    if (hasRootModule(ws) && (await hasResources(ws))) {
+    if (await savedStateHasResources(runner, ws)) {
+      if (!hasRootModule(ws)) {
+        // The state came from the backend into a fresh workspace: destroy needs the module (providers) too.
+        const inputs = await this.inputs(lab);
+        if (!inputs) return;
+        await runner.render(ws, inputs.module);
+      }
       const secrets = await this.readSecrets(lab);
       if (!secrets) return;
       lab = await this.store.updateStatus(lab, labStatus(lab, 'Deleting', [
@@ -313,6 +320,7 @@ class LabSteps {
       }
       log.info({ durationMs: step.run?.durationMs }, 'lab destroyed');
     }
+    await discardState(runner, ws);
     const latest = this.store.get<LabResource>(refOf(lab)) ?? lab;
     await this.store.removeFinalizer(latest, FINALIZER);
   }
