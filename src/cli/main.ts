@@ -32,6 +32,7 @@ interface RunCommandOptions {
   playbookDir?: string[];
   terraform?: string;
   imageDir?: string[];
+  stateVersions?: number;
 }
 
 function addRunCommand(program: Command): void {
@@ -44,21 +45,33 @@ function addRunCommand(program: Command): void {
     .option('--namespace <ns>', 'watch one namespace only (--kube; default: all)')
     .option('--leader-elect', 'only reconcile while holding the orion-leader Lease (--kube)')
     .option('--lease-namespace <ns>', 'namespace of the Lease (--kube; default: --namespace or the pod namespace)')
-    .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: run logs only, default $TMPDIR/orion)')
+    .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: scratch for run logs and Terraform workspaces, default $TMPDIR/orion)')
     .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
     .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
     .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
     .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
     .option('--terraform <binary>', 'tofu or terraform binary for Labs (default: tofu, else terraform, on PATH)')
     .option('--image-dir <dir...>', 'folders a libvirt Lab machine may boot images, kernels and initrds from')
+    .option('--state-versions <n>', 'Terraform state versions kept in Secrets per Lab or Desktop (--kube)', positiveInt)
     .action(async (opts: RunCommandOptions) => {
       if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
       const common = { state: opts.state, listen: opts.listen, nodeConcurrency: opts.nodeConcurrency, rentalConcurrency: opts.rentalConcurrency, playbookDirs: opts.playbookDir };
       if (opts.dir) {
-        if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace) throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect and --lease-namespace need --kube');
+        if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace || opts.stateVersions) {
+          throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect, --lease-namespace and --state-versions need --kube');
+        }
         return runUntilSignal({ ...common, dir: opts.dir, terraform: opts.terraform, imageDirs: opts.imageDir });
       }
-      await runKubeUntilSignal({ ...common, kubeconfig: opts.kubeconfig, namespace: opts.namespace, leaderElect: opts.leaderElect, leaseNamespace: opts.leaseNamespace });
+      await runKubeUntilSignal({
+        ...common,
+        kubeconfig: opts.kubeconfig,
+        namespace: opts.namespace,
+        leaderElect: opts.leaderElect,
+        leaseNamespace: opts.leaseNamespace,
+        terraform: opts.terraform,
+        imageDirs: opts.imageDir,
+        stateVersions: opts.stateVersions,
+      });
     });
 }
 

@@ -2,19 +2,26 @@
 // asked, leader election. The store syncs first (so /readyz is ready on a standby too); only the leader
 // starts the controllers. Losing the Lease exits the process, as controller-runtime does: a restart is
 // the simplest way to be sure no reconcile of the old term is still running.
+// Labs and Desktops run Terraform in workspaces under the state directory, which is scratch space (an emptyDir in
+// a pod): their Terraform state lives in Secrets owned by the resource (KubeSecretStateBackend), pulled into the
+// workspace before each run and saved back after it.
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
+import { labController, type LabControllerOptions } from '../../controllers/lab.js';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
+import { TerraformRunner } from '../exec/terraform.js';
 import { LeaderElector } from '../runtime/leader.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
 import { KubeStore } from '../store/kube.js';
+import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../store/kube-state-backend.js';
 import { logger } from '../telemetry/logger.js';
 
 export interface KubeRunOptions {
@@ -24,12 +31,23 @@ export interface KubeRunOptions {
   leaderElect?: boolean;
   /** Namespace of the Lease (default: --namespace, the pod's namespace, or "default"). */
   leaseNamespace?: string;
-  /** Where Ansible run logs go (default $TMPDIR/orion). */
+  /** Scratch space: Ansible run logs, Terraform workspaces and their logs (default $TMPDIR/orion). */
   state?: string;
   listen: string;
   nodeConcurrency: number;
   rentalConcurrency: number;
   playbookDirs?: string[];
+  /** The tofu/terraform binary for Labs and Desktops (default: tofu, else terraform, on PATH; resolved at the first one). */
+  terraform?: string;
+  /** Added to every Terraform run's environment (e.g. TF_CLI_CONFIG_FILE for a provider mirror). */
+  terraformEnv?: Record<string, string>;
+  /** Directories a libvirt Lab or Desktop machine may boot images, kernels and initrds from. */
+  imageDirs?: string[];
+  /** Terraform state versions kept in Secrets per resource (default 3). */
+  stateVersions?: number;
+  /** Extra Lab and Desktop controller settings (tests: shorter polls and grace periods). */
+  lab?: Partial<LabControllerOptions>;
+  desktop?: Partial<DesktopControllerOptions>;
   /** Called when leadership is lost; the default exits the process. */
   onLeadershipLost?: () => void;
 }
@@ -51,10 +69,20 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
     playbookDirs: [...(options.playbookDirs ?? []), defaultPlaybookDir()],
     runsDir: join(stateDir, 'runs'),
   });
+  const states = new KubeStateBackends({ client: store.client, owners: store, keep: options.stateVersions ?? DEFAULT_KUBE_STATE_VERSIONS });
+  const terraform = (): Promise<TerraformRunner> =>
+    TerraformRunner.create({
+      stateRoot: join(stateDir, 'terraform'),
+      binary: options.terraform,
+      ...(options.terraformEnv ? { env: options.terraformEnv } : {}),
+      stateBackend: (ws) => states.forWorkspace(ws),
+    });
   const manager = new Manager(store)
     .add(nodeController(store, { concurrency: options.nodeConcurrency }))
     .add(nodeCleanupController(store, runner))
-    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }));
+    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
+    .add(labController(store, { terraform, ansible: runner, imageDirs: options.imageDirs, ...options.lab }))
+    .add(desktopController(store, { terraform, ansible: runner, imageDirs: options.imageDirs, ...options.desktop }));
   registerStateMetrics(store, () => 0);
   const server = await listen(createApp({ store }), options.listen);
   const elector = options.leaderElect
