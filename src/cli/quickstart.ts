@@ -1,15 +1,18 @@
 // `orion quickstart` (npm start): a local data plane of SSH workers, Orion in folder mode on
 // examples/quickstart, and a live view of the nodes and rentals. Workers can be stopped and started
 // from another terminal with `orion worker stop|start NAME`, to watch a node die and a rental move.
-import { mkdir, writeFile } from 'node:fs/promises';
+// When a local libvirt answers (quickstart-lab.ts), a small Lab of one VM too, destroyed on Ctrl-C.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateClientKeyPair, LocalDataPlane, type SshWorker } from '../dataplane/workers.js';
 import type { Express } from 'express';
+import type { LabResource, ObjectRef } from '../api/types.js';
 import { logger } from '../telemetry/logger.js';
 import { getCommand } from './get.js';
 import { packageRoot, resolveStateDir } from './paths.js';
-import { startOrion } from './run.js';
+import { detectLab, LAB_FILE, labTargetFromEnv, QUICKSTART_LAB, writeLabManifest } from './quickstart-lab.js';
+import { startOrion, type RunningOrion } from './run.js';
 
 export interface QuickstartOptions {
   dir?: string;
@@ -37,23 +40,65 @@ export async function quickstart(options: QuickstartOptions): Promise<void> {
   say(`starting ${options.workers} SSH workers on 127.0.0.1:${options.basePort}-${options.basePort + options.workers - 1} ...`);
   await dataPlane.start();
   await writeGeneratedManifests(dir, orchestratorKey.privateKey, tenantKey.publicKey);
+  const terraform = await prepareLab(join(dir, 'generated'));
 
-  const orion = await startOrion({ dir, listen: options.listen, nodeConcurrency: 16, rentalConcurrency: 4 });
+  const orion = await startOrion({ dir, listen: options.listen, nodeConcurrency: 16, rentalConcurrency: 4, terraform });
   exposeWorkerControl(orion.app, dataPlane);
-  say(quickstartHelp(dir, tenantKey.privateKeyPath, options.listen));
-  const view = setInterval(() => void printView(stateDir), 2000);
-  await printView(stateDir);
+  say(quickstartHelp(dir, tenantKey.privateKeyPath, options.listen, terraform !== undefined));
+  const kinds = terraform ? ['nodes', 'rentals', 'labs'] : ['nodes', 'rentals'];
+  const view = setInterval(() => void printView(stateDir, kinds), 2000);
+  await printView(stateDir, kinds);
 
   await new Promise<void>((done) => {
     const stop = (): void => {
       process.once('SIGINT', () => process.exit(130));
-      say('\nstopping Orion and the workers ...');
       clearInterval(view);
-      void orion.stop().finally(() => dataPlane.stopAll().finally(done));
+      const lab = terraform ? destroyLab(dir, orion) : Promise.resolve();
+      void lab
+        .finally(() => say('\nstopping Orion and the workers ...'))
+        .then(() => orion.stop())
+        .finally(() => dataPlane.stopAll().finally(done));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/**
+ * Writes generated/lab.yaml when a local libvirt and a Terraform with its provider are usable and returns that
+ * Terraform binary; otherwise removes a Lab a previous run wrote and says in one line why there is none.
+ */
+async function prepareLab(generated: string): Promise<string | undefined> {
+  const detection = await detectLab(labTargetFromEnv(), packageRoot());
+  if (!detection.available) {
+    await rm(join(generated, LAB_FILE), { force: true });
+    say(`Lab skipped: ${detection.reason}`);
+    return undefined;
+  }
+  const { target, terraform } = detection;
+  // The provider mirror of .tools/ reaches the Lab's Terraform runs through the environment they inherit.
+  if (terraform.cliConfig) process.env.TF_CLI_CONFIG_FILE = terraform.cliConfig;
+  await writeLabManifest(generated, target);
+  say(`Lab "${QUICKSTART_LAB}": one VM on ${target.uri} (pool ${target.pool}, network ${target.network}) with ${terraform.binary}`);
+  return terraform.binary;
+}
+
+const LAB_DESTROY_TIMEOUT_MS = 5 * 60_000;
+
+/** Deletes the Lab's manifest and waits for its finalizer: the VM and its volume are destroyed by `destroy`. */
+async function destroyLab(dir: string, orion: RunningOrion): Promise<void> {
+  say(`\ndestroying Lab "${QUICKSTART_LAB}" (press Ctrl-C again to leave its VM; the next run adopts it) ...`);
+  await rm(join(dir, 'generated', LAB_FILE), { force: true });
+  const deadline = Date.now() + LAB_DESTROY_TIMEOUT_MS;
+  const key: ObjectRef = { kind: 'Lab', namespace: 'default', name: QUICKSTART_LAB };
+  while (orion.store.get<LabResource>(key) !== undefined) {
+    if (Date.now() > deadline) {
+      say(`Lab "${QUICKSTART_LAB}" is still being deleted after ${LAB_DESTROY_TIMEOUT_MS / 60_000} min; see: orion logs lab/${QUICKSTART_LAB}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  say(`Lab "${QUICKSTART_LAB}" destroyed.`);
 }
 
 /** The Secret with the orchestrator's key and the two tenants' Rentals, made for this machine. */
@@ -93,17 +138,16 @@ function exposeWorkerControl(app: Express, dataPlane: LocalDataPlane): void {
   });
 }
 
-async function printView(stateDir: string): Promise<void> {
-  const nodes = await getCommand('nodes', undefined, { stateDir }).catch((e: Error) => e.message);
-  const rentals = await getCommand('rentals', undefined, { stateDir }).catch((e: Error) => e.message);
-  const text = `\n[${new Date().toLocaleTimeString()}]\n${nodes}\n\n${rentals}\n`;
+async function printView(stateDir: string, kinds: string[]): Promise<void> {
+  const tables = await Promise.all(kinds.map((kind) => getCommand(kind, undefined, { stateDir }).catch((e: Error) => e.message)));
+  const text = `\n[${new Date().toLocaleTimeString()}]\n${tables.join('\n\n')}\n`;
   if (text.slice(text.indexOf(']')) !== lastView) say(text);
   lastView = text.slice(text.indexOf(']'));
 }
 
 let lastView = '';
 
-function quickstartHelp(dir: string, tenantKey: string, listen: string): string {
+function quickstartHelp(dir: string, tenantKey: string, listen: string, withLab: boolean): string {
   return [
     '',
     `Orion watches ${dir} (metrics on http://${listen}/metrics).`,
@@ -111,7 +155,8 @@ function quickstartHelp(dir: string, tenantKey: string, listen: string): string 
     '  npx orion get nodes --dir examples/quickstart          # health of the four workers',
     '  npx orion worker stop worker-1                          # simulate a failure; start brings it back',
     `  ssh -i ${tenantKey} -p <PORT> alice@127.0.0.1            # log in as a tenant (port: orion get rentals)`,
-    'Press Ctrl-C to stop.',
+    ...(withLab ? ['  npx orion get lab quickstart -o yaml --dir examples/quickstart   # the Lab\'s machine, its VNC port'] : []),
+    `Press Ctrl-C to stop${withLab ? ' (the Lab\'s VM is destroyed first)' : ''}.`,
   ].join('\n');
 }
 

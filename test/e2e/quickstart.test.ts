@@ -1,8 +1,10 @@
 // The README's main job, as a newcomer runs it: `orion quickstart` (npm start) on a copy of
 // examples/quickstart shows four Alive nodes and two Ready rentals; stopping a worker makes its node
-// Dead and moves the rental on it; the tenant logs in with the generated key.
+// Dead and moves the rental on it; the tenant logs in with the generated key. Here no libvirt answers (the URI
+// names a socket that does not exist), so the quickstart says why it skips the Lab and goes on without it
+// (quickstart-lab.test.ts covers the Lab).
 import { execa, type ResultPromise } from 'execa';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { sshLogin } from '../harness/tenant.js';
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'harness', 'orion-cli.ts')];
 const LISTEN = '127.0.0.1:19477';
+const NO_LIBVIRT = 'qemu+unix:///system?socket=/nonexistent/orion-quickstart/libvirt-sock';
 
 async function orion(args: string[]): Promise<string> {
   const result = await execa(process.execPath, [...CLI, ...args], { reject: false, timeout: 60_000 });
@@ -32,11 +35,16 @@ async function table(kind: string, dir: string): Promise<Row[]> {
 describe('quickstart (npm start)', () => {
   let dir: string;
   let quickstart: ResultPromise;
+  let output = '';
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'orion-quickstart-'));
     await cp(join(import.meta.dirname, '..', '..', 'examples', 'quickstart', 'nodes.yaml'), join(dir, 'nodes.yaml'));
-    quickstart = execa(process.execPath, [...CLI, 'quickstart', '--dir', dir, '--listen', LISTEN], { reject: false });
+    quickstart = execa(process.execPath, [...CLI, 'quickstart', '--dir', dir, '--listen', LISTEN], {
+      reject: false,
+      env: { ORION_QUICKSTART_LIBVIRT_URI: NO_LIBVIRT },
+    });
+    quickstart.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   });
 
   afterAll(async () => {
@@ -48,6 +56,19 @@ describe('quickstart (npm start)', () => {
   it('shows four Alive nodes and two Ready rentals', async () => {
     await waitFor('four Alive nodes', async () => (await table('nodes', dir)).filter((r) => r.phase === 'Alive').length === 4, 120_000);
     await waitFor('alice and bob Ready', async () => (await table('rentals', dir)).filter((r) => r.phase === 'Ready').length === 2, 120_000);
+  });
+
+  it('says in one line why there is no Lab, and makes none', () => {
+    const skipped = output.split('\n').filter((l) => l.startsWith('Lab skipped'));
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]?.startsWith(`Lab skipped: no libvirt at ${NO_LIBVIRT}: `)).toBe(true);
+    expect(skipped[0]).toContain('/nonexistent/orion-quickstart/libvirt-sock'); // libvirt's own reason
+    expect(output).not.toMatch(/^Lab "quickstart"/m);
+  });
+
+  it('writes no Lab manifest and shows no Lab', async () => {
+    expect(await readdir(join(dir, 'generated'))).not.toContain('lab.yaml');
+    expect(await table('labs', dir)).toEqual([]);
   });
 
   it('lets the tenant log in with the generated key', async () => {

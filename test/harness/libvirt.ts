@@ -67,8 +67,10 @@ export interface LibvirtEnv {
 }
 
 export interface LibvirtOptions {
-  /** Default: a random id. The namespace is orion-virt-<id>. */
+  /** Default: a random id. The namespace is <netnsPrefix>-<id>. */
   id?: string;
+  /** Default orion-virt; a test picks its own to tell its namespaces apart from the lab tests'. */
+  netnsPrefix?: string;
   /** Parent of the root directory (default /var/tmp). */
   parent?: string;
 }
@@ -108,10 +110,10 @@ async function waitForSocket(path: string, timeoutMs: number): Promise<void> {
 export async function startLibvirt(options: LibvirtOptions = {}): Promise<LibvirtEnv> {
   await ensureLibvirtPackages();
   const id = options.id ?? Math.random().toString(36).slice(2, 8);
-  const netns = `orion-virt-${id}`;
+  const netns = `${options.netnsPrefix ?? 'orion-virt'}-${id}`;
   const parent = options.parent ?? '/var/tmp';
   await mkdir(parent, { recursive: true });
-  const root = await mkdtemp(join(parent, `orion-virt-${id}-`));
+  const root = await mkdtemp(join(parent, `${netns}-`));
   for (const dir of ['run', 'lib', 'cache', 'log', 'pool']) await mkdir(join(root, dir), { recursive: true });
   await cp('/etc/libvirt', join(root, 'etc'), { recursive: true });
   await rm(join(root, 'etc', 'qemu', 'networks'), { recursive: true, force: true });
