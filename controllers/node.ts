@@ -92,7 +92,9 @@ async function writeProbeStatus(
   outcome: ProbeOutcome,
   heartbeatMs: number,
 ): Promise<{ status: NodeStatus; previousHealth?: string } | undefined> {
-  let current: NodeResource | undefined = node;
+  // The probe took a while: start from the latest cached node when only its status moved (a claim).
+  const latest = store.get<NodeResource>(refOf(node));
+  let current: NodeResource | undefined = latest?.metadata.uid === node.metadata.uid && latest.metadata.generation === node.metadata.generation ? latest : node;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
     const status = nextStatus(current, outcome, heartbeatMs);
     if (!status) return undefined;

@@ -2,8 +2,11 @@
 // tenant left to clean up. The claim is a status write on the Node guarded by its resourceVersion, so
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
 import type { NodeResource, NodeStatus, RentalResource } from '../src/api/types.js';
+import { parseRefKey, refKey, refOf } from '../src/api/types.js';
 import { ConflictError } from '../src/runtime/errors.js';
 import type { Store } from '../src/store/store.js';
+
+const MAX_PLACE_ROUNDS = 3;
 
 export type Placement =
   | { bound: NodeResource }
@@ -30,51 +33,102 @@ export function isFree(node: NodeResource): boolean {
   );
 }
 
-/** The node this rental holds, found from the node side (survives a crash between the two writes). */
-export function heldNode(store: Store, rental: RentalResource): NodeResource | undefined {
-  return store
-    .list<NodeResource>('Node', rental.metadata.namespace)
-    .find((n) => n.status?.allocation?.uid === rental.metadata.uid);
+/**
+ * Which node holds which rental, found from the node side (the claim is the binding, so this survives a crash
+ * between the claim and the rental's status write). Kept in step with the store's Node events, so that a
+ * reconcile does not scan every node; the node is always read back from the store and checked.
+ */
+export class Allocations {
+  private readonly nodeOf = new Map<string, string>(); // rental uid → node key
+  private readonly rentalOn = new Map<string, string>(); // node key → rental uid
+
+  constructor(private readonly store: Store) {
+    store.watch('Node', (event) => this.track(event.object as NodeResource, event.type === 'DELETED'));
+    for (const node of store.list<NodeResource>('Node')) this.track(node, false);
+  }
+
+  /** The node this rental holds. */
+  heldNode(rental: RentalResource): NodeResource | undefined {
+    const key = this.nodeOf.get(rental.metadata.uid);
+    const node = key === undefined ? undefined : this.store.get<NodeResource>(parseRefKey(key));
+    return node?.status?.allocation?.uid === rental.metadata.uid ? node : undefined;
+  }
+
+  private track(node: NodeResource, deleted: boolean): void {
+    const key = refKey(refOf(node));
+    const previous = this.rentalOn.get(key);
+    const uid = deleted ? undefined : node.status?.allocation?.uid;
+    if (previous === uid) return;
+    if (previous !== undefined && this.nodeOf.get(previous) === key) this.nodeOf.delete(previous);
+    if (uid === undefined) {
+      this.rentalOn.delete(key);
+      return;
+    }
+    this.rentalOn.set(key, uid);
+    this.nodeOf.set(uid, key);
+  }
 }
 
 export class RentalScheduler {
+  /** Nodes this process is claiming right now: other rentals here pass them by instead of racing for them. */
+  private readonly claiming = new Map<string, Promise<unknown>>();
+
   constructor(private readonly store: Store) {}
 
   /** Claims a free matching node for the rental, or says why none can be had. */
   async place(rental: RentalResource, avoid: ReadonlySet<string> = new Set()): Promise<Placement> {
-    const matching = this.store
-      .list<NodeResource>('Node', rental.metadata.namespace)
-      .filter((n) => matchesSelector(n, rental));
-    if (matching.length === 0) {
+    const matching = () => this.store.list<NodeResource>('Node', rental.metadata.namespace).filter((n) => matchesSelector(n, rental));
+    if (matching().length === 0) {
       return { unschedulable: 'NoMatchingNode', message: `no Node matches the selector ${describeSelector(rental)}` };
     }
-    // Spread rentals over nodes: start at an offset derived from the rental's uid, then go round.
-    const candidates = matching.filter((n) => isFree(n) && !avoid.has(n.metadata.name)).sort(byName);
+    // A free node another rental of this process is claiming may be left to us if that claim fails: wait for
+    // those claims (never for long: one API write) and look again, rather than report no node.
+    for (let round = 0; round < MAX_PLACE_ROUNDS; round++) {
+      const free = matching().filter((n) => isFree(n) && !avoid.has(n.metadata.name));
+      const claimed = await this.claimOne(free.filter((n) => !this.claiming.has(refKey(refOf(n)))), rental);
+      if (claimed) return { bound: claimed };
+      const inFlight = free.map((n) => this.claiming.get(refKey(refOf(n)))).filter((p) => p !== undefined);
+      if (inFlight.length === 0) break;
+      await Promise.allSettled(inFlight);
+    }
+    // Stable wording (no counts): the condition changes when the situation does, not with every new node.
+    return { unschedulable: 'NoHealthyNode', message: 'no matching node is Alive and free' };
+  }
+
+  /** Spreads rentals over nodes: starts at an offset derived from the rental's uid, then goes round. */
+  private async claimOne(free: NodeResource[], rental: RentalResource): Promise<NodeResource | undefined> {
+    const candidates = free.sort(byName);
     const offset = candidates.length > 0 ? hashOf(rental.metadata.uid) % candidates.length : 0;
     for (let i = 0; i < candidates.length; i++) {
       const node = candidates[(offset + i) % candidates.length] as NodeResource;
       const claimed = await this.claim(node, rental);
-      if (claimed) return { bound: claimed };
+      if (claimed) return claimed;
     }
-    return {
-      unschedulable: 'NoHealthyNode',
-      message: `none of the ${matching.length} matching node(s) is Alive and free`,
-    };
+    return undefined;
   }
 
-  /** Writes the allocation on the node; undefined when another writer got there first. */
+  /**
+   * Writes the allocation on the node; undefined when another writer got there first. The write is guarded by
+   * the node's resourceVersion, which is what keeps two Orion processes apart; within this one, a node being
+   * claimed is passed by the others (no doomed write).
+   */
   private async claim(node: NodeResource, rental: RentalResource): Promise<NodeResource | undefined> {
-    const current = this.store.get<NodeResource>({ kind: 'Node', namespace: node.metadata.namespace, name: node.metadata.name });
-    if (!current || !isFree(current)) return undefined;
+    const key = refKey(refOf(node));
+    const current = this.store.get<NodeResource>(refOf(node));
+    if (!current || !isFree(current) || this.claiming.has(key)) return undefined;
     const status: NodeStatus = {
       ...current.status,
       allocation: { rental: rentalId(rental), uid: rental.metadata.uid, since: new Date().toISOString() },
     };
+    const write = this.store.updateStatus(current, status);
+    this.claiming.set(key, write);
     try {
-      return await this.store.updateStatus(current, status);
+      return await write;
     } catch (err) {
       if (err instanceof ConflictError) return undefined;
       throw err;
+    } finally {
+      this.claiming.delete(key);
     }
   }
 

@@ -12,7 +12,7 @@ import type { ControllerSetup } from '../src/runtime/manager.js';
 import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
-import { RentalScheduler, heldNode, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
+import { Allocations, RentalScheduler, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
 import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
 import { TenantAccess, TenantAccessError } from './tenant-access.js';
 
@@ -32,22 +32,29 @@ export function rentalController(store: Store, options: RentalControllerOptions)
   };
 }
 
-/** Rentals to look at when a node changes: the one it holds, and the waiting ones if it is free. */
+/**
+ * Rentals to look at when a node changes: the one it holds (named by its allocation), and when it is free or
+ * holds no one, the rentals that still name it and the waiting ones.
+ */
 function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
   const node = event.object as NodeResource;
-  const rentals = store.list<RentalResource>('Rental', node.metadata.namespace);
+  const namespace = node.metadata.namespace;
+  const keys: string[] = [];
+  const holder = node.status?.allocation?.rental;
+  if (holder) keys.push(`Rental/${holder}`);
   const free = event.type !== 'DELETED' && isFree(node);
-  return rentals
-    .filter((r) =>
-      r.status?.nodeName === node.metadata.name ||
-      node.status?.allocation?.uid === r.metadata.uid ||
-      (free && !r.status?.nodeName && r.status?.phase !== 'Expired'),
-    )
-    .map((r) => `Rental/${r.metadata.namespace}/${r.metadata.name}`);
+  if (holder && !free) return keys;
+  for (const r of store.list<RentalResource>('Rental', namespace)) {
+    if (r.status?.nodeName === node.metadata.name || (free && !r.status?.nodeName && r.status?.phase !== 'Expired')) {
+      keys.push(`Rental/${r.metadata.namespace}/${r.metadata.name}`);
+    }
+  }
+  return keys;
 }
 
 class RentalSteps {
   private readonly scheduler: RentalScheduler;
+  private readonly allocations: Allocations;
   private readonly access: TenantAccess;
 
   constructor(
@@ -55,6 +62,7 @@ class RentalSteps {
     private readonly runner: AnsibleRunner,
   ) {
     this.scheduler = new RentalScheduler(store);
+    this.allocations = new Allocations(store);
     this.access = new TenantAccess(store, runner);
   }
 
@@ -63,11 +71,15 @@ class RentalSteps {
     if (!rental) return;
     if (rental.metadata.deletionTimestamp) return this.finalize(rental, signal);
     rental = await this.checkPlaybooks(rental);
-    rental = await this.store.addFinalizer(rental, FINALIZER);
+    if (!rental.metadata.finalizers?.includes(FINALIZER)) {
+      // The finalizer goes on alone, before any external effect; its watch event brings the rental back.
+      await this.store.addFinalizer(rental, FINALIZER);
+      return;
+    }
     const expiresAt = expiryOf(rental);
     if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
 
-    let node = heldNode(this.store, rental);
+    let node = this.allocations.heldNode(rental);
     if (node && node.status?.health === 'Dead') {
       rental = await this.startFailover(rental, node);
       node = undefined;
@@ -122,13 +134,16 @@ class RentalSteps {
       await this.store.updateStatus(rental, unboundStatus(rental, 'Unschedulable', reason, message, pick(rental.status, 'failoverStartedAt')));
       return undefined;
     }
-    const node = placement.bound;
-    const migrating = rental.status?.failoverStartedAt !== undefined;
-    await this.store.recordEvent(rental, { type: 'Normal', reason: 'Scheduled', message: `bound to node ${node.metadata.name}` });
-    return [await this.store.updateStatus(rental, boundStatus(rental, node, migrating)), node];
+    // The claim on the node is the binding (heldNode finds it after a crash); the rental's status says so
+    // together with the outcome of create_user, in one write.
+    return [rental, placement.bound];
   }
 
-  /** Runs create_user unless it already ran with the same inputs on this node. */
+  /**
+   * Runs create_user unless it already ran with the same inputs on this node. The status it starts from
+   * (bound to the node, or provisioning a renamed user) is written only when the run is slow to finish;
+   * otherwise the run's outcome is the one status write.
+   */
   private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
     const hash = provisionHash(rental, node);
     if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
@@ -137,23 +152,36 @@ class RentalSteps {
       // The tenant was renamed: the old login goes through the node's cleanup, like a departed tenant.
       await this.scheduler.addCleanup(node, previousUser, rental, 'UserRenamed');
     }
-    if (rental.status?.nodeName !== node.metadata.name) {
-      rental = await this.store.updateStatus(rental, boundStatus(rental, node, rental.status?.failoverStartedAt !== undefined));
-    } else if (previousUser !== rental.spec.user) {
-      const connection = { host: node.spec.address, port: node.spec.port, user: rental.spec.user };
-      rental = await this.store.updateStatus(rental, phaseStatus(rental, 'Provisioning', [
-        { type: 'Ready', status: 'False', reason: 'Provisioning', message: `creating user ${rental.spec.user}` },
-      ], { connection }));
-    }
-    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.create, signal);
+    let staged: RentalResource = { ...rental, status: startingStatus(rental, node, previousUser) };
+    const run = this.runPlaybook(staged, node, rental.spec.playbooks.create, signal);
+    staged = await this.reportProgress(rental, staged, run);
+    const result = await run;
     if (result.result !== 'success') {
-      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
+      await this.store.updateStatus(staged, phaseStatus(staged, 'Failed', [
         { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
         { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
       ], { lastRun: ansibleRunSummary(result) }));
       throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
     }
-    await this.markReady(rental, node, hash, result);
+    await this.markReady(staged, node, hash, result);
+  }
+
+  /**
+   * Writes the staged (Provisioning / Migrating) status when the run has not finished after a short while,
+   * so that a slow create_user shows; returns the rental whose resourceVersion the final write must carry.
+   */
+  private async reportProgress(rental: RentalResource, staged: RentalResource, run: Promise<unknown>): Promise<RentalResource> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), PROGRESS_AFTER_MS)));
+    const isSlow = await Promise.race([run.then(() => false, () => false), slow]);
+    clearTimeout(timer);
+    if (!isSlow) return staged;
+    try {
+      return await this.store.updateStatus(rental, staged.status as RentalStatus);
+    } catch (err) {
+      await run.catch(() => undefined); // never leave the run behind
+      throw err;
+    }
   }
 
   private async markReady(rental: RentalResource, node: NodeResource, hash: string, result: AnsibleRunResult): Promise<void> {
@@ -164,17 +192,18 @@ class RentalSteps {
     ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result) });
     delete status.failoverStartedAt;
     await this.store.updateStatus(rental, status);
+    // One Event per outcome: where the rental is bound and that its user is there.
     if (failoverStartedAt) {
       rentalFailovers.inc({ result: 'success' });
       rentalFailoverSeconds.observe((Date.now() - Date.parse(failoverStartedAt)) / 1000);
-      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Migrated', message: `ready again on node ${node.metadata.name}` });
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Migrated', message: `moved to node ${node.metadata.name}; user ${rental.spec.user} is ready there` });
     } else {
-      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Provisioned', message: `ready on node ${node.metadata.name}` });
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Provisioned', message: `bound to node ${node.metadata.name}; user ${rental.spec.user} is ready there` });
     }
   }
 
   private async expire(rental: RentalResource, signal: AbortSignal): Promise<ReconcileResult | void> {
-    if (rental.status?.phase === 'Expired' && !heldNode(this.store, rental)) return;
+    if (rental.status?.phase === 'Expired' && !this.allocations.heldNode(rental)) return;
     await this.releaseNode(rental, signal);
     await this.store.recordEvent(rental, { type: 'Normal', reason: 'Expired', message: 'TTL reached; the tenant was removed' });
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
@@ -193,7 +222,7 @@ class RentalSteps {
    * the node keeps the tenant in its cleanup list and `delete_user` runs there when it is back.
    */
   private async releaseNode(rental: RentalResource, signal: AbortSignal): Promise<void> {
-    const node = heldNode(this.store, rental);
+    const node = this.allocations.heldNode(rental);
     if (!node) return;
     if (node.status?.health !== 'Alive') {
       await this.scheduler.release(node, rental, 'RentalReleasedWhileNodeDown');
@@ -239,6 +268,19 @@ class RentalSteps {
   private async failWith(rental: RentalResource, reason: string, message: string): Promise<void> {
     await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [{ type: 'Ready', status: 'False', reason, message }]));
   }
+}
+
+/** How long create_user may run before the rental's status says it is provisioning. */
+const PROGRESS_AFTER_MS = 5000;
+
+/** The status a create_user run starts from: newly bound, a renamed user, or the current one. */
+function startingStatus(rental: RentalResource, node: NodeResource, previousUser: string | undefined): RentalStatus | undefined {
+  if (rental.status?.nodeName !== node.metadata.name) return boundStatus(rental, node, rental.status?.failoverStartedAt !== undefined);
+  if (previousUser === rental.spec.user) return rental.status;
+  const connection = { host: node.spec.address, port: node.spec.port, user: rental.spec.user };
+  return phaseStatus(rental, 'Provisioning', [
+    { type: 'Ready', status: 'False', reason: 'Provisioning', message: `creating user ${rental.spec.user}` },
+  ], { connection });
 }
 
 function expiryOf(rental: RentalResource): number | undefined {
