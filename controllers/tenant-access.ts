@@ -1,5 +1,7 @@
 // Creates and removes a tenant's login on a Node by running the create_user / delete_user playbooks
-// over SSH, trusting only the Node's pinned host key and using the key of the Node's Secret.
+// over SSH, trusting only the Node's pinned host key and using the key of the Node's Secret. The tenant
+// travels as the node's host vars, and the run may share its ansible-playbook process with runs on other
+// nodes (AnsibleCoalescer): the result is this node's own.
 import type { NodeResource, ObjectRef } from '../src/api/types.js';
 import type { AnsibleRunResult, AnsibleRunner } from '../src/exec/ansible.js';
 import type { Store } from '../src/store/store.js';
@@ -41,17 +43,20 @@ export class TenantAccess {
     if (!privateKey) {
       throw new TenantAccessError(`secret "${node.spec.secretRef.name}" of node ${node.metadata.name} has no privateKey`, 'SecretMissing');
     }
+    // The tenant is the node's host vars, so that runs on many nodes can share one ansible-playbook.
+    const vars = {
+      tenant_user: req.user,
+      ...(req.sshPublicKeys ? { tenant_ssh_keys: [...req.sshPublicKeys] } : {}),
+      ...(req.sudo !== undefined ? { tenant_sudo: req.sudo } : {}),
+    };
     return this.runner.run({
       playbook: req.playbook,
-      hosts: [{ name: node.metadata.name, address: node.spec.address, port: node.spec.port, user: node.spec.user, hostKey }],
+      hosts: [{ name: node.metadata.name, address: node.spec.address, port: node.spec.port, user: node.spec.user, hostKey, vars }],
       privateKey,
-      extraVars: {
-        tenant_user: req.user,
-        ...(req.sshPublicKeys ? { tenant_ssh_keys: [...req.sshPublicKeys] } : {}),
-        ...(req.sudo !== undefined ? { tenant_sudo: req.sudo } : {}),
-      },
+      extraVars: {},
       resource: req.owner,
       signal: req.signal,
+      coalesce: true,
     });
   }
 }

@@ -11,13 +11,14 @@
 // parsing the human output (PLAY RECAP, `fatal:` lines) breaks on multi-line messages, loops, rescued blocks and
 // any display setting. The plugin sees the results themselves; the human output stays as it is for the log.
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../telemetry/metrics.js';
+import { AnsibleCoalescer, type CoalescingOptions } from './ansible-coalescer.js';
 import { runProcess, type ProcessResult } from './process.js';
 import { pruneRunLogs, resourceLogDir, runLogName, type ResourceRef } from './run-logs.js';
 
@@ -28,6 +29,8 @@ export interface AnsibleHost {
   user: string;
   /** The pinned host key, an OpenSSH public key line: "ssh-ed25519 AAAA... [comment]". */
   hostKey: string;
+  /** Variables of this host alone (inventory host vars), e.g. the tenant a run creates there. */
+  vars?: Record<string, unknown>;
 }
 
 export type { ResourceRef } from './run-logs.js';
@@ -40,6 +43,12 @@ export interface AnsibleRunRequest {
   resource: ResourceRef;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The run may share one ansible-playbook process with other coalescable runs of the same playbook, key and
+   * extra vars that arrive within a short window (see AnsibleCoalescer). Needs exactly one host; what differs
+   * between runs goes in that host's `vars`. The result is this host's own outcome.
+   */
+  coalesce?: boolean;
 }
 
 export interface AnsibleHostResult {
@@ -87,6 +96,8 @@ export interface AnsibleRunnerOptions {
   logger?: Logger;
   /** Default 10 minutes. */
   defaultTimeoutMs?: number;
+  /** How coalescable runs are grouped into ansible-playbook processes. */
+  coalescing?: Partial<CoalescingOptions>;
 }
 
 const DEFAULT_KEEP_RUNS = 10;
@@ -101,6 +112,8 @@ const HOST_ADDRESS = /^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|[0-9A-Fa-f:.]+)$/;
 const LOGIN_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,3})(?: [^\n\r]*)?$/;
 const TEMPLATE_MARKERS = /\{\{|\{%|\{#/;
+/** Host variable names a run may set: plain identifiers, never Ansible's own (ansible_host, ansible_user ...). */
+const HOST_VAR_NAME = /^(?!ansible_)[a-z][a-z0-9_]{0,63}$/;
 
 /**
  * The repository (or installed package) root: the nearest ancestor of this module holding package.json and
@@ -162,9 +175,10 @@ export function renderKnownHosts(hosts: AnsibleHost[]): string {
 
 /** The YAML inventory: every host under `all`, addressed by its name. */
 export function renderInventory(hosts: AnsibleHost[], privateKeyFile: string): string {
-  const entries: Record<string, Record<string, string | number>> = {};
+  const entries: Record<string, Record<string, unknown>> = {};
   for (const host of hosts) {
     entries[host.name] = {
+      ...(host.vars as Record<string, string | number> | undefined),
       ansible_host: host.address,
       ansible_port: host.port,
       ansible_user: host.user,
@@ -183,12 +197,14 @@ function validateHost(host: AnsibleHost): void {
   if (!Number.isInteger(host.port) || host.port < 1 || host.port > 65535) bad('port');
   if (!LOGIN_NAME.test(host.user)) bad('user');
   if (!HOST_KEY.test(host.hostKey.trim())) bad('pinned host key');
+  for (const name of Object.keys(host.vars ?? {})) if (!HOST_VAR_NAME.test(name)) bad(`variable name ${JSON.stringify(name)}`);
+  assertNoTemplates(host.vars ?? {}, `hosts.${host.name}.vars`);
 }
 
-/** Strings reaching Ansible are Jinja templates: refuse template markers in extra vars rather than run them. */
+/** Strings reaching Ansible are Jinja templates: refuse template markers in extra and host vars rather than run them. */
 function assertNoTemplates(value: unknown, path: string): void {
   if (typeof value === 'string') {
-    if (TEMPLATE_MARKERS.test(value)) throw new InvalidRunRequestError(`extra var ${path} contains a template marker`);
+    if (TEMPLATE_MARKERS.test(value)) throw new InvalidRunRequestError(`${path} contains a template marker`);
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => assertNoTemplates(item, `${path}[${i}]`));
   } else if (value !== null && typeof value === 'object') {
@@ -214,7 +230,7 @@ export function validateRunRequest(req: AnsibleRunRequest): void {
     names.add(host.name);
   }
   if (!req.privateKey.includes('PRIVATE KEY')) throw new InvalidRunRequestError('privateKey is not a PEM/OpenSSH private key');
-  assertNoTemplates(req.extraVars, 'extraVars');
+  assertNoTemplates(req.extraVars, 'extra var extraVars');
 }
 
 // ---- run logs: see run-logs.ts (shared with the Terraform runner) -----------------------------------------------
@@ -396,6 +412,7 @@ export class AnsibleRunner {
   private readonly ansiblePlaybook: string;
   private readonly logger: Logger;
   private readonly defaultTimeoutMs: number;
+  private readonly coalescer: AnsibleCoalescer;
 
   constructor(opts: AnsibleRunnerOptions) {
     this.playbookDirs = (opts.playbookDirs ?? [defaultPlaybookDir()]).map((d) => resolve(d));
@@ -404,6 +421,7 @@ export class AnsibleRunner {
     this.ansiblePlaybook = opts.ansiblePlaybook ?? 'ansible-playbook';
     this.logger = opts.logger ?? rootLogger.child({ component: 'ansible' });
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.coalescer = new AnsibleCoalescer((members) => this.runTogether(members), opts.coalescing);
   }
 
   resolvePlaybook(name: string): string {
@@ -411,14 +429,75 @@ export class AnsibleRunner {
   }
 
   async run(req: AnsibleRunRequest): Promise<AnsibleRunResult> {
+    if (!req.coalesce) return this.runAlone(req);
+    this.resolvePlaybook(req.playbook);
+    validateRunRequest(req);
+    if (req.hosts.length !== 1) throw new InvalidRunRequestError('a coalescable run has exactly one host');
+    if (Object.keys(req.extraVars).length > 0) throw new InvalidRunRequestError('a coalescable run passes its variables as host vars');
+    return this.coalescer.submit(req);
+  }
+
+  /** One ansible-playbook process for one request; the outcome is the whole run's. */
+  private async runAlone(req: AnsibleRunRequest): Promise<AnsibleRunResult> {
+    const playbook = playbookBaseName(req.playbook);
+    const run = await this.execute(req, [req.resource]);
+    const outcome = outcomeOf(run.summary, run.proc);
+    ansibleRunsTotal.inc({ playbook, result: outcome.result });
+    return this.result(playbook, outcome, run, 0);
+  }
+
+  /**
+   * One ansible-playbook process for several single-host requests, each host with its own vars. A member's
+   * result is its own host's: its failure, or success when the whole run succeeded. When the run failed but not
+   * on a member's host (another host's failure may have ended the play for all, a timeout), the member's answer
+   * is undefined: the coalescer runs it again, alone. create_user and delete_user are idempotent.
+   */
+  private async runTogether(members: AnsibleRunRequest[]): Promise<Array<AnsibleRunResult | undefined>> {
+    const [first] = members;
+    if (!first) return [];
+    if (members.length === 1) return [await this.runAlone(first)];
+    const playbook = playbookBaseName(first.playbook);
+    const merged: AnsibleRunRequest = {
+      ...first,
+      hosts: members.flatMap((m) => m.hosts),
+      timeoutMs: Math.max(...members.map((m) => m.timeoutMs ?? this.defaultTimeoutMs)),
+      signal: whenAllAborted(members.map((m) => m.signal)),
+    };
+    const run = await this.execute(merged, members.map((m) => m.resource));
+    return members.map((member, i) => {
+      const outcome = hostOutcomeOf(run.summary, run.proc, member.hosts[0]?.name ?? '');
+      if (!outcome) return undefined;
+      ansibleRunsTotal.inc({ playbook, result: outcome.result });
+      return this.result(playbook, outcome, run, i);
+    });
+  }
+
+  private result(playbook: string, outcome: RunOutcome, run: Execution, index: number): AnsibleRunResult {
+    return {
+      playbook,
+      ...outcome,
+      exitCode: run.proc.exitCode,
+      durationMs: run.proc.durationMs,
+      logFile: run.logFiles[index] ?? '',
+      startedAt: run.startedAt,
+    };
+  }
+
+  /**
+   * Runs ansible-playbook once for the request. The run log is written in the first resource's log folder
+   * and linked into the others' (each `orion logs` shows the run that did its work).
+   */
+  private async execute(req: AnsibleRunRequest, resources: ResourceRef[]): Promise<Execution> {
     const playbookPath = this.resolvePlaybook(req.playbook);
     const playbook = playbookBaseName(req.playbook);
     validateRunRequest(req);
     const startedAt = new Date();
-    const logFile = join(resourceLogDir(this.runsDir, req.resource), runLogName(startedAt, playbook));
+    const logFiles = resources.map((r) => join(resourceLogDir(this.runsDir, r), runLogName(startedAt, playbook)));
+    const logFile = logFiles[0] as string;
     const log = this.logger.child({
       playbook,
-      resource: `${req.resource.kind}/${req.resource.namespace}/${req.resource.name}`,
+      resource: resources.map((r) => `${r.kind}/${r.namespace}/${r.name}`).join(','),
+      ...(req.hosts.length > 1 ? { hosts: req.hosts.length } : {}),
     });
     const dir = await mkdtemp(join(tmpdir(), 'orion-ansible-'));
     const endTimer = ansibleRunSeconds.startTimer({ playbook });
@@ -438,26 +517,60 @@ export class AnsibleRunner {
         },
       );
       const summary = parseRunSummary(await readFile(files.summary, 'utf8').catch(() => ''));
-      const outcome = outcomeOf(summary, proc);
-      ansibleRunsTotal.inc({ playbook, result: outcome.result });
-      log.info({ result: outcome.result, changed: outcome.changed, durationMs: proc.durationMs }, 'ansible run done');
-      return {
-        playbook,
-        ...outcome,
-        exitCode: proc.exitCode,
-        durationMs: proc.durationMs,
-        logFile,
-        startedAt: startedAt.toISOString(),
-      };
+      log.info({ exitCode: proc.exitCode, durationMs: proc.durationMs }, 'ansible run done');
+      await Promise.all(logFiles.slice(1).map((f) => linkRunLog(logFile, f)));
+      return { proc, summary, logFiles, startedAt: startedAt.toISOString() };
     } catch (err) {
       ansibleRunsTotal.inc({ playbook, result: 'error' });
       throw err;
     } finally {
       endTimer();
       await rm(dir, { recursive: true, force: true });
-      await pruneRunLogs(this.runsDir, req.resource, this.keepRuns).catch((err: unknown) => {
-        log.warn({ err }, 'cannot prune old run logs');
-      });
+      for (const resource of resources) {
+        await pruneRunLogs(this.runsDir, resource, this.keepRuns).catch((err: unknown) => {
+          log.warn({ err }, 'cannot prune old run logs');
+        });
+      }
     }
   }
+}
+
+interface Execution {
+  proc: ProcessResult;
+  summary: RunSummary | undefined;
+  logFiles: string[];
+  startedAt: string;
+}
+
+/**
+ * One host's outcome in a run shared with other hosts, or undefined when the run does not tell it: its own
+ * failure or unreachability is its result; success needs the whole run to have succeeded.
+ */
+export function hostOutcomeOf(summary: RunSummary | undefined, proc: ProcessResult, host: string): RunOutcome | undefined {
+  if (proc.cancelled) return outcomeOf(undefined, proc);
+  const own = summary?.hosts[host];
+  const alone: RunSummary | undefined = summary && { ...summary, hosts: own ? { [host]: own } : {} };
+  if (own && (own.failed > 0 || own.unreachable > 0) && !proc.timedOut) return outcomeOf(alone, proc);
+  if (summary && proc.exitCode === 0 && !proc.timedOut) return outcomeOf(alone, proc);
+  return undefined;
+}
+
+/** A signal that aborts once every member's has (a member without one keeps the run going). */
+function whenAllAborted(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const unique = [...new Set(signals)];
+  if (unique.some((s) => s === undefined)) return undefined;
+  const all = unique as AbortSignal[];
+  if (all.length === 1) return all[0];
+  const controller = new AbortController();
+  const check = () => {
+    if (all.every((s) => s.aborted)) controller.abort();
+  };
+  for (const s of all) s.addEventListener('abort', check, { once: true });
+  check();
+  return controller.signal;
+}
+
+async function linkRunLog(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+  await link(from, to).catch(() => copyFile(from, to));
 }
