@@ -26,6 +26,7 @@ import { moduleJson, sha256, writeFileAtomic } from '../src/exec/workspace.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
 import { TerminalError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
+import type { GeneratedPassword, GeneratedPasswords, PasswordReference } from '../src/store/generated-passwords.js';
 import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import { provisionSeconds } from '../src/telemetry/metrics.js';
@@ -68,9 +69,15 @@ export interface DesktopControllerOptions extends QuotaLimits {
   sshKeyscan?: string;
   sshTimeoutMs?: number;
   concurrency?: number;
+  /**
+   * Where the RDP password of a Desktop that names none (no spec.passwordSecretRef, no AD) is generated and kept:
+   * a Secret owned by the Desktop, or a 0600 file. Without it such a Desktop gets no local password.
+   */
+  passwords?: GeneratedPasswords;
 }
 
 const PROXMOX_CA_FILE = 'proxmox-ca.pem';
+const RDP_PASSWORD = 'rdp';
 const DEFAULT_IDLE_CHECK_MS = 60_000;
 const MIN_REQUEUE_MS = 50;
 
@@ -106,6 +113,8 @@ interface Inputs {
   module: Record<string, unknown>;
   hash: string;
   ws: Workspace;
+  /** Where the generated RDP password is, when Orion made it. */
+  passwordRef?: PasswordReference;
 }
 
 type Step = { desktop: DesktopResource; waitMs?: number };
@@ -154,7 +163,7 @@ class DesktopSteps {
     if (!inputs.ok) return this.requeue(inputs.desktop, lifetime, undefined);
     desktop = await this.provision(inputs.desktop, inputs.inputs, signal);
     const configured = await this.configure(desktop, inputs.inputs, signal);
-    desktop = await this.publish(configured.desktop);
+    desktop = await this.publish(configured.desktop, inputs.inputs.passwordRef);
     desktop = await this.checkSessions(desktop, inputs.inputs.secrets, log);
 
     const late = await this.lifetime(desktop, lifetime, signal, log);
@@ -279,6 +288,8 @@ class DesktopSteps {
       if (!(err instanceof SecretProblem)) throw err;
       return { ok: false, desktop: await this.write(desktop, failedStatus(desktop, 'Ready', err.reason, err.message)) };
     }
+    const generated = await this.generatedPassword(desktop, secrets);
+    if (generated) secrets.rdpPassword = generated.password;
     const runner = await this.runner(desktop);
     const ws = await runner.workspace(workspaceRef(desktop));
     const libvirt = desktop.spec.provider.type === 'libvirt';
@@ -296,8 +307,21 @@ class DesktopSteps {
       images,
       ...(secrets.sshPublicKey ? { sshPublicKey: secrets.sshPublicKey } : {}),
     });
-    const inputs = { secrets, env: providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)), module, hash: sha256(moduleJson(module)), ws };
+    const inputs = {
+      secrets,
+      env: providerEnv(secrets, join(ws.dir, PROXMOX_CA_FILE)),
+      module,
+      hash: sha256(moduleJson(module)),
+      ws,
+      passwordRef: generated?.reference,
+    };
     return { ok: true, desktop, inputs };
+  }
+
+  /** Without a password of its own (and without AD, which authenticates), the Desktop gets a generated one. */
+  private async generatedPassword(desktop: DesktopResource, secrets: DesktopSecrets): Promise<GeneratedPassword | undefined> {
+    if (secrets.rdpPassword || desktop.spec.adJoin || !this.options.passwords) return undefined;
+    return this.options.passwords.ensure(desktop, RDP_PASSWORD);
   }
 
   private runner(desktop: DesktopResource): Promise<TerraformRunner> {
@@ -381,11 +405,11 @@ class DesktopSteps {
     }
   }
 
-  /** Ready once provisioned and configured: the RDP endpoint is the machine's address. */
-  private async publish(desktop: DesktopResource): Promise<DesktopResource> {
+  /** Ready once provisioned and configured: the RDP endpoint is the machine's address (and where a generated password is). */
+  private async publish(desktop: DesktopResource, passwordRef: PasswordReference | undefined): Promise<DesktopResource> {
     const conditions = desktop.status?.conditions;
     if (!isConditionTrue(conditions, 'Provisioned') || !isConditionTrue(conditions, 'Configured') || !desktop.status?.rdp) return desktop;
-    const rdp = desktop.status.rdp;
+    const rdp = { ...desktop.status.rdp, ...passwordRef };
     const readyAt = desktop.status.readyAt ?? new Date().toISOString();
     if (!desktop.status.readyAt) {
       provisionSeconds.observe({ kind: 'Desktop' }, (Date.parse(readyAt) - Date.parse(desktop.metadata.creationTimestamp)) / 1000);
@@ -393,7 +417,7 @@ class DesktopSteps {
     }
     return this.write(desktop, desktopStatus(desktop, 'Ready', [
       { type: 'Ready', status: 'True', reason: 'Ready', message: `RDP on ${rdp.host}:${rdp.port} as ${rdp.user}` },
-    ], { readyAt }));
+    ], { readyAt, rdp }));
   }
 
   // ---- sessions -------------------------------------------------------------------------------------------------
@@ -482,6 +506,7 @@ class DesktopSteps {
     log.info('desktop destroyed');
     const runner = await this.runner(desktop);
     await discardState(runner, await runner.workspace(workspaceRef(desktop)));
+    await this.options.passwords?.discard(desktop, RDP_PASSWORD);
     this.forget(key);
     const latest = this.store.get<DesktopResource>(refOf(desktop)) ?? destroyed.desktop;
     await this.store.removeFinalizer(latest, FINALIZER);

@@ -4,7 +4,7 @@
 // the simplest way to be sure no reconcile of the old term is still running.
 // Labs and Desktops run Terraform in workspaces under the state directory, which is scratch space (an emptyDir in
 // a pod): their Terraform state lives in Secrets owned by the resource (KubeSecretStateBackend), pulled into the
-// workspace before each run and saved back after it.
+// workspace before each run and saved back after it. A Desktop's generated RDP password is a Secret it owns too.
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
 import { KubeStore } from '../store/kube.js';
+import { KubeGeneratedPasswords } from '../store/kube-generated-passwords.js';
 import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../store/kube-state-backend.js';
 import { logger } from '../telemetry/logger.js';
 
@@ -82,7 +83,13 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
     .add(nodeCleanupController(store, runner))
     .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
     .add(labController(store, { terraform, ansible: runner, imageDirs: options.imageDirs, ...options.lab }))
-    .add(desktopController(store, { terraform, ansible: runner, imageDirs: options.imageDirs, ...options.desktop }));
+    .add(desktopController(store, {
+      terraform,
+      ansible: runner,
+      imageDirs: options.imageDirs,
+      passwords: new KubeGeneratedPasswords(store.client, store),
+      ...options.desktop,
+    }));
   registerStateMetrics(store, () => 0);
   const server = await listen(createApp({ store }), options.listen);
   const elector = options.leaderElect

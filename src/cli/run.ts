@@ -13,6 +13,7 @@ import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
 import { FolderStore } from '../store/folder.js';
+import { FolderGeneratedPasswords } from '../store/generated-passwords.js';
 import { logger } from '../telemetry/logger.js';
 
 export interface RunOptions {
@@ -57,6 +58,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
       ansible: runner,
       imageDirs: options.imageDirs,
+      passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
     }));
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const app = createApp({ store });

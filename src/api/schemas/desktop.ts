@@ -52,7 +52,19 @@ export const desktopStatusSchema = {
     rdp: {
       type: 'object',
       additionalProperties: false,
-      properties: { host: { type: 'string' }, port: { type: 'integer' }, user: { type: 'string' } },
+      properties: {
+        host: { type: 'string' },
+        port: { type: 'integer' },
+        user: { type: 'string' },
+        passwordSecretRef: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'key'],
+          description: 'Kubernetes mode, no spec.passwordSecretRef and no AD: the Secret, owned by the Desktop, with the generated RDP password.',
+          properties: { name: { type: 'string' }, key: { type: 'string' } },
+        },
+        passwordFile: { type: 'string', description: 'Folder mode, no spec.passwordSecretRef and no AD: the 0600 file with the generated RDP password.' },
+      },
     },
     machine: machineStatusSchema,
     expiresAt: dateTime,
