@@ -87,7 +87,7 @@ const LAB_DESTROY_TIMEOUT_MS = 5 * 60_000;
 
 /** Deletes the Lab's manifest and waits for its finalizer: the VM and its volume are destroyed by `destroy`. */
 async function destroyLab(dir: string, orion: RunningOrion): Promise<void> {
-  say(`\ndestroying Lab "${QUICKSTART_LAB}" (press Ctrl-C again to leave its VM; the next run adopts it) ...`);
+  say(`\ndestroying Lab "${QUICKSTART_LAB}" (Ctrl-C again exits at once; the next run picks up where this one stopped) ...`);
   await rm(join(dir, 'generated', LAB_FILE), { force: true });
   const deadline = Date.now() + LAB_DESTROY_TIMEOUT_MS;
   const key: ObjectRef = { kind: 'Lab', namespace: 'default', name: QUICKSTART_LAB };
