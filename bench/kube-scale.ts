@@ -3,14 +3,18 @@
 // be attributed to the reconcile that made it. Prints the time until all are Ready, API writes per
 // reconcile, and RSS.
 //
-//   npx tsx bench/kube-scale.ts [--nodes 1000] [--rentals 1000] [--workers 8] [--runner playbook|stub] [--max-minutes 20]
+//   npx tsx bench/kube-scale.ts [--nodes 1000] [--rentals 1000] [--workers 8] [--runner playbook|stub]
+//                               [--rental-concurrency 128] [--max-minutes 20]
 //
 // The control plane is what is measured, so create_user/delete_user are trivial: with --runner playbook
-// (default) a real ansible-playbook runs a playbook with no tasks; with --runner stub no process runs at
-// all (an in-process stand-in that reports success). Both are said in the output.
+// (default) a real ansible-playbook runs a playbook with no tasks (runs on several nodes share one process, as
+// Orion's AnsibleRunner coalesces them); with --runner stub no process runs at all (an in-process stand-in that
+// reports success). Both are said in the output. Orion logs warnings only (bench/quiet-logs.ts), so that stdout
+// carries the figures.
+import './quiet-logs.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -33,6 +37,7 @@ const { values: args } = parseArgs({
     runner: { type: 'string', default: 'playbook' },
     'steady-seconds': { type: 'string', default: '30' },
     'max-minutes': { type: 'string', default: '20' },
+    'rental-concurrency': { type: 'string', default: '128' },
   },
 });
 const NODES = Number(args.nodes);
@@ -82,7 +87,7 @@ function stubRunner(real: AnsibleRunner): AnsibleRunner {
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'orion-kube-bench-'));
   const log = (text: string) => process.stdout.write(`${text}\n`);
-  log(`setting up: kube-apiserver + etcd, ${WORKERS} sshd workers, runner=${args.runner}`);
+  log(`setting up: kube-apiserver + etcd, ${WORKERS} sshd workers, runner=${args.runner}; load average ${loadAverage()}`);
   const kube = await startKube();
   const key = await generateClientKeyPair(join(root, 'key'));
   const dataPlane = new LocalDataPlane({ dir: join(root, 'dp'), basePort: Number(args['base-port']), count: WORKERS, authorizedKeys: [key.publicKey] });
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     manager = new Manager(store)
       .add(counted(nodeController(store, { concurrency: 32 })))
       .add(counted(nodeCleanupController(store, runner)))
-      .add(counted(rentalController(store, { runner, concurrency: args.runner === 'stub' ? 32 : 8 })));
+      .add(counted(rentalController(store, { runner, concurrency: Number(args['rental-concurrency']) })));
     await manager.start();
 
     const ports = dataPlane.workers.map((w) => w.port);
@@ -146,12 +151,14 @@ async function main(): Promise<void> {
     }));
 
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     // kubectl throttles itself per process: several processes in parallel, each with a slice.
     const slices = (docs: object[], n: number) => Array.from({ length: n }, (_, i) => docs.filter((_, j) => j % n === i));
     await Promise.all([...slices(nodes, 6), ...slices(rentals, 6)].map((docs) =>
       must(['create', '-n', NS, '-f', '-'], docs.map((d) => stringify(d)).join('---\n'))));
     const created = Date.now() - t0;
-    log(`kubectl create of ${NODES} Nodes and ${RENTALS} Rentals: ${(created / 1000).toFixed(1)} s`);
+    const createdLoad = loadAverage();
+    log(`kubectl create of ${NODES} Nodes and ${RENTALS} Rentals: ${(created / 1000).toFixed(1)} s (load average ${createdLoad})`);
 
     let nodesAliveAt = 0;
     let peakRss = 0;
@@ -165,6 +172,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const allReady = Date.now() - t0;
+    const readyLoad = loadAverage();
+    const rampCpu = process.cpuUsage(cpu0);
     const rampTallies = tallies.splice(0);
     const rampRequests = allRequests;
     const rampWrites = allWrites;
@@ -191,7 +200,10 @@ async function main(): Promise<void> {
     log(`== Kubernetes mode, ${NODES} Nodes on ${WORKERS} sshd workers, ${RENTALS} Rentals ==`);
     log(`create_user/delete_user: ${args.runner === 'stub' ? 'in-process stub runner (no process runs)' : 'real ansible-playbook with a playbook that does nothing (--playbook-dir)'}`);
     log(`all Nodes Alive:          ${((nodesAliveAt - t0) / 1000).toFixed(1)} s after the first kubectl create`);
-    log(`all Rentals Ready:        ${(allReady / 1000).toFixed(1)} s (kubectl create itself took ${(created / 1000).toFixed(1)} s)`);
+    log(`all Rentals Ready:        ${(allReady / 1000).toFixed(1)} s after the first kubectl create (the goal: 60 s)`);
+    log(`                          ${((allReady - created) / 1000).toFixed(1)} s after the last kubectl create returned (kubectl create itself took ${(created / 1000).toFixed(1)} s)`);
+    log(`rental concurrency:       ${args['rental-concurrency']}; load average when created ${createdLoad}, when all Ready ${readyLoad}, 2 cores`);
+    log(`Orion CPU until Ready:    ${((rampCpu.user + rampCpu.system) / 1e6).toFixed(1)} s (this process; the machine had ${((2 * allReady) / 1000).toFixed(0)} core-seconds)`);
     log(`API requests until Ready: ${rampRequests} (${rampWrites} writes: status, finalizers, Events)`);
     log(`  writes by kind:         ${JSON.stringify(writesByResource)}`);
     log(`reconciles that wrote:    ${changing.length}; writes per such reconcile: mean ${(changing.reduce((s, t) => s + t.writes, 0) / Math.max(1, changing.length)).toFixed(2)}, max ${Math.max(0, ...changing.map((t) => t.writes))}`);
@@ -206,6 +218,10 @@ async function main(): Promise<void> {
     await kube.stop().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }
+}
+
+function loadAverage(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
 main().then(

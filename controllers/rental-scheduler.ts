@@ -181,8 +181,11 @@ function describeSelector(rental: RentalResource): string {
   return parts.length > 0 ? parts.join(',') : '(any)';
 }
 
+/** Code-point order: any stable order spreads rentals, and localeCompare is costly over a thousand nodes. */
 function byName(a: NodeResource, b: NodeResource): number {
-  return a.metadata.name.localeCompare(b.metadata.name);
+  const x = a.metadata.name;
+  const y = b.metadata.name;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function hashOf(text: string): number {
