@@ -34,13 +34,16 @@ export function isFree(node: NodeResource): boolean {
 }
 
 /**
- * Which node holds which rental, found from the node side (the claim is the binding, so this survives a crash
- * between the claim and the rental's status write). Kept in step with the store's Node events, so that a
- * reconcile does not scan every node; the node is always read back from the store and checked.
+ * The Nodes as the scheduler needs them, kept in step with the store's Node events so that a reconcile does not
+ * scan every node: which node holds which rental (found from the node side: the claim is the binding, so this
+ * survives a crash between the claim and the rental's status write) and which nodes are free. Nodes are always
+ * read back from the store and checked again.
  */
-export class Allocations {
+export class NodeIndex {
   private readonly nodeOf = new Map<string, string>(); // rental uid → node key
   private readonly rentalOn = new Map<string, string>(); // node key → rental uid
+  private readonly all = new Map<string, Set<string>>(); // namespace → node keys
+  private readonly free = new Map<string, Set<string>>(); // namespace → keys of free nodes
 
   constructor(private readonly store: Store) {
     store.watch('Node', (event) => this.track(event.object as NodeResource, event.type === 'DELETED'));
@@ -54,8 +57,33 @@ export class Allocations {
     return node?.status?.allocation?.uid === rental.metadata.uid ? node : undefined;
   }
 
+  freeNodes(namespace: string): NodeResource[] {
+    return this.read(this.free.get(namespace)).filter(isFree);
+  }
+
+  /** Whether some node of the namespace passes the test (stops at the first). */
+  some(namespace: string, test: (node: NodeResource) => boolean): boolean {
+    for (const key of this.all.get(namespace) ?? []) {
+      const node = this.store.get<NodeResource>(parseRefKey(key));
+      if (node && test(node)) return true;
+    }
+    return false;
+  }
+
+  private read(keys: Set<string> | undefined): NodeResource[] {
+    const nodes: NodeResource[] = [];
+    for (const key of keys ?? []) {
+      const node = this.store.get<NodeResource>(parseRefKey(key));
+      if (node) nodes.push(node);
+    }
+    return nodes;
+  }
+
   private track(node: NodeResource, deleted: boolean): void {
     const key = refKey(refOf(node));
+    const namespace = node.metadata.namespace;
+    setMember(this.all, namespace, key, !deleted);
+    setMember(this.free, namespace, key, !deleted && isFree(node));
     const previous = this.rentalOn.get(key);
     const uid = deleted ? undefined : node.status?.allocation?.uid;
     if (previous === uid) return;
@@ -69,22 +97,36 @@ export class Allocations {
   }
 }
 
+function setMember(sets: Map<string, Set<string>>, namespace: string, key: string, member: boolean): void {
+  let set = sets.get(namespace);
+  if (member) {
+    if (!set) sets.set(namespace, (set = new Set()));
+    set.add(key);
+  } else if (set) {
+    set.delete(key);
+    if (set.size === 0) sets.delete(namespace);
+  }
+}
+
 export class RentalScheduler {
   /** Nodes this process is claiming right now: other rentals here pass them by instead of racing for them. */
   private readonly claiming = new Map<string, Promise<unknown>>();
+  readonly nodes: NodeIndex;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.nodes = new NodeIndex(store);
+  }
 
   /** Claims a free matching node for the rental, or says why none can be had. */
   async place(rental: RentalResource, avoid: ReadonlySet<string> = new Set()): Promise<Placement> {
-    const matching = () => this.store.list<NodeResource>('Node', rental.metadata.namespace).filter((n) => matchesSelector(n, rental));
-    if (matching().length === 0) {
+    const namespace = rental.metadata.namespace;
+    if (!this.nodes.some(namespace, (n) => matchesSelector(n, rental))) {
       return { unschedulable: 'NoMatchingNode', message: `no Node matches the selector ${describeSelector(rental)}` };
     }
     // A free node another rental of this process is claiming may be left to us if that claim fails: wait for
     // those claims (never for long: one API write) and look again, rather than report no node.
     for (let round = 0; round < MAX_PLACE_ROUNDS; round++) {
-      const free = matching().filter((n) => isFree(n) && !avoid.has(n.metadata.name));
+      const free = this.nodes.freeNodes(namespace).filter((n) => matchesSelector(n, rental) && !avoid.has(n.metadata.name));
       const claimed = await this.claimOne(free.filter((n) => !this.claiming.has(refKey(refOf(n)))), rental);
       if (claimed) return { bound: claimed };
       const inFlight = free.map((n) => this.claiming.get(refKey(refOf(n)))).filter((p) => p !== undefined);

@@ -12,7 +12,7 @@ import type { ControllerSetup } from '../src/runtime/manager.js';
 import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
-import { Allocations, RentalScheduler, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
+import { RentalScheduler, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
 import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
 import { TenantAccess, TenantAccessError } from './tenant-access.js';
 
@@ -54,7 +54,6 @@ function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
 
 class RentalSteps {
   private readonly scheduler: RentalScheduler;
-  private readonly allocations: Allocations;
   private readonly access: TenantAccess;
 
   constructor(
@@ -62,7 +61,6 @@ class RentalSteps {
     private readonly runner: AnsibleRunner,
   ) {
     this.scheduler = new RentalScheduler(store);
-    this.allocations = new Allocations(store);
     this.access = new TenantAccess(store, runner);
   }
 
@@ -79,7 +77,7 @@ class RentalSteps {
     const expiresAt = expiryOf(rental);
     if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
 
-    let node = this.allocations.heldNode(rental);
+    let node = this.scheduler.nodes.heldNode(rental);
     if (node && node.status?.health === 'Dead') {
       rental = await this.startFailover(rental, node);
       node = undefined;
@@ -203,7 +201,7 @@ class RentalSteps {
   }
 
   private async expire(rental: RentalResource, signal: AbortSignal): Promise<ReconcileResult | void> {
-    if (rental.status?.phase === 'Expired' && !this.allocations.heldNode(rental)) return;
+    if (rental.status?.phase === 'Expired' && !this.scheduler.nodes.heldNode(rental)) return;
     await this.releaseNode(rental, signal);
     await this.store.recordEvent(rental, { type: 'Normal', reason: 'Expired', message: 'TTL reached; the tenant was removed' });
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
@@ -222,7 +220,7 @@ class RentalSteps {
    * the node keeps the tenant in its cleanup list and `delete_user` runs there when it is back.
    */
   private async releaseNode(rental: RentalResource, signal: AbortSignal): Promise<void> {
-    const node = this.allocations.heldNode(rental);
+    const node = this.scheduler.nodes.heldNode(rental);
     if (!node) return;
     if (node.status?.health !== 'Alive') {
       await this.scheduler.release(node, rental, 'RentalReleasedWhileNodeDown');
