@@ -116,14 +116,40 @@ export class FolderStateBackend implements StateBackend {
   }
 }
 
-/** Brings the backend's state into the workspace file Terraform works on (a no-op when they are the same). */
+/**
+ * Brings the backend's state into the workspace file Terraform works on (a no-op when they are the same). When the
+ * workspace holds a state the backend lacks — none there, or an older serial of the same lineage — the save after
+ * the last run did not get through (the API server was away, Orion died): that newer state is saved now and kept,
+ * never overwritten by the older one, which would make Terraform create its resources a second time.
+ */
 export async function pullState(ws: Workspace, backend: StateBackend): Promise<Buffer | undefined> {
-  const state = await backend.load();
-  if (state === undefined) return undefined;
   const path = join(ws.dir, STATE_FILE);
-  const current = await readFileIfExists(path);
+  const [state, current] = await Promise.all([backend.load(), readFileIfExists(path)]);
+  if (current !== undefined && current.length > 0 && supersedes(current, state)) {
+    await backend.save(current);
+    return current;
+  }
+  if (state === undefined) return undefined;
   if (current === undefined || !current.equals(state)) await writeFileAtomic(path, state);
   return state;
+}
+
+/** Whether the workspace's state is newer than the saved one: same lineage, higher serial (or nothing saved). */
+function supersedes(local: Buffer, saved: Buffer | undefined): boolean {
+  if (saved === undefined) return true;
+  if (local.equals(saved)) return false;
+  const a = stateHeader(local);
+  const b = stateHeader(saved);
+  return a.lineage !== undefined && a.lineage === b.lineage && a.serial > b.serial;
+}
+
+function stateHeader(state: Buffer): { lineage?: string; serial: number } {
+  try {
+    const parsed = JSON.parse(state.toString('utf8')) as { lineage?: unknown; serial?: unknown };
+    return { ...(typeof parsed.lineage === 'string' ? { lineage: parsed.lineage } : {}), serial: typeof parsed.serial === 'number' ? parsed.serial : -1 };
+  } catch {
+    return { serial: -1 };
+  }
 }
 
 /** Saves the workspace file Terraform wrote into the backend. */

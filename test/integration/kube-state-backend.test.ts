@@ -3,9 +3,12 @@
 // the last N versions kept, every Secret owned by its Lab, and neither an interrupted save nor a lost head
 // corrupting what load returns.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabResource } from '../../src/api/types.js';
-import { stateSerial } from '../../src/exec/terraform-state.js';
+import { pullState, STATE_FILE, stateSerial } from '../../src/exec/terraform-state.js';
 import { KubeStore } from '../../src/store/kube.js';
 import type { KubeClient, KubeRequest, RequestInfo } from '../../src/store/kube-client.js';
 import { KubeSecretStateBackend, KubeStateBackends, STATE_OF_LABEL } from '../../src/store/kube-state-backend.js';
@@ -147,6 +150,23 @@ describe('KubeSecretStateBackend on a real kube-apiserver', () => {
     await backend('beta').save(tfstate(5, 'later'));
     expect((await backend('beta').load())?.equals(tfstate(5, 'later'))).toBe(true);
     expect(await backend('beta').history()).toHaveLength(KEEP);
+  });
+
+  it('pullState: a workspace state newer than the saved one (its save failed) is saved, never overwritten', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'orion-ws-'));
+    try {
+      const ws = { kind: 'lab', namespace: NAMESPACE, name: 'beta', root: dir, dir, logDir: dir };
+      const newer = tfstate(6, 'not saved yet');
+      await writeFile(join(dir, STATE_FILE), newer);
+      expect((await pullState(ws, backend('beta')))?.equals(newer)).toBe(true);
+      expect((await backend('beta').load())?.equals(newer)).toBe(true);
+      // A state of another lineage in the workspace (stale scratch) gives way to the saved one.
+      await writeFile(join(dir, STATE_FILE), JSON.stringify({ version: 4, serial: 99, lineage: 'other', resources: [] }));
+      expect((await pullState(ws, backend('beta')))?.equals(newer)).toBe(true);
+      expect((await readFile(join(dir, STATE_FILE))).equals(newer)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a damaged chunk is a clear error, not a wrong state', async () => {
