@@ -358,6 +358,9 @@ export class TerraformRunner {
       logFile: quiet ? '/dev/null' : logFile,
       logger: quiet ? log.child({}, { level: 'silent' }) : log,
       killGraceMs: this.options.killGraceMs,
+      // Terraform writes its log itself, so a run outlives a killed Orion and finishes (holding its lock)
+      // instead of dying mid-apply of SIGPIPE. `output -json` (quiet) keeps pipes: its stdout is parsed.
+      outputToLogFile: !quiet,
     });
     const result = await this.describe(ws, op, run, okCodes, logFile);
     terraformRunsTotal.inc({ op, result: result.result });

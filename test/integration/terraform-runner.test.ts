@@ -233,7 +233,7 @@ describe('TerraformRunner with OpenTofu', () => {
     expect((await runner.plan(ws)).changes).toBe(false);
   }, RUN_TIMEOUT_MS);
 
-  it('after a SIGKILL of the Orion process mid-apply, converges to one set of resources', async () => {
+  it('after a SIGKILL of the Orion process mid-apply, its tofu finishes the apply and the next converge applies nothing', async () => {
     const ref = { kind: 'lab', namespace: 'default', name: 'orion-killed' };
     const ws = await runner.workspace(ref);
     const out = join(root, 'out-orion-killed');
@@ -258,17 +258,28 @@ describe('TerraformRunner with OpenTofu', () => {
     orion.kill('SIGKILL');
     await exited;
 
-    // Its tofu led its own process group and outlived it: while it lives, its lock is live and kept.
+    // Its tofu led its own process group and writes its log through a file descriptor, not a pipe to the dead
+    // Orion: it lives on, and while it does its lock is reported as held by a live process and kept.
     const lock = await inspectLock(ws);
-    if (lock?.alive) {
-      expect(lock.pid).toBe(tofuPid);
-      expect(await releaseStaleLock(ws, lock.ID)).toMatchObject({ released: false });
-    }
-    // It ends (it finishes, or dies writing to the pipe of the dead Orion); then the next converge is safe.
-    await waitFor('the orphaned tofu to end', async () => (await findTerraformPid(ws, 'apply')) === undefined, 60_000);
+    expect(lock).toMatchObject({ Operation: 'OperationTypeApply', alive: true, pid: tofuPid });
+    expect(await releaseStaleLock(ws, lock?.ID ?? '')).toMatchObject({ released: false });
+    const blocked = await runner.plan(ws);
+    expect(blocked).toMatchObject({ result: 'failed', lockHeld: true, holder: { pid: tofuPid, alive: true } });
+
+    // It finishes its apply, releases the lock, and its log has the whole run.
+    await waitFor('the orphaned tofu to finish', async () => (await findTerraformPid(ws, 'apply')) === undefined, 60_000);
+    expect(await inspectLock(ws)).toBeUndefined();
+    expect(await stateList(ws)).toEqual(ALL_RESOURCES);
+    const applyLogs = (await logsOf(ws)).filter((n) => n.endsWith('-apply.log'));
+    expect(applyLogs).toHaveLength(1);
+    expect(await readFile(join(ws.logDir, applyLogs[0] ?? ''), 'utf8')).toContain('Apply complete! Resources: 3 added');
+
+    // The next converge finds the interrupted marker, plans no change and applies nothing.
+    const applies = runner.spawned.apply;
     const again = await runner.converge(ws, module, { env: { TF_VAR_boot_seconds: '0' } });
     expect(again.failure).toBeUndefined();
     expect(again).toMatchObject({ result: 'success', interrupted: { op: 'apply' } });
+    expect(runner.spawned.apply).toBe(applies);
     expect(await stateList(ws)).toEqual(ALL_RESOURCES);
     expect((await readdir(out)).sort()).toEqual(['vm-0.txt', 'vm-1.txt']);
     expect((await runner.plan(ws)).changes).toBe(false);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CAPTURE_LIMIT, runProcess } from '../../src/exec/process.js';
 
 const TREE = fileURLToPath(new URL('../fixtures/process/tree.sh', import.meta.url));
+const PROCESS_MODULE = fileURLToPath(new URL('../../src/exec/process.ts', import.meta.url));
 
 /** Alive = exists and is not a zombie (orphans reparented to a non-reaping init stay as zombies). */
 function alive(pid: number): boolean {
@@ -119,5 +121,63 @@ describe('runProcess', () => {
     expect(result.stdout.endsWith(`line-${lines}-xxxxxxxxxxxxxxxxxxxxxxxxxxx`)).toBe(true);
     expect(result.stdout).not.toContain('line-1-');
     expect(readFileSync(join(dir, 'big.log'), 'utf8')).toContain('line-1-x');
+  });
+
+  describe('with outputToLogFile', () => {
+    it('lets the child write the log file itself, in order, and returns the combined tail as stderr', async () => {
+      const logFile = join(dir, 'logs', 'file.log');
+      const lines: string[] = [];
+      const result = await runProcess('bash', ['-c', 'echo out-1; echo err-1 >&2; printf "no-newline"; exit 4'], {
+        timeoutMs: 10_000,
+        logFile,
+        outputToLogFile: true,
+        logger: { child: () => ({ debug: (_o: object, line: string) => lines.push(line) }) } as never,
+      });
+      expect(result).toMatchObject({ exitCode: 4, stdout: '', stderr: 'out-1\nerr-1\nno-newline' });
+      expect(lines).toEqual(['out-1', 'err-1', 'no-newline']);
+      // The exit line starts a line of its own even when the child's last line had no newline.
+      expect(readFileSync(logFile, 'utf8')).toMatch(/^# \S+ bash -c [^\n]*\nout-1\nerr-1\nno-newline\n# exit 4 after \d+ ms\n$/);
+      expect(statSync(logFile).mode & 0o777).toBe(0o600);
+    });
+
+    it('still kills the whole process group on timeout', async () => {
+      const pidFile = join(dir, 'pids');
+      const logFile = join(dir, 'tree.log');
+      const result = await runProcess(TREE, [pidFile], { timeoutMs: 2500, logFile, killGraceMs: 500, outputToLogFile: true });
+      expect(result.timedOut).toBe(true);
+      expect(result.stderr).toContain('tree started');
+      const pids = treePids(pidFile);
+      await waitFor(() => pids.every((pid) => !alive(pid)), 2000);
+      expect(readFileSync(logFile, 'utf8')).toMatch(/tree started[\s\S]*# exit \S+ after \d+ ms \(timed out\)/);
+    });
+
+    // The point of the option: a child that outlives a SIGKILLed Orion finishes its work (with pipes, its next
+    // write after Orion's death kills it with SIGPIPE).
+    it.each([
+      [true, 'finishes its work and writes the rest of its log'],
+      [false, 'dies at its next write (the contrast: pipes)'],
+    ])('outputToLogFile %s: when the parent is SIGKILLed the child %s', async (toFile, _what) => {
+      const logFile = join(dir, 'orphan.log');
+      const pidFile = join(dir, 'child.pid');
+      const marker = join(dir, 'finished');
+      const child = `echo $$ > ${pidFile}; sleep 1.5; echo after-parent-death; touch ${marker}`;
+      const script = [
+        'const { runProcess } = await import(process.argv[1]);',
+        'const [logFile, child, toFile] = process.argv.slice(2);',
+        "await runProcess('bash', ['-c', child], { timeoutMs: 60_000, logFile, outputToLogFile: toFile === 'true' });",
+      ].join('\n');
+      const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, PROCESS_MODULE, logFile, child, String(toFile)], {
+        stdio: 'ignore',
+      });
+      const exited = new Promise((resolve) => parent.once('exit', resolve));
+      await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 20_000);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      parent.kill('SIGKILL');
+      await exited;
+      expect(alive(pid)).toBe(true);
+      await waitFor(() => !alive(pid), 10_000);
+      expect(existsSync(marker)).toBe(toFile);
+      expect(readFileSync(logFile, 'utf8').split('\n').includes('after-parent-death')).toBe(toFile); // a line of its own, not the header
+    }, 30_000);
   });
 });
