@@ -55,8 +55,11 @@ export async function quickstart(options: QuickstartOptions): Promise<void> {
       clearInterval(view);
       const lab = terraform ? destroyLab(dir, orion) : Promise.resolve();
       void lab
-        .finally(() => say('\nstopping Orion and the workers ...'))
-        .then(() => orion.stop())
+        .catch((err: Error) => say(`could not delete Lab "${QUICKSTART_LAB}": ${err.message}`))
+        .then(() => {
+          say('\nstopping Orion and the workers ...');
+          return orion.stop();
+        })
         .finally(() => dataPlane.stopAll().finally(done));
     };
     process.once('SIGINT', stop);
