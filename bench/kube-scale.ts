@@ -26,6 +26,7 @@ import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.
 import { AnsibleRunner, type AnsibleRunRequest, type AnsibleRunResult } from '../src/exec/ansible.js';
 import { Manager, type ControllerSetup } from '../src/runtime/manager.js';
 import { KubeStore } from '../src/store/kube.js';
+import { ansibleRunSeconds, ansibleRunsTotal } from '../src/telemetry/metrics.js';
 import { startKube } from '../test/harness/kube.js';
 
 const { values: args } = parseArgs({
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
     const allReady = Date.now() - t0;
     const readyLoad = loadAverage();
     const rampCpu = process.cpuUsage(cpu0);
+    const processes = await metricSum(ansibleRunSeconds, 'orion_ansible_run_seconds_count');
+    const runs = await metricSum(ansibleRunsTotal);
     const rampTallies = tallies.splice(0);
     const rampRequests = allRequests;
     const rampWrites = allWrites;
@@ -203,6 +206,7 @@ async function main(): Promise<void> {
     log(`all Rentals Ready:        ${(allReady / 1000).toFixed(1)} s after the first kubectl create (the goal: 60 s)`);
     log(`                          ${((allReady - created) / 1000).toFixed(1)} s after the last kubectl create returned (kubectl create itself took ${(created / 1000).toFixed(1)} s)`);
     log(`rental concurrency:       ${args['rental-concurrency']}; load average when created ${createdLoad}, when all Ready ${readyLoad}, 2 cores`);
+    if (args.runner !== 'stub') log(`ansible-playbook:         ${processes} processes for ${runs} runs until Ready (${(runs / Math.max(1, processes)).toFixed(1)} hosts per process)`);
     log(`Orion CPU until Ready:    ${((rampCpu.user + rampCpu.system) / 1e6).toFixed(1)} s (this process; the machine had ${((2 * allReady) / 1000).toFixed(0)} core-seconds)`);
     log(`API requests until Ready: ${rampRequests} (${rampWrites} writes: status, finalizers, Events)`);
     log(`  writes by kind:         ${JSON.stringify(writesByResource)}`);
@@ -218,6 +222,12 @@ async function main(): Promise<void> {
     await kube.stop().catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The sum of a prom-client metric's values (optionally of one sample name, e.g. a histogram's _count). */
+async function metricSum(metric: { get(): Promise<{ values: Array<{ value: number; metricName?: string }> }> }, name?: string): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((v) => name === undefined || v.metricName === name).reduce((sum, v) => sum + v.value, 0);
 }
 
 function loadAverage(): string {
