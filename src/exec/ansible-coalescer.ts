@@ -19,7 +19,7 @@ export interface CoalescingOptions {
   maxProcesses: number;
 }
 
-export const DEFAULT_COALESCING: CoalescingOptions = { windowMs: 150, maxHosts: 50, maxProcesses: 3 };
+export const DEFAULT_COALESCING: CoalescingOptions = { windowMs: 250, maxHosts: 100, maxProcesses: 2 };
 
 /** Runs the members in one process; undefined for a member means "not told: run it again alone". */
 export type RunTogether = (members: AnsibleRunRequest[]) => Promise<Array<AnsibleRunResult | undefined>>;
