@@ -239,7 +239,10 @@ class RunOutput {
 
   /** Reads the child's pipes (none when it writes to the log file itself). */
   attach(child: ResultPromise): void {
-    this.pumped = Promise.all([pumpLines(child.stdout, this.sink(this.stdout, 'stdout', true)), pumpLines(child.stderr, this.sink(this.stderr, 'stderr', true))]);
+    this.pumped = Promise.all([
+      pumpLines(child.stdout, this.sink(this.stdout, 'stdout', true)),
+      pumpLines(child.stderr, this.sink(this.stderr, 'stderr', true)),
+    ]);
   }
 
   /** Once the child has exited: everything it wrote has been read. */
