@@ -48,7 +48,7 @@ function addRunCommand(program: Command): void {
     .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: scratch for run logs and Terraform workspaces, default $TMPDIR/orion)')
     .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
     .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
-    .option('--rental-concurrency <n>', 'rentals reconciled at once', positiveInt, 8)
+    .option('--rental-concurrency <n>', 'rentals reconciled at once (their create_user/delete_user runs share ansible-playbook processes)', positiveInt, 32)
     .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
     .option('--terraform <binary>', 'tofu or terraform binary for Labs (default: tofu, else terraform, on PATH)')
     .option('--image-dir <dir...>', 'folders a libvirt Lab machine may boot images, kernels and initrds from')

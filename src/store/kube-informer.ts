@@ -20,6 +20,8 @@ export interface InformerOptions {
   path: string;
   /** Resource name for metrics and logs. */
   resource: string;
+  /** Only objects matching this label selector are listed and watched. */
+  labelSelector?: string;
   sink: InformerSink;
   /** Server-side watch timeout; each watch gets a random value in [t, 2t) to spread reconnects. */
   watchTimeoutSeconds?: number;
@@ -101,7 +103,7 @@ export class Informer {
         .request<{ items: RawObject[]; metadata: { resourceVersion: string; continue?: string } }>({
           method: 'GET',
           path: this.options.path,
-          query: { limit: this.options.pageSize ?? 500, continue: continueToken },
+          query: { limit: this.options.pageSize ?? 500, continue: continueToken, labelSelector: this.options.labelSelector },
           verb: 'list',
           resource: this.options.resource,
         })
@@ -132,6 +134,7 @@ export class Informer {
       resource: this.options.resource,
       query: {
         resourceVersion: this.resourceVersion,
+        labelSelector: this.options.labelSelector,
         allowWatchBookmarks: true,
         timeoutSeconds: timeout + Math.floor(Math.random() * timeout),
       },

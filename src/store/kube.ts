@@ -16,6 +16,7 @@ import { KubeApiError, KubeClient, type KubeConnectOptions } from './kube-client
 import { EventRecorder } from './kube-events.js';
 import { Informer, type InformerOptions, type RawObject } from './kube-informer.js';
 import { SecretCache } from './kube-secrets.js';
+import { STATE_OF_LABEL } from './kube-state-backend.js';
 import type { EventInput, Store, WatchEvent } from './store.js';
 
 export interface KubeStoreOptions extends KubeConnectOptions {
@@ -146,15 +147,16 @@ export class KubeStore implements Store {
         event: (type, object) => cache.applyEvent(type, toResource(kind, object)),
       }));
     }
-    this.informers.push(this.informer(collectionPath('/api/v1', 'secrets', ns), 'secrets', this.secrets));
+    // Terraform state Secrets (large, read directly by their backend) stay out of the credential cache.
+    this.informers.push(this.informer(collectionPath('/api/v1', 'secrets', ns), 'secrets', this.secrets, `!${STATE_OF_LABEL}`));
     for (const informer of this.informers) informer.start();
     await Promise.all(this.informers.map((i) => i.synced));
     this.ready = true;
     logger.info({ namespace: ns ?? '(all)', kinds: [...this.caches.keys()] }, 'kubernetes store synced');
   }
 
-  private informer(path: string, resource: string, sink: InformerOptions['sink']): Informer {
-    return new Informer({ client: this.client, path, resource, sink, ...this.options.informer });
+  private informer(path: string, resource: string, sink: InformerOptions['sink'], labelSelector?: string): Informer {
+    return new Informer({ client: this.client, path, resource, sink, labelSelector, ...this.options.informer });
   }
 
   private isCurrent(obj: Resource): boolean {

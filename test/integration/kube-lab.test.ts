@@ -69,7 +69,7 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     (JSON.parse(await bed.mustKubectl(['get', 'secrets', '-n', NAMESPACE, '-l', `${STATE_OF_LABEL}=lab.k1`, '-o', 'json'])) as { items: SecretJson[] }).items;
 
   it('kubectl apply of a Lab: Ready (kubectl wait), its machine running, its state in Secrets owned by the Lab', async () => {
-    await bed.apply([labManifest()]);
+    await bed.apply([bed.keySecret(), labManifest()]);
     const wait = await bed.kubectl(['wait', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=300s', 'lab/k1']);
     expect(wait.exitCode, wait.stderr).toBe(0);
     expect((await domains()).get(DOMAIN)).toBe('running');
@@ -90,6 +90,9 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     const state = await new KubeStateBackends({ client: orion.store.client, owners: orion.store }).forWorkspace({ kind: 'lab', namespace: NAMESPACE, name: 'k1' }).load();
     expect(state).toBeDefined();
     expect(stateResourceAddresses(state as Buffer)).toEqual(expect.arrayContaining([expect.stringMatching(/libvirt_domain/), expect.stringMatching(/libvirt_volume/)]));
+    // The credential cache holds the key Secret but none of the (large) state Secrets.
+    await waitFor('the key Secret cached', async () => (await orion.store.readSecret(NAMESPACE, 'worker-key')) !== undefined);
+    for (const secret of secrets) expect(await orion.store.readSecret(NAMESPACE, secret.metadata.name)).toBeUndefined();
   }, 400_000);
 
   it('with its workspace wiped (a restarted pod), deleting the Lab destroys the machine from the Secret state, then the Secrets go', async () => {
