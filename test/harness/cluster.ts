@@ -1,9 +1,8 @@
 // A local test bed: real SSH workers (sshd in their own namespaces), a folder of manifests and Orion's
 // controllers running in-process on a FolderStore. Tests write manifests and watch the status.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
 import { rentalController } from '../../controllers/rental.js';
@@ -12,6 +11,7 @@ import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWork
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/store/folder.js';
+import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 export interface TestBedOptions {
   workers: number;
@@ -82,11 +82,11 @@ export class TestBed {
   }
 
   async write(file: string, docs: object[]): Promise<void> {
-    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+    await writeManifestFile(this.manifests, file, docs);
   }
 
   async remove(file: string): Promise<void> {
-    await rm(join(this.manifests, file), { force: true });
+    await removeManifestFile(this.manifests, file);
   }
 
   /** Starts the controllers on the manifests folder. */

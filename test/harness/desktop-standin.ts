@@ -16,7 +16,6 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
 import { renderLabModule, type LabModuleInput } from '../../controllers/lab-module.js';
 import type { DesktopResource } from '../../src/api/types.js';
@@ -26,6 +25,7 @@ import { TerraformRunner } from '../../src/exec/terraform.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/store/folder.js';
 import { ensureTofu } from './tofu.js';
+import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 /** The stand-in machine module, in the form of terraform/libvirt-vm's output (`machines`). */
 export const STANDIN_MODULE = 'desktop-standin';
@@ -181,11 +181,11 @@ export class DesktopBed {
   }
 
   async write(file: string, docs: object[]): Promise<void> {
-    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+    await writeManifestFile(this.manifests, file, docs);
   }
 
   async remove(file: string): Promise<void> {
-    await rm(join(this.manifests, file), { force: true });
+    await removeManifestFile(this.manifests, file);
   }
 
   desktop(name: string): DesktopResource | undefined {

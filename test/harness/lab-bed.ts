@@ -3,7 +3,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { labController, type LabControllerOptions } from '../../controllers/lab.js';
 import type { LabResource } from '../../src/api/types.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
@@ -13,6 +12,7 @@ import { FolderStore } from '../../src/store/folder.js';
 import { findOnPath } from '../../src/exec/terraform-binary.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';
+import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 export interface LabBedOptions {
   controller?: Partial<LabControllerOptions>;
@@ -124,11 +124,11 @@ export class LabBed {
   }
 
   async write(file: string, docs: object[]): Promise<void> {
-    await writeFile(join(this.manifests, file), docs.map((d) => stringify(d)).join('---\n'));
+    await writeManifestFile(this.manifests, file, docs);
   }
 
   async remove(file: string): Promise<void> {
-    await rm(join(this.manifests, file), { force: true });
+    await removeManifestFile(this.manifests, file);
   }
 
   lab(name: string): LabResource | undefined {
