@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
 # The test command (npm test): installs what the tests need when it is missing, then runs lint, the
-# build and every test against the real components (sshd, Ansible, OpenTofu). Safe to run again: each
-# install step is skipped when its result is already there.
+# build and every test against the real components (sshd, Ansible, OpenTofu, libvirt, kube-apiserver). Safe to
+# run again: each install step is skipped when its result is already there.
+#
+# It always ends with one plain line, "N passed, N failed", that agrees with its exit code: a step that fails
+# before the tests (an install, lint, the build) ends the run at once with "0 passed, 1 failed" and its name.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+elapsed() { # seconds -> 3m12s
+  local s=$1
+  if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
 
-# Debian packages: sshd, Ansible, ansible-lint, promtool, sudo, nsenter (see bin/install-system-deps.sh).
+run_start=$SECONDS
+current_step=""
+step_start=$SECONDS
+timings=()
+end_step() {
+  [[ -n $current_step ]] && timings+=("$(printf '%-70s %s' "$current_step" "$(elapsed $((SECONDS - step_start)))")")
+  current_step=""
+}
+step() {
+  end_step
+  current_step=$*
+  step_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+print_timings() {
+  end_step
+  printf '\n==> durations\n'
+  printf '  %s\n' "${timings[@]}"
+  printf '  %-70s %s\n' "total" "$(elapsed $((SECONDS - run_start)))"
+}
+# A step that fails before the summary: say which, and close with the plain line.
+on_exit() {
+  local code=$?
+  if [[ $code -ne 0 && -z ${summarized:-} ]]; then
+    local failed_step=$current_step
+    print_timings
+    printf '\nstep failed: %s (exit code %d)\n' "${failed_step:-setup}" "$code"
+    echo "0 passed, 1 failed"
+  fi
+}
+trap on_exit EXIT
+
+# Debian packages: sshd, Ansible, ansible-lint, promtool, sudo, libvirt, QEMU ... (see bin/install-system-deps.sh).
 step "system packages"
 bash bin/install-system-deps.sh test
 
@@ -33,10 +71,12 @@ npm run --silent build
 
 step "tests"
 results=$(mktemp)
+vitest_status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || vitest_status=$?
+print_timings
+summarized=1
+# The plain closing line CI reads, "N passed, N failed", and the exit code that agrees with it.
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
-# The plain closing line CI reads: "N passed, N failed".
-node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+npx tsx test/harness/summary.ts "$results" "$vitest_status" || status=$?
 rm -f "$results"
 exit "$status"

@@ -1,4 +1,5 @@
-// The Terraform runner against real OpenTofu (and Terraform) with the hashicorp/local and hashicorp/null providers,
+// The Terraform runner against real OpenTofu (and Terraform) with the hashicorp/local provider and the built-in
+// terraform_data resource,
 // from the filesystem mirror that test/harness/tools/install.sh builds. Nothing is faked.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,12 +30,11 @@ function providers(): Record<string, { source: string; version: string }> {
   };
   return {
     local: { source: 'hashicorp/local', version: pinned('local') },
-    null: { source: 'hashicorp/null', version: pinned('null') },
   };
 }
 
 /**
- * A root module with `count` files whose content is a variable, and a null_resource "boot" step that follows
+ * A root module with `count` files whose content is a variable, and a terraform_data "boot" step that follows
  * the files and runs `sleep boot_seconds` when created (0 unless a test slows it down to kill the apply there).
  */
 function labModule(outDir: string, content: string, opts: { count?: number } = {}): object {
@@ -53,22 +53,23 @@ function labModule(outDir: string, content: string, opts: { count?: number } = {
           file_permission: '0644',
         },
       },
-      null_resource: {
+      // Built into OpenTofu and Terraform >= 1.4: no provider to build, and replaced when its input changes.
+      terraform_data: {
         boot: {
-          triggers: { files: '${join(",", local_file.machine[*].id)}' },
+          triggers_replace: { files: '${join(",", local_file.machine[*].id)}' },
           provisioner: [{ 'local-exec': { command: 'sleep ${var.boot_seconds}' } }],
         },
       },
     },
     output: {
       files: { value: '${local_file.machine[*].filename}' },
-      boot_id: { value: '${null_resource.boot.id}' },
+      boot_id: { value: '${terraform_data.boot.id}' },
       secret: { value: 'not-for-logs', sensitive: true },
     },
   };
 }
 
-const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'null_resource.boot'];
+const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot'];
 
 async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
   const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
@@ -133,7 +134,7 @@ describe('TerraformRunner with OpenTofu', () => {
     expect(first.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(first.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
     expect(await readFile(`${out}/vm-1.txt`, 'utf8')).toBe('hello 1');
-    expect(first.outputs?.boot_id?.value).toMatch(/^\d+$/);
+    expect(first.outputs?.boot_id?.value).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(await stateList(ws)).toEqual(ALL_RESOURCES);
 
     // Unchanged module: no process at all.
@@ -161,7 +162,7 @@ describe('TerraformRunner with OpenTofu', () => {
       ['output', 0],
     ]);
     expect(await readFile(`${out}/vm-0.txt`, 'utf8')).toBe('bonjour 0');
-    expect(changed.outputs?.boot_id?.value).not.toBe(first.outputs?.boot_id?.value); // null_resource replaced
+    expect(changed.outputs?.boot_id?.value).not.toBe(first.outputs?.boot_id?.value); // terraform_data replaced
     expect(runner.spawned.apply).toBe(spawnedBefore.apply + 1);
     expect((await runner.stateBackend(ws).history()).length).toBeGreaterThanOrEqual(2);
     expect(await registry.getSingleMetricAsString('orion_terraform_runs_total')).toMatch(/op="apply",result="success"} [1-9]/);

@@ -20,15 +20,12 @@ TOOLS="${ORION_TOOLS_DIR:-$REPO/.tools}"
 source "$HERE/versions.env"
 
 BIN="$TOOLS/bin"
-STAMPS="$TOOLS/stamps"
 LOGS="$TOOLS/logs"
 
-log() { printf '[kube-tools] %s\n' "$*" >&2; }
-
-elapsed() { # seconds -> 3m12s
-  local s=$1
-  if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
-}
+STAMPS="$TOOLS/stamps"
+LOG_TAG=kube-tools
+# shellcheck source=../go-tools.sh
+source "$HERE/../go-tools.sh"
 
 stamp_of() { printf '%s/%s-%s' "$STAMPS" "$1" "$2"; }
 
@@ -37,96 +34,6 @@ is_installed() { # NAME VERSION BINARY
 }
 
 mark_installed() { mkdir -p "$STAMPS" && touch "$(stamp_of "$1" "$2")"; }
-
-# Directory of a downloaded module (downloads it into the module cache if needed).
-module_dir() { # MODULE VERSION (run inside a module directory)
-  go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
-}
-
-# Prints the replace directives of a go.mod (single-line and block forms) as `replace A => B` lines.
-replaces_of() {
-  awk '
-    /^replace[[:space:]]*\($/ { inblock = 1; next }
-    inblock && /^\)/ { inblock = 0; next }
-    inblock { line = $0; sub(/\/\/.*/, "", line); if (line ~ /=>/) print "replace " line; next }
-    /^replace[[:space:]]/ { line = $0; sub(/\/\/.*/, "", line); print line }
-  ' "$1"
-}
-
-# Rewrites replace lines for a wrapper module: a local `./staging/src/k8s.io/X` target becomes the published
-# `k8s.io/X STAGING_VERSION`; other local targets are dropped; remote targets are kept as they are.
-# (A dependency's replace directives are ignored by Go, so the wrapper must repeat them.)
-wrapper_replaces() { # GO_MOD STAGING_VERSION
-  replaces_of "$1" | awk -v staging="$2" '{
-    split($0, parts, "=>"); target = parts[2]; gsub(/^[ \t]+|[ \t]+$/, "", target)
-    if (target ~ /^\.\/staging\/src\//) {
-      if (staging == "") next
-      sub(/^\.\/staging\/src\//, "", target); print parts[1] "=> " target " " staging; next
-    }
-    if (target ~ /^\.\.?\// || target ~ /^\//) next
-    print
-  }'
-}
-
-# write_wrapper_module DIR NAME MODULE VERSION [STAGING_VERSION]: a module in DIR that requires MODULE@VERSION
-# with MODULE's own replace directives (staging ones pointed at STAGING_VERSION).
-write_wrapper_module() {
-  local dir=$1 name=$2 module=$3 version=$4 staging=${5:-}
-  mkdir -p "$dir"
-  rm -f "$dir/go.mod" "$dir/go.sum"
-  (cd "$dir" && go mod init "orion.lab/tools/$name" >/dev/null 2>&1)
-  local src
-  src="$(cd "$dir" && module_dir "$module" "$version")"
-  [[ -n "$src" && -f "$src/go.mod" ]] || { log "cannot download $module@$version"; return 1; }
-  local go_line
-  go_line="$(grep -E '^go [0-9]' "$src/go.mod" | head -1 || true)"
-  {
-    echo "// Written by test/harness/kube-tools/install.sh: builds $module@$version."
-    echo "module orion.lab/tools/$name"
-    echo
-    echo "${go_line:-go 1.22}"
-    echo
-    echo "require $module $version"
-    echo
-    wrapper_replaces "$src/go.mod" "$staging"
-  } >"$dir/go.mod"
-}
-
-# Runs a command with its output in LOGFILE, printing a progress line (elapsed time, packages built so far)
-# every 30 s, since a kube-apiserver build takes minutes.
-run_logged() { # LABEL LOGFILE COMMAND...
-  local label=$1 logf=$2
-  shift 2
-  local start=$SECONDS
-  "$@" >>"$logf" 2>&1 &
-  local pid=$! ticks=0
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if ((++ticks % 30 == 0)); then
-      log "  $label: $(elapsed $((SECONDS - start))), $(wc -l <"$logf") log lines (packages) so far"
-    fi
-  done
-  wait "$pid"
-}
-
-# build_go_binary NAME MODULE VERSION PACKAGE OUTPUT [STAGING_VERSION]
-build_go_binary() {
-  local name=$1 module=$2 version=$3 pkg=$4 out=$5 staging=${6:-}
-  local dir="$TOOLS/build/$name-$version" logf="$LOGS/build-$name-$version.log"
-  mkdir -p "$LOGS" "$BIN"
-  log "  resolving $module@$version (module download; log $logf)"
-  write_wrapper_module "$dir" "$name" "$module" "$version" "$staging" 2>"$logf"
-  if ! (
-    cd "$dir"
-    export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED="${CGO_ENABLED:-0}"
-    run_logged "$name" "$logf" go build -v -trimpath -ldflags="-s -w ${EXTRA_LDFLAGS:-}" -o "$out.tmp" "$pkg"
-  ); then
-    log "build of $name failed; see $logf"
-    tail -20 "$logf" >&2
-    return 1
-  fi
-  mv -f "$out.tmp" "$out"
-}
 
 install_apiserver() {
   local out="$BIN/kube-apiserver"
@@ -142,7 +49,7 @@ install_apiserver() {
     flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   EXTRA_LDFLAGS="$flags" build_go_binary kube-apiserver "$KUBE_MODULE" "$KUBE_GOVER" "$KUBE_MODULE/cmd/kube-apiserver" \
-    "$out" "$KUBE_STAGING_GOVER"
+    "$out" "$KUBE_STAGING_GOVER" || return 1
   mark_installed kube-apiserver "$KUBE_GOVER"
   log "built kube-apiserver $KUBE_GOVER in $(elapsed $((SECONDS - start)))"
 }
@@ -159,7 +66,7 @@ install_helm() {
   EXTRA_LDFLAGS="-X $HELM_MODULE/internal/version.version=$HELM_GOVER -X $HELM_MODULE/internal/version.gitTreeState=clean \
 -X $pkgs/lint/rules.k8sVersionMajor=1 -X $pkgs/lint/rules.k8sVersionMinor=$minor \
 -X $pkgs/chartutil.k8sVersionMajor=1 -X $pkgs/chartutil.k8sVersionMinor=$minor" \
-    build_go_binary helm "$HELM_MODULE" "$HELM_GOVER" "$HELM_MODULE/cmd/helm" "$out"
+    build_go_binary helm "$HELM_MODULE" "$HELM_GOVER" "$HELM_MODULE/cmd/helm" "$out" || return 1
   mark_installed helm "$HELM_GOVER"
   log "built helm $HELM_GOVER in $(elapsed $((SECONDS - start)))"
 }
@@ -183,7 +90,7 @@ install_etcd() {
       ;;
     go)
       log "building etcd $ETCD_GOVER …"
-      build_go_binary etcd "$ETCD_MODULE" "$ETCD_GOVER" "$ETCD_MODULE" "$out"
+      build_go_binary etcd "$ETCD_MODULE" "$ETCD_GOVER" "$ETCD_MODULE" "$out" || return 1
       ;;
     *) log "ETCD_SOURCE must be debian or go"; return 2 ;;
   esac
@@ -213,12 +120,13 @@ main() {
   mkdir -p "$TOOLS" "$LOGS"
   exec 9>"$TOOLS/.kube-install.lock"
   flock 9
-  command -v go >/dev/null || { log "go is required to build the tools"; exit 1; }
+  command -v go >/dev/null || { install_failed go "-" "go is required to build the tools and is not on PATH"; exit 1; }
+  # Each step is checked explicitly: a function called from a condition runs without `set -e`.
   case "$target" in
-    apiserver) install_apiserver ;;
-    etcd) install_etcd ;;
-    helm) install_helm ;;
-    all) install_etcd && install_helm && install_apiserver ;;
+    apiserver) install_apiserver || exit 1 ;;
+    etcd) install_etcd || exit 1 ;;
+    helm) install_helm || exit 1 ;;
+    all) install_etcd || exit 1; install_helm || exit 1; install_apiserver || exit 1 ;;
   esac
 }
 
