@@ -10,7 +10,13 @@ import type { LabSpec } from '../src/api/types.js';
 export const LIBVIRT_MODULE = 'libvirt-vm';
 export const PROXMOX_MODULE = 'proxmox-vm';
 export const LIBVIRT_PROVIDER = { source: 'dmacvicar/libvirt', version: '~> 0.8.3' };
-export const PROXMOX_PROVIDER = { source: 'Telmate/proxmox', version: '>= 3.0.1-rc7' };
+/**
+ * Telmate/proxmox has published only release candidates since 3.0 (3.0.1-rcN, 3.0.2-rcNN), and Terraform and
+ * OpenTofu select a pre-release only when a constraint names it exactly: `>= 3.0.1-rc7` matches no version at all
+ * and `init` fails. So the provider is pinned to one existing release, the same one in terraform/proxmox-vm (the
+ * root module and the module must agree, or no version satisfies both).
+ */
+export const PROXMOX_PROVIDER = { source: 'Telmate/proxmox', version: '3.0.2-rc10' };
 
 type Machine = LabSpec['machines'][number];
 

@@ -3,13 +3,17 @@
 # that Proxmox reports the address.
 #
 # Power is not Terraform's business here: Orion starts, stops and restarts VMs through the Proxmox API, so
-# `vm_state` is ignored after creation and a stopped VM is not drift.
+# `power_state` is ignored after creation and a stopped VM is not drift.
+#
+# The provider is pinned to one release: every 3.x release of Telmate/proxmox is a pre-release (-rcNN), which a
+# range such as ">= 3.0.1-rc7" never selects. Orion's root module pins the same version (PROXMOX_PROVIDER in
+# controllers/lab-module.ts).
 terraform {
   required_version = ">= 1.6"
   required_providers {
     proxmox = {
       source  = "Telmate/proxmox"
-      version = ">= 3.0.1-rc7"
+      version = "3.0.2-rc10"
     }
   }
 }
@@ -39,7 +43,7 @@ resource "proxmox_vm_qemu" "machine" {
   memory      = var.memory_mib
   scsihw      = "virtio-scsi-single"
   boot        = "order=scsi0"
-  vm_state    = "running"
+  power_state = "running"
   os_type     = "cloud-init"
   ipconfig0   = local.custom_ci ? null : "ip=dhcp"
   ciuser      = local.custom_ci ? null : var.ci_user
@@ -84,6 +88,6 @@ resource "proxmox_vm_qemu" "machine" {
   }
 
   lifecycle {
-    ignore_changes = [vm_state]
+    ignore_changes = [power_state]
   }
 }

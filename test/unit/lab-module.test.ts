@@ -1,11 +1,12 @@
 // The Lab's root module (pure rendering), its validation, and the parsers of the power drivers.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   canonicalCmdline,
   machinesFromOutputs,
+  PROXMOX_PROVIDER,
   renderLabModule,
   type LabModuleInput,
 } from '../../controllers/lab-module.js';
@@ -123,6 +124,37 @@ describe('renderLabModule (proxmox)', () => {
       ci_user: 'debian',
       ssh_public_key: 'ssh-ed25519 AAAA test',
     });
+  });
+});
+
+describe('the Proxmox provider constraint (every 3.x release of Telmate/proxmox is a pre-release)', () => {
+  const spec = {
+    provider: { type: 'proxmox', proxmox: { endpoint: 'https://pve.example:8006', node: 'pve1', tokenSecretRef: { name: 'pve' } } },
+    machines: [machine('app', { template: 'debian-12-ci' })],
+  } as LabSpec;
+  const rendered = (renderLabModule(input(spec)).terraform as { required_providers: Record<string, { source: string; version: string }> }).required_providers;
+  // A pre-release is selected only by an exact constraint ("3.0.2-rc10" or "= 3.0.2-rc10"): never by >=, ~> or a range.
+  const EXACT_RELEASE = /^(= ?)?\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/;
+
+  it('names one exact release of Telmate/proxmox, so that init can select it', () => {
+    expect(rendered.proxmox).toEqual(PROXMOX_PROVIDER);
+    expect(rendered.proxmox?.source).toBe('Telmate/proxmox');
+    expect(rendered.proxmox?.version).toMatch(EXACT_RELEASE);
+    expect(rendered.proxmox?.version).not.toMatch(/[<>~,]/);
+  });
+
+  it('is the release terraform/proxmox-vm pins: a root module and its module must agree, or no version satisfies both', async () => {
+    const tf = await readFile(new URL('../../terraform/proxmox-vm/main.tf', import.meta.url), 'utf8');
+    const pinned = /proxmox\s*=\s*\{[^}]*version\s*=\s*"([^"]+)"/.exec(tf)?.[1];
+    expect(pinned).toBe(rendered.proxmox?.version);
+  });
+
+  it('keeps the module on current arguments: power_state (vm_state is deprecated), ignored after creation', async () => {
+    const tf = await readFile(new URL('../../terraform/proxmox-vm/main.tf', import.meta.url), 'utf8');
+    const code = tf.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    expect(code).toMatch(/^\s*power_state\s*=\s*"running"$/m);
+    expect(code).toMatch(/ignore_changes\s*=\s*\[power_state\]/);
+    expect(code).not.toMatch(/vm_state/);
   });
 });
 
