@@ -36,10 +36,11 @@ import {
 } from './desktop-lab.js';
 import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep, type ExpiryReason, type Lifetime, type Warning } from './desktop-lifetime.js';
 import { ADMITTED, quotaVerdict, waitingForQuota, type QuotaLimits } from './desktop-quota.js';
-import { SESSIONS_COMMAND, describeSessions, parseSessions } from './desktop-sessions.js';
+import { RDP_PORT, SESSIONS_COMMAND, describeSessions, parseSessions } from './desktop-sessions.js';
 import { desktopStatus, failedStatus, type DesktopPhase, type StatusPatch } from './desktop-status.js';
 import { scanHostKey } from './lab-hostkeys.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE } from './lab-module.js';
+import { VirshPower } from './lab-power.js';
 import { defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources } from './lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
 import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
@@ -347,13 +348,14 @@ class DesktopSteps {
       throw new Error(message);
     }
     const m = step.machine;
+    const machine = machineStatus(desktop.status?.machine, m);
     return this.write(desktop, desktopStatus(desktop, 'Configuring', [
       { type: 'Provisioned', status: 'True', reason: 'Applied', message: `machine ${m.id || m.name}` },
     ], {
       ...summary,
-      machine: machineStatus(desktop.status?.machine, m),
+      machine,
       appliedHash: inputs.hash,
-      rdp: m.address ? { host: m.address, port: m.rdpPort, user: desktop.spec.user } : undefined,
+      rdp: machine.address ? { host: machine.address, port: m.rdpPort, user: desktop.spec.user } : undefined,
     }));
   }
 
@@ -361,11 +363,20 @@ class DesktopSteps {
 
   /** Pins the host key on first contact, then runs desktop.yml when what it depends on changed. */
   private async configure(desktop: DesktopResource, inputs: Inputs, signal: AbortSignal): Promise<Step> {
-    const machine = desktop.status?.machine;
+    let machine = desktop.status?.machine;
     const waiting = async (reason: string, message: string): Promise<Step> => ({
       desktop: await this.write(desktop, desktopStatus(desktop, 'Configuring', [{ type: 'Configured', status: 'False', reason, message }])),
       waitMs: this.pollMs,
     });
+    if (machine && !machine.address) {
+      const address = await this.leaseAddress(desktop, machine.id, inputs, signal);
+      if (!address) return waiting('WaitingForAddress', 'the machine has no address yet');
+      machine = { ...machine, address };
+      desktop = await this.write(desktop, desktopStatus(desktop, 'Configuring', [], {
+        machine,
+        rdp: { host: address, port: RDP_PORT, user: desktop.spec.user },
+      }));
+    }
     if (!machine?.address) return waiting('WaitingForAddress', 'the machine has no address yet');
     const port = machine.sshPort ?? 22;
     const playbook = this.options.playbook ?? DESKTOP_PLAYBOOK;
@@ -393,6 +404,17 @@ class DesktopSteps {
       { type: 'Configured', status: 'True', reason: 'PlaybookSucceeded', message: `${result.playbook} ran` },
     ], { configuredHash: hash, lastAnsibleRun: summary }));
     return { desktop };
+  }
+
+  /**
+   * A libvirt machine's address, from the network's DHCP leases (as the Lab controller reads them): Terraform does
+   * not wait for a lease (a slow boot would time the apply out), so the module publishes none.
+   */
+  private async leaseAddress(desktop: DesktopResource, id: string | undefined, inputs: Inputs, signal: AbortSignal): Promise<string | undefined> {
+    const provider = desktop.spec.provider;
+    if (provider.type !== 'libvirt' || !id) return undefined;
+    const virsh = new VirshPower({ uri: provider.libvirt?.uri ?? 'qemu:///system', logFile: join(inputs.ws.logDir, 'power.txt') });
+    return (await virsh.observe([id], signal)).get(id)?.address;
   }
 
   private async runPlaybook(desktop: DesktopResource, request: Omit<AnsibleRunRequest, 'resource'>): Promise<AnsibleRunResult> {
@@ -520,9 +542,12 @@ function describeApplyFailure(step: DesktopApply): { reason: string; message: st
   return { reason, message: `terraform ${run?.op ?? ''}: ${run?.error ?? run?.result ?? 'failed'}` };
 }
 
-/** The machine from the outputs, keeping its pinned host key while it is still the same machine. */
+/**
+ * The machine from the outputs, keeping its pinned host key while it is still the same machine. A libvirt module
+ * publishes no address (it comes from the DHCP leases): the one already known stays while id and MAC are the same.
+ */
 function machineStatus(previous: DesktopStatus['machine'], m: DesktopMachine): NonNullable<DesktopStatus['machine']> {
-  const same = previous?.id === m.id && previous.address === m.address && previous.sshPort === m.sshPort;
+  const same = previous?.id === m.id && (previous.mac ?? '') === m.mac && (m.address === '' || previous.address === m.address) && previous.sshPort === m.sshPort;
   return {
     ...(same ? previous : {}),
     name: m.name,
