@@ -2,7 +2,9 @@
 # Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
-#                                        libvirt, QEMU and debootstrap for the Lab tests
+#                                        libvirt, QEMU and debootstrap for the Lab tests; syslinux, mtools
+#                                        and dosfstools for the bootable desktop image; Xvfb and FreeRDP for
+#                                        the RDP client, Samba for the AD domain controller of the Desktop tests
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -28,6 +30,18 @@ if [ "$profile" = test ]; then
   have iptables || missing+=(iptables)
   have debootstrap || missing+=(debootstrap)
   have mkfs.ext4 || missing+=(e2fsprogs)
+  # the desktop guest image: a FAT boot partition with SYSLINUX beside the ext4 root (no loop device, no mount)
+  have sfdisk || missing+=(fdisk)
+  have syslinux || missing+=(syslinux)
+  [ -f /usr/lib/syslinux/mbr/mbr.bin ] || missing+=(syslinux-common)
+  have mcopy || missing+=(mtools)
+  have mkfs.fat || missing+=(dosfstools)
+  # the Desktop end-to-end tests: an RDP client on a virtual display, and a Samba AD domain controller
+  have Xvfb || missing+=(xvfb)
+  have xfreerdp || missing+=(freerdp2-x11)
+  have samba || missing+=(samba)
+  [ -d /usr/share/samba/setup ] || missing+=(samba-ad-provision)
+  have winbindd || missing+=(samba-ad-dc)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -60,6 +60,9 @@ bash test/harness/tools/install.sh all
 step "bootable Debian guest for the Lab end-to-end test (debootstrap into .tools/guest/, cached)"
 bash test/harness/guest/build-image.sh
 
+step "desktop guest for the Desktop end-to-end test (XFCE, xrdp, AD client packages; debootstrap into .tools/guest-desktop/, cached)"
+bash test/harness/guest/build-desktop-image.sh
+
 step "kube-apiserver, etcd and helm (built from Go modules into .tools/, cached)"
 bash test/harness/kube-tools/install.sh all
 
