@@ -71,6 +71,7 @@ function labModule(outDir: string, content: string, opts: { count?: number } = {
 
 const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot'];
 
+
 async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
   const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
     cwd: ws.dir,
@@ -130,7 +131,7 @@ describe('TerraformRunner with OpenTofu', () => {
     const first = await runner.converge(ws, labModule(out, 'hello'));
     expect(first.failure).toBeUndefined();
     expect(first).toMatchObject({ result: 'success', applied: true, skipped: false });
-    expect(first.runs.map((r) => r.op)).toEqual(['init', 'plan', 'apply', 'output']);
+    expect(first.runs.map((r) => r.op)).toEqual(['init', 'apply']);
     expect(first.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(first.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
     expect(await readFile(`${out}/vm-1.txt`, 'utf8')).toBe('hello 1');
@@ -147,20 +148,16 @@ describe('TerraformRunner with OpenTofu', () => {
     const plan = await runner.plan(ws);
     expect(plan).toMatchObject({ op: 'plan', result: 'success', exitCode: 0, changes: false });
     const forced = await runner.converge(ws, labModule(out, 'hello'), { force: true });
-    expect(forced.runs.map((r) => r.op)).toEqual(['plan', 'output']);
+    expect(forced.runs.map((r) => r.op)).toEqual(['plan']);
+    expect(forced.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(runner.spawned.apply).toBe(spawnedBefore.apply);
     expect(runner.spawned.init).toBe(spawnedBefore.init);
     expect((await logsOf(ws)).filter((n) => n.endsWith('-apply.log'))).toHaveLength(1);
-    const outputLogs = (await logsOf(ws)).filter((n) => n.endsWith('-output.log'));
-    for (const name of outputLogs) expect(await readFile(join(ws.logDir, name), 'utf8')).not.toContain('not-for-logs');
+    for (const name of await logsOf(ws)) expect(await readFile(join(ws.logDir, name), 'utf8')).not.toContain('not-for-logs');
 
-    // A changed variable: the plan has changes (exit 2), the apply runs, init does not.
+    // A changed variable: one apply process (it plans and applies), no init, and the new outputs from the state.
     const changed = await runner.converge(ws, labModule(out, 'bonjour'));
-    expect(changed.runs.map((r) => [r.op, r.exitCode])).toEqual([
-      ['plan', 2],
-      ['apply', 0],
-      ['output', 0],
-    ]);
+    expect(changed.runs.map((r) => [r.op, r.exitCode])).toEqual([['apply', 0]]);
     expect(await readFile(`${out}/vm-0.txt`, 'utf8')).toBe('bonjour 0');
     expect(changed.outputs?.boot_id?.value).not.toBe(first.outputs?.boot_id?.value); // terraform_data replaced
     expect(runner.spawned.apply).toBe(spawnedBefore.apply + 1);
@@ -193,12 +190,12 @@ describe('TerraformRunner with OpenTofu', () => {
     };
     const result = await runner.converge(ws, broken);
     expect(result.result).toBe('failed');
-    expect(result.failure).toMatchObject({ op: 'plan', result: 'failed', exitCode: 1 });
+    expect(result.failure).toMatchObject({ op: 'apply', result: 'failed', exitCode: 1 });
     expect(result.failure?.error).toMatch(/^Error: Extraneous JSON object property\n/);
     expect(result.failure?.error).toContain('No argument or block type is named "contnet"');
     expect(result.failure?.error).not.toMatch(/[│╷╵]/);
     expect(await readFile(result.failure?.logFile ?? '', 'utf8')).toContain('Extraneous JSON object property');
-    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{8}T\d{6}\.\d{3}Z-plan\.log$/);
+    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{8}T\d{6}\.\d{3}Z-apply\.log$/);
   }, RUN_TIMEOUT_MS);
 
   it('after a SIGKILL mid-apply, reports the stale lock, releases it, and converges to one set of resources', async () => {
@@ -338,6 +335,7 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(applied.failure).toBeUndefined();
     expect(applied).toMatchObject({ result: 'success', applied: true });
     expect(applied.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
+    expect(applied.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
     const plan = await tf.plan(ws);
     expect(plan).toMatchObject({ exitCode: 0, changes: false });
     expect(await stateList(ws, TERRAFORM)).toEqual(ALL_RESOURCES);
@@ -345,4 +343,5 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(existsSync(`${out}/vm-0.txt`)).toBe(false);
     expect(tf.spawned.apply).toBe(1);
   }, RUN_TIMEOUT_MS);
+
 });

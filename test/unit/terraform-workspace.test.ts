@@ -15,7 +15,7 @@ import {
   recordLockHolderPid,
   releaseStaleLock,
 } from '../../src/exec/terraform-lock.js';
-import { FolderStateBackend, STATE_FILE, stateResourceAddresses } from '../../src/exec/terraform-state.js';
+import { FolderStateBackend, STATE_FILE, stateOutputs, stateResourceAddresses } from '../../src/exec/terraform-state.js';
 import { openWorkspace, renderRootModule, workspacePaths, WorkspaceNameError } from '../../src/exec/workspace.js';
 
 let root: string;
@@ -108,6 +108,46 @@ describe('FolderStateBackend', () => {
     expect((await backend.version(history[2] ?? ''))?.equals(state(3))).toBe(true);
     expect(await backend.version('../../etc/passwd')).toBeUndefined();
     expect(stateResourceAddresses(state(1))).toEqual(['local_file.a']);
+  });
+});
+
+describe('stateOutputs', () => {
+  it('reads the outputs as output -json prints them, sensitive false when the state leaves it out', () => {
+    const state = Buffer.from(JSON.stringify({
+      version: 4,
+      serial: 3,
+      outputs: {
+        machines: { value: [{ name: 'vm-0' }], type: ['tuple', [['object', { name: 'string' }]]] },
+        token: { value: 's3cret', type: 'string', sensitive: true },
+      },
+      resources: [],
+    }));
+    expect(stateOutputs(state)).toEqual({
+      machines: { value: [{ name: 'vm-0' }], type: ['tuple', [['object', { name: 'string' }]]], sensitive: false },
+      token: { value: 's3cret', type: 'string', sensitive: true },
+    });
+  });
+
+  it('reads no outputs from no state or a state without any', () => {
+    expect(stateOutputs(undefined)).toEqual({});
+    expect(stateOutputs(Buffer.alloc(0))).toEqual({});
+    expect(stateOutputs(Buffer.from('{"version":4,"resources":[]}'))).toEqual({});
+  });
+
+  it('reports a state that does not parse without quoting it', () => {
+    for (const text of ['{"outputs":{"token":{"value":"s3cret"', 's3cret-not-json']) {
+      const message = ((): string => {
+        try {
+          stateOutputs(Buffer.from(text));
+          return 'no error';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect(message).toMatch(/cannot be read/);
+      expect(message).not.toContain('s3cret');
+    }
+    expect(() => stateOutputs(Buffer.from('{"outputs":[1]}'))).toThrow(/not an object/);
   });
 });
 
