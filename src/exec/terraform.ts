@@ -1,16 +1,17 @@
-// Runs OpenTofu/Terraform for one resource's workspace, spawning only what a change needs: init only when the
-// binary, providers, module sources or backend changed; a module not yet applied is one `apply -auto-approve`; a re-check of the module already applied is
+// Runs OpenTofu/Terraform for one resource's workspace, spawning only what a change needs (ADR 10): init only
+// when the binary, providers, module sources or backend changed (providers from a plugin cache shared under the
+// state root); a module not yet applied is one `apply -auto-approve`; a re-check of the module already applied is
 // `plan -detailed-exitcode`, then the apply of that saved plan only when it has changes; outputs are read from the
 // state the apply wrote, never by another process; destroy. Every run goes through runProcess (argument array,
 // own process group, timeout, cancellation, per-run log file), is counted in the metrics and in `spawned`, and
 // comes back as a structured result carrying Terraform's own error message when it failed. State lives behind a
 // StateBackend; a stale lock left by a dead Terraform is released before a run, a live one is reported with its
 // holder.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from './process.js';
 import { runLogName } from './run-logs.js';
-import { findTerraformBinary } from './terraform-binary.js';
+import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe, type TerraformFlavor } from './terraform-binary.js';
 import { extractTerraformError, tailOf } from './terraform-diagnostics.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './terraform-lock.js';
 import {
@@ -75,6 +76,11 @@ export interface TerraformRunnerOptions {
   timeoutsMs?: Partial<Record<TerraformOp, number>>;
   /** Run logs kept per workspace (default 20). */
   keepLogs?: number;
+  /**
+   * The provider plugin cache shared by the workspaces' inits (TF_PLUGIN_CACHE_DIR): default
+   * `<stateRoot>/plugin-cache`, or the TF_PLUGIN_CACHE_DIR already set in `env` or Orion's environment; false: none.
+   */
+  pluginCacheDir?: string | false;
   /** State versions kept by the default folder backend (default 10). */
   keepStateVersions?: number;
   /** The state backend of a workspace (default: FolderStateBackend). */
@@ -122,12 +128,14 @@ const DEFAULT_TIMEOUTS_MS: Record<TerraformOp, number> = {
   apply: 60 * 60_000,
   destroy: 60 * 60_000,
 };
+const VERSION_TIMEOUT_MS = 60_000;
 const DEFAULT_KEEP_LOGS = 20;
 const PLAN_FILE = 'plan.bin';
 const INIT_MARKER = '.orion-init';
 const APPLIED_MARKER = '.orion-applied';
 const RUNNING_MARKER = '.orion-running';
 const BASE_ENV = { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' };
+const PLUGIN_CACHE_DIR = 'plugin-cache';
 
 /** Providers a root module needs: required_providers, provider blocks and the prefixes of resource types. */
 function providerSet(module: Record<string, unknown>): string[] {
@@ -169,6 +177,10 @@ export class TerraformRunner {
   /** Terraform processes spawned by this runner, by operation. */
   readonly spawned: Record<TerraformOp, number> = { init: 0, plan: 0, apply: 0, destroy: 0 };
   private readonly log: Logger;
+  /** `<binary> version`, asked once, the first time an init shares the plugin cache. */
+  private flavor?: Promise<TerraformFlavor>;
+  /** The tail of the inits run one at a time when the cache is not safe for concurrent inits. */
+  private initTurn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly binary: string,
@@ -196,7 +208,11 @@ export class TerraformRunner {
     return renderRootModule(ws, module);
   }
 
-  /** `init`, only when the binary, the provider set, module sources or the backend changed since the last one. */
+  /**
+   * `init`, only when the binary, the provider set, module sources or the backend changed since the last one.
+   * Providers come through the shared plugin cache; when the binary does not lock that cache, inits run one at a
+   * time.
+   */
   async init(ws: Workspace, opts: RunOptions = {}): Promise<TerraformRunResult> {
     const moduleText = await readFile(join(ws.dir, ROOT_MODULE_FILE), 'utf8');
     const key = initKey(this.binary, moduleText);
@@ -204,7 +220,10 @@ export class TerraformRunner {
       return { op: 'init', result: 'success', exitCode: null, durationMs: 0, logFile: '', skipped: true };
     }
     await clearMarker(ws, INIT_MARKER);
-    const result = await this.run(ws, 'init', ['init', '-input=false', '-no-color'], opts);
+    const cache = await this.pluginCache();
+    const run = (): Promise<TerraformRunResult> =>
+      this.run(ws, 'init', ['init', '-input=false', '-no-color'], { ...opts, env: { ...cache?.env, ...opts.env } });
+    const result = cache && !cache.concurrent ? await this.oneAtATime(run) : await run();
     if (result.result === 'success') await writeMarker(ws, INIT_MARKER, key);
     return result;
   }
@@ -387,6 +406,47 @@ export class TerraformRunner {
     log.info({ result: result.result, exitCode: run.exitCode, durationMs: run.durationMs, logFile }, `terraform ${op}`);
     await this.pruneLogs(ws);
     return result;
+  }
+
+  /**
+   * The plugin cache the inits share, with the environment that points them at it, and whether inits may use it
+   * at once. TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE lets a new workspace (no lock file yet) take a provider
+   * from the cache instead of installing it again: its lock file then records this platform's checksum only,
+   * which is all it needs, as a workspace never leaves this machine.
+   */
+  private async pluginCache(): Promise<{ env: Record<string, string>; concurrent: boolean } | undefined> {
+    if (this.options.pluginCacheDir === false) return undefined;
+    const given = this.options.env?.TF_PLUGIN_CACHE_DIR ?? process.env.TF_PLUGIN_CACHE_DIR;
+    const dir = given ?? this.options.pluginCacheDir ?? join(this.options.stateRoot, PLUGIN_CACHE_DIR);
+    if (!given) await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.flavor ??= this.probeFlavor();
+    const concurrent = pluginCacheIsConcurrencySafe(await this.flavor);
+    return { env: { TF_PLUGIN_CACHE_DIR: dir, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: '1' }, concurrent };
+  }
+
+  /** `<binary> version` (not a Terraform operation: not counted in `spawned`, no run log). */
+  private async probeFlavor(): Promise<TerraformFlavor> {
+    try {
+      const run = await runProcess(this.binary, ['version'], {
+        env: { ...BASE_ENV, ...this.options.env },
+        timeoutMs: VERSION_TIMEOUT_MS,
+        logFile: '/dev/null',
+        logger: this.log.child({}, { level: 'silent' }),
+      });
+      const flavor = parseVersionOutput(run.stdout);
+      this.log.info({ binary: this.binary, flavor, pluginCacheConcurrent: pluginCacheIsConcurrencySafe(flavor) }, 'terraform binary');
+      return flavor;
+    } catch (err) {
+      this.log.warn({ binary: this.binary, err }, 'cannot tell the Terraform binary\'s version: inits share the plugin cache one at a time');
+      return { name: 'unknown' };
+    }
+  }
+
+  /** Runs `task` after every task queued before it has finished (whatever their outcome). */
+  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const turn = this.initTurn.then(task, task);
+    this.initTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   private async describe(

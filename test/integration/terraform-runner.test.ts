@@ -70,7 +70,12 @@ function labModule(outDir: string, content: string, opts: { count?: number } = {
 }
 
 const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot'];
+const PLATFORM = `${process.platform}_${process.arch === 'x64' ? 'amd64' : process.arch}`;
 
+/** Where a workspace's hashicorp/local provider directory points (init links it into the plugin cache). */
+async function localProviderLink(ws: Workspace, host: string): Promise<string> {
+  return readlink(join(ws.dir, '.terraform', 'providers', host, 'hashicorp', 'local', tools.providerVersions.local ?? '', PLATFORM));
+}
 
 async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
   const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
@@ -312,6 +317,20 @@ describe('TerraformRunner with OpenTofu', () => {
     await waitFor('the tofu process group to end', async () => (await findTerraformPid(ws, 'apply')) === undefined);
   }, RUN_TIMEOUT_MS);
 
+  it('shares one provider plugin cache under the state root between workspaces whose inits run at once', async () => {
+    const names = ['cache-a', 'cache-b', 'cache-c'];
+    const converged = await Promise.all(names.map(async (name) => {
+      const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name });
+      return { ws, result: await runner.converge(ws, labModule(join(root, `out-${name}`), name, { count: 1 })) };
+    }));
+    const version = tools.providerVersions.local ?? '';
+    for (const { ws, result } of converged) {
+      expect(result.failure).toBeUndefined();
+      expect(result.runs.map((r) => r.op)).toEqual(['init', 'apply']);
+      expect(await localProviderLink(ws, 'registry.opentofu.org')).toBe(join(root, 'plugin-cache', 'registry.opentofu.org', 'hashicorp', 'local', version, PLATFORM));
+    }
+  }, RUN_TIMEOUT_MS);
+
   it('rejects a workspace name that would leave the state root', async () => {
     await expect(runner.workspace({ kind: 'lab', namespace: 'default', name: '../x' })).rejects.toThrow(WorkspaceNameError);
     await expect(runner.workspace({ kind: 'lab', namespace: '..', name: 'x' })).rejects.toThrow(WorkspaceNameError);
@@ -336,6 +355,7 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(applied).toMatchObject({ result: 'success', applied: true });
     expect(applied.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(applied.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
+    expect(await localProviderLink(ws, 'registry.terraform.io')).toContain(`${join(root, 'terraform', 'plugin-cache')}/registry.terraform.io/`);
     const plan = await tf.plan(ws);
     expect(plan).toMatchObject({ exitCode: 0, changes: false });
     expect(await stateList(ws, TERRAFORM)).toEqual(ALL_RESOURCES);
@@ -344,4 +364,24 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(tf.spawned.apply).toBe(1);
   }, RUN_TIMEOUT_MS);
 
+  it('runs inits that share the plugin cache one at a time (Terraform does not lock it)', async () => {
+    const tf = await TerraformRunner.create({
+      stateRoot: join(root, 'terraform-inits'),
+      binary: TERRAFORM,
+      env: { TF_CLI_CONFIG_FILE: tools.cliConfig },
+    });
+    const workspaces = await Promise.all(['tf-a', 'tf-b', 'tf-c'].map((name) => tf.workspace({ kind: 'lab', namespace: 'default', name })));
+    const results = await Promise.all(workspaces.map((ws) => tf.converge(ws, labModule(join(root, `out-${ws.name}`), ws.name, { count: 1 }))));
+    for (const result of results) expect(result.failure).toBeUndefined();
+    // Each run log starts with "# <ISO time> <binary> init ..." and ends with "# exit 0 after <ms> ms".
+    const spans = await Promise.all(results.map(async (result) => {
+      const log = await readFile(result.runs.find((r) => r.op === 'init')?.logFile ?? '', 'utf8');
+      const start = Date.parse(/^# (\S+) /.exec(log)?.[1] ?? '');
+      const ms = Number(/^# exit 0 after (\d+) ms/m.exec(log)?.[1]);
+      return [start, start + ms] as const;
+    }));
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]?.[0]).toBeGreaterThanOrEqual(spans[i - 1]?.[1] ?? Infinity);
+    for (const ws of workspaces) expect(await tf.destroy(ws)).toMatchObject({ result: 'success' });
+  }, RUN_TIMEOUT_MS);
 });

@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initKey } from '../../src/exec/terraform.js';
-import { findTerraformBinary } from '../../src/exec/terraform-binary.js';
+import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe } from '../../src/exec/terraform-binary.js';
 import { extractTerraformError } from '../../src/exec/terraform-diagnostics.js';
 import {
   inspectLock,
@@ -148,6 +148,21 @@ describe('stateOutputs', () => {
       expect(message).not.toContain('s3cret');
     }
     expect(() => stateOutputs(Buffer.from('{"outputs":[1]}'))).toThrow(/not an object/);
+  });
+});
+
+describe('the binary\'s plugin cache concurrency', () => {
+  it.each([
+    ['OpenTofu v1.12.6\non linux_amd64', 'OpenTofu', true],
+    ['OpenTofu v1.10.5\non linux_amd64', 'OpenTofu', true],
+    ['OpenTofu v1.10.4\non linux_amd64', 'OpenTofu', false],
+    ['OpenTofu v1.9.1\non linux_amd64', 'OpenTofu', false],
+    ['Terraform v1.11.4\non linux_amd64', 'Terraform', false],
+    ['something else', 'unknown', false],
+  ])('%j: %s, concurrent inits %s', (text, name, concurrent) => {
+    const flavor = parseVersionOutput(text);
+    expect(flavor.name).toBe(name);
+    expect(pluginCacheIsConcurrencySafe(flavor)).toBe(concurrent);
   });
 });
 
