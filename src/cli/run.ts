@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
-import { desktopController } from '../../controllers/desktop.js';
+import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
 import { labController } from '../../controllers/lab.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
@@ -28,6 +28,8 @@ export interface RunOptions {
   terraform?: string;
   /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
   imageDirs?: string[];
+  /** Desktop controller settings beyond the defaults (test beds: timeScale, idleCheckMs), as `orion run --kube` takes. */
+  desktop?: Partial<DesktopControllerOptions>;
 }
 
 export interface RunningOrion {
@@ -59,6 +61,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       ansible: runner,
       imageDirs: options.imageDirs,
       passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
+      ...options.desktop,
     }));
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const app = createApp({ store });

@@ -73,6 +73,8 @@ export interface LibvirtOptions {
   netnsPrefix?: string;
   /** Parent of the root directory (default /var/tmp). */
   parent?: string;
+  /** The DNS server the network's DHCP gives the guests (default: the network's gateway, libvirt's dnsmasq). */
+  dhcpDnsServer?: string;
 }
 
 const QEMU_CONF = `
@@ -86,14 +88,18 @@ remember_owner = 0
 cgroup_controllers = [ ]
 `;
 
-function networkXml(name: string): string {
-  return `<network>
+function networkXml(name: string, dnsServer?: string): string {
+  // The DNS server DHCP announces: the network's own dnsmasq, or another one (an AD domain controller's).
+  const dns = dnsServer
+    ? `\n  <dnsmasq:options><dnsmasq:option value='dhcp-option=option:dns-server,${dnsServer}'/></dnsmasq:options>`
+    : '';
+  return `<network${dnsServer ? " xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'" : ''}>
   <name>${name}</name>
   <forward mode='nat'/>
   <bridge name='orbr0' stp='off'/>
   <ip address='10.77.0.1' netmask='255.255.255.0'>
     <dhcp><range start='10.77.0.10' end='10.77.0.250'/></dhcp>
-  </ip>
+  </ip>${dns}
 </network>
 `;
 }
@@ -134,7 +140,7 @@ export async function startLibvirt(options: LibvirtOptions = {}): Promise<Libvir
     await waitForSocket(socket, 30_000);
     await virsh('pool-define-as', env.pool, 'dir', '--target', env.poolDir);
     await virsh('pool-start', env.pool);
-    await writeFile(join(root, 'network.xml'), networkXml(env.network));
+    await writeFile(join(root, 'network.xml'), networkXml(env.network, options.dhcpDnsServer));
     await virsh('net-define', join(root, 'network.xml'));
     await virsh('net-start', env.network);
   } catch (err) {
