@@ -5,8 +5,9 @@ import type { NodeResource, NodeStatus } from '../src/api/types.js';
 import { parseRefKey, refOf } from '../src/api/types.js';
 import type { AnsibleRunner } from '../src/exec/ansible.js';
 import type { ReconcileRequest } from '../src/runtime/controller.js';
-import { ConflictError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
+import { ConflictError } from '../src/store/errors.js';
+import { retryOnConflict } from '../src/store/retry.js';
 import type { Store } from '../src/store/store.js';
 import { TenantAccess } from './tenant-access.js';
 
@@ -32,16 +33,10 @@ export function nodeCleanupController(store: Store, runner: AnsibleRunner, concu
 }
 
 async function removeEntry(store: Store, node: NodeResource, user: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  await retryOnConflict(async () => {
     const current = store.get<NodeResource>(refOf(node));
     if (!current) return;
     const status: NodeStatus = { ...current.status, cleanup: (current.status?.cleanup ?? []).filter((c) => c.user !== user) };
-    try {
-      await store.updateStatus(current, status);
-      return;
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
-  }
-  throw new ConflictError(`node ${node.metadata.name} kept changing while recording its cleanup`);
+    await store.updateStatus(current, status);
+  }, { gaveUp: () => new ConflictError(`node ${node.metadata.name} kept changing while recording its cleanup`) });
 }

@@ -5,10 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { setCondition } from '../src/api/conditions.js';
 import type { NodeResource, NodeStatus } from '../src/api/types.js';
 import { parseRefKey, refOf } from '../src/api/types.js';
-import { ConflictError } from '../src/runtime/errors.js';
 import { probeNode, type ProbeResult } from '../src/exec/ssh.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
+import { ConflictError } from '../src/store/errors.js';
+import { retryOnConflict } from '../src/store/retry.js';
 import type { Store } from '../src/store/store.js';
 import { nodeProbeDuration } from '../src/telemetry/metrics.js';
 import { nextHealth, type Health } from './node-health.js';
@@ -94,19 +95,19 @@ async function writeProbeStatus(
 ): Promise<{ status: NodeStatus; previousHealth?: string } | undefined> {
   // The probe took a while: start from the latest cached node when only its status moved (a claim).
   const latest = store.get<NodeResource>(refOf(node));
-  let current: NodeResource | undefined = latest?.metadata.uid === node.metadata.uid && latest.metadata.generation === node.metadata.generation ? latest : node;
-  for (let attempt = 0; attempt < 5 && current; attempt++) {
-    const status = nextStatus(current, outcome, heartbeatMs);
-    if (!status) return undefined;
-    try {
+  const start = latest?.metadata.uid === node.metadata.uid && latest.metadata.generation === node.metadata.generation ? latest : node;
+  try {
+    return await retryOnConflict(async (attempt) => {
+      const current = attempt === 0 ? start : store.get<NodeResource>(refOf(node));
+      const status = current && nextStatus(current, outcome, heartbeatMs);
+      if (!current || !status) return undefined;
       await store.updateStatus(current, status);
       return { status, previousHealth: current.status?.health };
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      current = store.get<NodeResource>(refOf(current));
-    }
+    });
+  } catch (err) {
+    if (err instanceof ConflictError) return undefined; // the node kept changing: the next probe tells again
+    throw err;
   }
-  return undefined;
 }
 
 /** What one probe found, including failures that happen before any connection. */

@@ -3,7 +3,8 @@
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
 import type { NodeResource, NodeStatus, RentalResource } from '../src/api/types.js';
 import { parseRefKey, refKey, refOf } from '../src/api/types.js';
-import { ConflictError } from '../src/runtime/errors.js';
+import { ConflictError } from '../src/store/errors.js';
+import { retryOnConflict } from '../src/store/retry.js';
 import type { Store } from '../src/store/store.js';
 
 const MAX_PLACE_ROUNDS = 3;
@@ -191,19 +192,13 @@ export class RentalScheduler {
   }
 
   private async updateNode(node: NodeResource, change: (status: NodeStatus) => void): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = this.store.get<NodeResource>({ kind: 'Node', namespace: node.metadata.namespace, name: node.metadata.name });
+    await retryOnConflict(async () => {
+      const current = this.store.get<NodeResource>(refOf(node));
       if (!current) return;
       const status: NodeStatus = { ...current.status };
       change(status);
-      try {
-        await this.store.updateStatus(current, status);
-        return;
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-      }
-    }
-    throw new ConflictError(`node ${node.metadata.name} kept changing while updating its allocation`);
+      await this.store.updateStatus(current, status);
+    }, { gaveUp: () => new ConflictError(`node ${node.metadata.name} kept changing while updating its allocation`) });
   }
 }
 

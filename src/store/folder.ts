@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { resolve } from 'node:path';
 import { refKey, type KindName, type ObjectRef, type Resource } from '../api/types.js';
-import { ConflictError, NotFoundError } from '../runtime/errors.js';
+import { ConflictError, NotFoundError } from './errors.js';
 import { logger } from '../telemetry/logger.js';
 import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
 import type { ManifestError } from './manifest-file.js';

@@ -9,7 +9,7 @@ import { GROUP, VERSION } from '../api/group.js';
 import { KINDS, kindDefinition } from '../api/kinds.js';
 import type { KindName, ObjectRef, Resource } from '../api/types.js';
 import { refKey } from '../api/types.js';
-import { ConflictError, NotFoundError } from '../runtime/errors.js';
+import { ConflictError, NotFoundError } from './errors.js';
 import { logger } from '../telemetry/logger.js';
 import { ObjectCache } from './kube-cache.js';
 import { KubeApiError, KubeClient, type KubeConnectOptions } from './kube-client.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeResource, ObjectRef, Resource } from '../../src/api/types.js';
-import { ConflictError } from '../../src/runtime/errors.js';
+import { ConflictError } from '../../src/store/errors.js';
 import { FolderStore } from '../../src/store/folder.js';
 import { FINALIZER, type WatchEvent } from '../../src/store/store.js';
 

@@ -2,7 +2,7 @@
 // conflicts, finalizers, Secrets, Events, an API server restart, and Lease-based leader election.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RentalResource, RentalStatus } from '../../src/api/types.js';
-import { ConflictError } from '../../src/runtime/errors.js';
+import { ConflictError } from '../../src/store/errors.js';
 import { LeaderElector } from '../../src/runtime/leader.js';
 import { KubeStore } from '../../src/store/kube.js';
 import { KubeClient, type RequestInfo } from '../../src/store/kube-client.js';
