@@ -1,9 +1,9 @@
 // Ansible for a Lab: once every machine runs and has an address, its host key is pinned (first contact) and the
 // Lab's playbook runs with an inventory built from the machines. It runs again only when what it depends on —
 // hosts, playbook, user, vars, key — changed (status.configuredHash).
-import { createHash } from 'node:crypto';
 import { isConditionTrue } from '../src/api/conditions.js';
 import type { LabResource } from '../src/api/types.js';
+import { digestOf, sha256 } from '../src/base/hash.js';
 import type { AnsibleHost, AnsibleRunner } from '../src/exec/ansible.js';
 import type { Store } from '../src/store/store.js';
 import { scanHostKey } from './lab-hostkeys.js';
@@ -36,9 +36,9 @@ export function configureHash(lab: LabResource, machines: MachineStatus[], priva
     user: ansible?.user ?? 'root',
     vars: ansible?.vars ?? {},
     hosts: machines.map((m) => [m.name, m.id, m.address]),
-    key: createHash('sha256').update(privateKey ?? '').digest('hex'),
+    key: sha256(privateKey ?? ''),
   };
-  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+  return digestOf(inputs);
 }
 
 type Result = { lab: LabResource; waitMs?: number };

@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabStatus } from '../src/api/types.js';
-import { packageRoot } from '../src/exec/ansible.js';
 import type { TerraformRunner, TerraformRunResult, Workspace } from '../src/exec/terraform.js';
 import { pullState, STATE_FILE, stateResourceAddresses } from '../src/exec/terraform-state.js';
-import { readFileIfExists, writeFileAtomic } from '../src/exec/workspace.js';
+import { writeFileAtomic } from '../src/base/atomic-file.js';
+import { readFileIfExists } from '../src/base/files.js';
+import { packageRoot } from '../src/base/package-root.js';
 import { machinesFromOutputs, type MachineOutput } from './lab-module.js';
 
 export type RunSummary = NonNullable<LabStatus['lastTerraformRun']>;

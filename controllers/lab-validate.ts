@@ -6,6 +6,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, sep } from 'node:path';
 import { MACHINE_LIMITS } from '../src/api/schemas/provider.js';
 import type { LabSpec } from '../src/api/types.js';
+import { isDnsLabel } from '../src/base/names.js';
 import type { ImageSource } from './lab-module.js';
 
 export interface LabLimits {
@@ -36,7 +37,6 @@ export class LabSpecError extends Error {
   }
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$/;
 
 type Machine = LabSpec['machines'][number];
@@ -73,7 +73,7 @@ export function checkLabSpec(spec: LabSpec, limits: LabLimits = DEFAULT_LAB_LIMI
   const names = new Set<string>();
   let total = 0;
   for (const machine of spec.machines) {
-    if (!DNS_LABEL.test(machine.name) || machine.name.length > 40) {
+    if (!isDnsLabel(machine.name, 40)) {
       throw new LabSpecError(`machine name ${JSON.stringify(machine.name)} must be a DNS label (a-z, 0-9 and '-', at most 40 characters)`);
     }
     if (names.has(machine.name)) throw new LabSpecError(`machine name ${JSON.stringify(machine.name)} is used twice`);

@@ -2,9 +2,9 @@
 // tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
 // deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
 // events: nothing polls.
-import { createHash } from 'node:crypto';
 import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
 import { parseRefKey, refOf } from '../src/api/types.js';
+import { digestOf } from '../src/base/hash.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
 import { TerminalError } from '../src/runtime/errors.js';
@@ -294,7 +294,7 @@ function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
 function provisionHash(rental: RentalResource, node: NodeResource): string {
   const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
   const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid };
-  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+  return digestOf(inputs);
 }
 
 

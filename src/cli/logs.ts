@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findKind } from '../api/kinds.js';
+import { isDnsLabel } from '../base/names.js';
 import { listRunLogs } from '../exec/ansible.js';
-import { DNS_LABEL } from '../api/schemas/common.js';
 
 export interface LogsOptions {
   stateDir: string;
@@ -16,7 +16,7 @@ export async function logsCommand(resource: string, options: LogsOptions): Promi
   const [kindName, name, extra] = resource.split('/');
   const def = kindName ? findKind(kindName) : undefined;
   if (!def || !name || extra !== undefined) throw new Error(`expected KIND/NAME (for example rental/alice), got "${resource}"`);
-  if (!new RegExp(DNS_LABEL).test(name) || !new RegExp(DNS_LABEL).test(options.namespace)) {
+  if (!isDnsLabel(name) || !isDnsLabel(options.namespace)) {
     throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
   }
   const ref = { kind: def.kind, namespace: options.namespace, name };

@@ -10,7 +10,8 @@ import type { Express } from 'express';
 import type { LabResource, ObjectRef } from '../api/types.js';
 import { logger } from '../telemetry/logger.js';
 import { getCommand } from './get.js';
-import { packageRoot, resolveStateDir } from './paths.js';
+import { packageRoot } from '../base/package-root.js';
+import { resolveStateDir } from './paths.js';
 import { detectLab, LAB_FILE, labTargetFromEnv, QUICKSTART_LAB, writeLabManifest } from './quickstart-lab.js';
 import { startOrion, type RunningOrion } from './run.js';
 

@@ -7,7 +7,7 @@
 // is started when its oldest run has waited the window or it is full, and while a bounded number of
 // processes run, new runs wait and the next group grows. A member whose result the shared run could not
 // tell (the run failed, but not on its host) is queued again to run alone.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../base/hash.js';
 import type { AnsibleRunRequest, AnsibleRunResult } from './ansible.js';
 
 export interface CoalescingOptions {
@@ -126,5 +126,5 @@ function hostOf(waiting: Waiting): string {
 /** What runs sharing a process must have in common. */
 function groupKey(req: AnsibleRunRequest): string {
   const shared = { playbook: req.playbook, privateKey: req.privateKey, extraVars: req.extraVars, timeoutMs: req.timeoutMs ?? null };
-  return createHash('sha256').update(JSON.stringify(shared)).digest('hex');
+  return sha256(JSON.stringify(shared));
 }

@@ -14,8 +14,9 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { isPathSegment, isPosixLogin } from '../base/names.js';
+import { packageRoot } from '../base/package-root.js';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../telemetry/metrics.js';
 import { AnsibleCoalescer, type CoalescingOptions } from './ansible-coalescer.js';
@@ -106,28 +107,12 @@ const SSH_CONNECT_TIMEOUT_S = 10;
 const MAX_FORKS = 20;
 const CONTROL_PERSIST_S = 5;
 const PLAYBOOK_NAME = /^[A-Za-z0-9_-]+$/;
-const PATH_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const HOST_ADDRESS = /^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|[0-9A-Fa-f:.]+)$/;
-const LOGIN_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) ([A-Za-z0-9+/]+={0,3})(?: [^\n\r]*)?$/;
 const TEMPLATE_MARKERS = /\{\{|\{%|\{#/;
 /** Host variable names a run may set: plain identifiers, never Ansible's own (ansible_host, ansible_user ...). */
 const HOST_VAR_NAME = /^(?!ansible_)[a-z][a-z0-9_]{0,63}$/;
-
-/**
- * The repository (or installed package) root: the nearest ancestor of this module holding package.json and
- * ansible/. Works from src/exec (tsx, vitest) and from dist/src/exec (compiled).
- */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'ansible'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package root with an ansible/ folder above ${from}`);
-    dir = parent;
-  }
-}
 
 export function defaultPlaybookDir(): string {
   return join(packageRoot(), 'ansible');
@@ -195,7 +180,7 @@ function validateHost(host: AnsibleHost): void {
   if (!HOST_NAME.test(host.name)) bad('name');
   if (!HOST_ADDRESS.test(host.address)) bad('address');
   if (!Number.isInteger(host.port) || host.port < 1 || host.port > 65535) bad('port');
-  if (!LOGIN_NAME.test(host.user)) bad('user');
+  if (!isPosixLogin(host.user)) bad('user');
   if (!HOST_KEY.test(host.hostKey.trim())) bad('pinned host key');
   for (const name of Object.keys(host.vars ?? {})) if (!HOST_VAR_NAME.test(name)) bad(`variable name ${JSON.stringify(name)}`);
   assertNoTemplates(host.vars ?? {}, `hosts.${host.name}.vars`);
@@ -218,7 +203,7 @@ function assertNoTemplates(value: unknown, path: string): void {
 export function validateRunRequest(req: AnsibleRunRequest): void {
   const { kind, namespace, name } = req.resource;
   for (const segment of [kind, namespace, name]) {
-    if (!PATH_SEGMENT.test(segment) || segment.includes('..')) {
+    if (!isPathSegment(segment)) {
       throw new InvalidRunRequestError(`invalid resource reference ${kind}/${namespace}/${name}`);
     }
   }

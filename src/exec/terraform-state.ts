@@ -6,7 +6,10 @@
 //     resource, implementing the same methods.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileIfExists, sha256, writeFileAtomic, type Workspace } from './workspace.js';
+import { writeFileAtomic } from '../base/atomic-file.js';
+import { readFileIfExists } from '../base/files.js';
+import { sha256 } from '../base/hash.js';
+import type { Workspace } from './workspace.js';
 
 export interface StateBackend {
   /** The latest saved state, or undefined when none was ever saved. */

@@ -18,12 +18,12 @@ import {
   readMarker,
   renderRootModule,
   ROOT_MODULE_FILE,
-  sha256,
   writeMarker,
   type RenderResult,
   type Workspace,
   type WorkspaceRef,
 } from './workspace.js';
+import { sha256 } from '../base/hash.js';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { terraformRunSeconds, terraformRunsTotal } from '../telemetry/metrics.js';
 

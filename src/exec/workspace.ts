@@ -3,10 +3,12 @@
 //   <root>/logs/<kind>/<namespace>/<name>/          one log file per run
 // Every path segment is a validated DNS label and every resolved path is checked to stay under the root, so a
 // resource name can never reach outside the state directory (no `..`, no absolute path, no symlink escape).
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { writeFileAtomic } from '../base/atomic-file.js';
+import { readFileIfExists } from '../base/files.js';
+import { sha256 } from '../base/hash.js';
+import { assertDnsLabel } from '../base/names.js';
 
 export interface WorkspaceRef {
   kind: string;
@@ -24,19 +26,14 @@ export interface Workspace extends WorkspaceRef {
 }
 
 export const ROOT_MODULE_FILE = 'main.tf.json';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export class WorkspaceNameError extends Error {
   override name = 'WorkspaceNameError';
 }
 
-/** Throws unless `value` is a DNS label (RFC 1123: lowercase alphanumerics and '-', at most 63 characters). */
-export function assertDnsLabel(what: string, value: string): void {
-  if (value.length > 63 || !DNS_LABEL.test(value)) {
-    throw new WorkspaceNameError(
-      `invalid ${what} ${JSON.stringify(value)}: must be a DNS label (a-z, 0-9 and '-', at most 63 characters)`,
-    );
-  }
+/** Throws a WorkspaceNameError unless `value` is a DNS label (RFC 1123: a-z, 0-9 and '-', at most 63 characters). */
+function assertSegment(what: string, value: string): void {
+  assertDnsLabel(what, value, (message) => new WorkspaceNameError(message));
 }
 
 function under(root: string, ...segments: string[]): string {
@@ -49,9 +46,9 @@ function under(root: string, ...segments: string[]): string {
 
 /** Computes the paths of a workspace without touching the disk. */
 export function workspacePaths(stateRoot: string, ref: WorkspaceRef): Workspace {
-  assertDnsLabel('kind', ref.kind);
-  assertDnsLabel('namespace', ref.namespace);
-  assertDnsLabel('name', ref.name);
+  assertSegment('kind', ref.kind);
+  assertSegment('namespace', ref.namespace);
+  assertSegment('name', ref.name);
   const root = resolve(stateRoot);
   return {
     kind: ref.kind,
@@ -79,22 +76,6 @@ export async function openWorkspace(stateRoot: string, ref: WorkspaceRef): Promi
     }
   }
   return ws;
-}
-
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Crash-safe writes, shared with the folder store. */
-export { writeFileAtomic };
-
-export async function readFileIfExists(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 /** Canonical JSON of a root module: what is written to main.tf.json and hashed. */

@@ -1,9 +1,10 @@
 // Folder mode: the Store over a watched folder of YAML manifests and a local state directory.
 // Specs come from the files; status, finalizers, generation and events live in the state directory
 // and survive restarts, so a resource whose file went away while Orion was stopped is still finalized.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { resolve } from 'node:path';
+import { digestOf } from '../base/hash.js';
 import { refKey, type KindName, type ObjectRef, type Resource } from '../api/types.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { logger } from '../telemetry/logger.js';
@@ -220,7 +221,7 @@ export class FolderStore implements Store {
   private async applyDeclared(key: string, declared: DeclaredObject): Promise<void> {
     const { manifest, file } = declared;
     const current = this.objects.get(key);
-    const specHash = hashOf(manifest.spec);
+    const specHash = digestOf(manifest.spec);
     if (current?.metadata.deletionTimestamp) return; // finishing its deletion first
     const labels = manifest.metadata.labels;
     const annotations = manifest.metadata.annotations;
@@ -288,9 +289,6 @@ function keyOf(obj: Resource): string {
   return `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
 }
 
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
-}
 
 /** Cached objects are shared with every reader: freezing them turns a stray mutation into an error. */
 function deepFreeze<T>(value: T): T {

@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Resource } from '../api/types.js';
-import { assertDnsLabel, readFileIfExists } from '../exec/workspace.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../base/atomic-file.js';
+import { readFileIfExists } from '../base/files.js';
+import { assertDnsLabel } from '../base/names.js';
 
 /** Where the generated password is, for the status: a Secret's name and key, or a file. */
 export type PasswordReference = { passwordSecretRef: { name: string; key: string } } | { passwordFile: string };

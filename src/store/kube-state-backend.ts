@@ -10,9 +10,9 @@
 // unreferenced chunks, which the next save reuses or deletes; a crash after it leaves only extra chunks. Every
 // chunk also carries its version's hash and chunk count, so a lost head is rebuilt from the newest complete
 // generation rather than taken for "no state". Nothing here logs a state: it may hold secrets.
-import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GROUP, VERSION } from '../api/group.js';
+import { sha256 } from '../base/hash.js';
 import type { KindName, ObjectRef, Resource } from '../api/types.js';
 import { stateSerial, type StateBackend } from '../exec/terraform-state.js';
 import type { Workspace } from '../exec/workspace.js';
@@ -369,8 +369,4 @@ function parseIndex(head: SecretObject): StateIndex {
 
 function versionId(v: StateVersion): string {
   return `g${v.generation}-serial${v.serial}-${v.hash.slice(0, 12)}`;
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }

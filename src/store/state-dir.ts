@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Resource } from '../api/types.js';
-import { OrderedWriter, writeFileAtomic } from './atomic-file.js';
+import { OrderedWriter, writeFileAtomic } from '../base/atomic-file.js';
 import type { ManifestError } from './manifest-file.js';
 import type { RecordedEvent } from './store.js';
 
