@@ -25,7 +25,7 @@ import type { NodeResource, RentalResource } from '../src/api/types.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
 import { AnsibleRunner, type AnsibleRunRequest, type AnsibleRunResult } from '../src/exec/ansible.js';
 import { Manager, type ControllerSetup } from '../src/runtime/manager.js';
-import { KubeStore } from '../src/store/kube.js';
+import { KubeStore } from '../src/kube/store.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../src/telemetry/metrics.js';
 import { startKube } from '../test/harness/kube.js';
 

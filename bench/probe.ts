@@ -11,7 +11,7 @@ import type { NodeResource } from '../src/api/types.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
 import { probeNode, type ProbeTarget } from '../src/exec/ssh.js';
 import { Manager } from '../src/runtime/manager.js';
-import { FolderStore } from '../src/store/folder.js';
+import { FolderStore } from '../src/folder/store.js';
 import { cpuSeconds, fmt, line, percentile, rssMiB, until } from './support.js';
 
 const NODES = Number(process.argv[2] ?? 500);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../base/package-root.js';
-import { defaultStateDir } from '../store/folder.js';
+import { defaultStateDir } from '../folder/store.js';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };

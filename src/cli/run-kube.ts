@@ -16,13 +16,13 @@ import { nodeController } from '../../controllers/node.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
 import { TerraformRunner } from '../exec/terraform.js';
-import { LeaderElector } from '../runtime/leader.js';
+import { LeaderElector } from '../kube/leader.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
-import { KubeStore } from '../store/kube.js';
-import { KubeGeneratedPasswords } from '../store/kube-generated-passwords.js';
-import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../store/kube-state-backend.js';
+import { KubeStore } from '../kube/store.js';
+import { KubeGeneratedPasswords } from '../kube/generated-passwords.js';
+import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../kube/state-backend.js';
 import { logger } from '../telemetry/logger.js';
 
 export interface KubeRunOptions {

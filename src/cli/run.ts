@@ -12,8 +12,8 @@ import { TerraformRunner } from '../exec/terraform.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
-import { FolderStore } from '../store/folder.js';
-import { FolderGeneratedPasswords } from '../store/generated-passwords.js';
+import { FolderStore } from '../folder/store.js';
+import { FolderGeneratedPasswords } from '../folder/generated-passwords.js';
 import { logger } from '../telemetry/logger.js';
 
 export interface RunOptions {

@@ -1,7 +1,7 @@
 // `orion validate`: checks manifest files (or folders of them) as `orion run` would, without running.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { formatManifestError, parseManifestText, type ManifestError } from '../store/manifest-file.js';
+import { formatManifestError, parseManifestText, type ManifestError } from '../folder/manifest-file.js';
 
 export interface ValidateReport {
   files: number;

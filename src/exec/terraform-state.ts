@@ -2,7 +2,7 @@
 // `terraform.tfstate` in the workspace (the local backend, which locks it and writes it incrementally during an
 // apply); a backend is where that state is kept between runs and how its past versions are kept.
 //   - FolderStateBackend (folder mode): the workspace file itself, plus the last N versions in state-history/.
-//   - KubeSecretStateBackend (Kubernetes mode, src/store/kube-state-backend.ts): chunked Secrets owned by the
+//   - KubeSecretStateBackend (Kubernetes mode, src/kube/state-backend.ts): chunked Secrets owned by the
 //     resource, implementing the same methods.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ import type { KindName, Resource } from '../../src/api/types.js';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
 import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 export interface TestBedOptions {

@@ -23,7 +23,7 @@ import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
 import { TerraformRunner } from '../../src/exec/terraform.js';
 import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { ensureTofu } from './tofu.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 

@@ -8,7 +8,7 @@ import type { LabResource } from '../../src/api/types.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
 import { TerraformRunner } from '../../src/exec/terraform.js';
 import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { findOnPath } from '../../src/exec/terraform-binary.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';

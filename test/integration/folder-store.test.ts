@@ -6,7 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeResource, ObjectRef, Resource } from '../../src/api/types.js';
 import { ConflictError } from '../../src/store/errors.js';
-import { FolderStore } from '../../src/store/folder.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { FINALIZER, type WatchEvent } from '../../src/store/store.js';
 
 const N1: ObjectRef = { kind: 'Node', namespace: 'default', name: 'n1' };

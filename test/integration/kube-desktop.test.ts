@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DesktopResource } from '../../src/api/types.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
-import { STATE_OF_LABEL } from '../../src/store/kube-state-backend.js';
+import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
 import { DesktopBed, STANDIN_MODULE, standInRenderer } from '../harness/desktop-standin.js';
 import { KubeBed, NAMESPACE } from '../harness/kube-bed.js';
 import { ensureTofu } from '../harness/tofu.js';

@@ -4,7 +4,8 @@
 // resourceVersion was already seen for that key is old news (the informer catching up on a write whose
 // result is already cached) and never replaces what is there.
 import type { Resource } from '../api/types.js';
-import type { WatchEvent } from './store.js';
+import { deepFreeze } from '../store/freeze.js';
+import type { WatchEvent } from '../store/store.js';
 
 /** How many recent resourceVersions are remembered per object. */
 const SEEN_PER_OBJECT = 32;
@@ -104,11 +105,4 @@ export class ObjectCache<T extends Resource = Resource> {
 
 export function keyOf(obj: Resource): string {
   return `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
-}
-
-/** Cached objects are shared with every reader: freezing them turns a stray mutation into an error. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
-  return Object.freeze(value);
 }

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Resource } from '../api/types.js';
 import { logger } from '../telemetry/logger.js';
-import { KubeApiError, type KubeClient } from './kube-client.js';
-import type { EventInput } from './store.js';
+import { KubeApiError, type KubeClient } from './client.js';
+import type { EventInput } from '../store/store.js';
 
 export const REPORTING_CONTROLLER = 'orion.lab/orion';
 const NOTE_MAX = 1024;

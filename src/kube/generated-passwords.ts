@@ -4,8 +4,8 @@
 // reads it from the API instead of making a second password.
 import { GROUP, VERSION } from '../api/group.js';
 import type { Resource } from '../api/types.js';
-import { KubeApiError, type KubeClient } from './kube-client.js';
-import { newPassword, type GeneratedPassword, type GeneratedPasswords } from './generated-passwords.js';
+import { KubeApiError, type KubeClient } from './client.js';
+import { newPassword, type GeneratedPassword, type GeneratedPasswords } from '../store/generated-passwords.js';
 
 const PASSWORD_KEY = 'password';
 const GENERATED_FOR_LABEL = 'orion.lab/generated-for';

@@ -1,9 +1,6 @@
 // Kubernetes mode: a workspace's Terraform state kept in Secrets of the resource's namespace, owned by the Lab or
-// Desktop (ownerReferences, controller: true) so that Kubernetes collects them with it.
-//
-//   tfstate-<kind>-<name>              the head: an index of the kept versions (hash, serial, chunk count,
-//                                      generation), newest first; switching it is what makes a save visible
-//   tfstate-<kind>-<name>-g<G>-c<I>    chunk I of generation G: the gzipped state, at most `chunkBytes` each
+// Desktop (ownerReferences, controller: true) so that Kubernetes collects them with it: a head indexing the kept
+// versions, and the gzipped state of each version cut into chunks (state-secrets.ts lays them out).
 //
 // A save writes the new generation's chunks first, then replaces the head under its resourceVersion, then deletes
 // the chunks no kept version refers to. A crash before the head switch leaves the old state readable and some
@@ -12,21 +9,15 @@
 // generation rather than taken for "no state". Nothing here logs a state: it may hold secrets.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GROUP, VERSION } from '../api/group.js';
-import { sha256 } from '../base/hash.js';
 import type { KindName, ObjectRef, Resource } from '../api/types.js';
+import { sha256 } from '../base/hash.js';
 import { stateSerial, type StateBackend } from '../exec/terraform-state.js';
 import type { Workspace } from '../exec/workspace.js';
-import { KubeApiError, type KubeClient } from './kube-client.js';
-
-export const STATE_OF_LABEL = 'orion.lab/state-of';
-const ROLE_LABEL = 'orion.lab/state-role';
-const GENERATION_LABEL = 'orion.lab/state-generation';
-const HASH_ANNOTATION = 'orion.lab/state-hash';
-const CHUNKS_ANNOTATION = 'orion.lab/state-chunks';
-const SERIAL_ANNOTATION = 'orion.lab/state-serial';
-const SECRET_TYPE = 'orion.lab/terraform-state';
-const INDEX_KEY = 'index.json';
-const CHUNK_KEY = 'chunk';
+import { KubeApiError, type KubeClient } from './client.js';
+import {
+  CHUNK_KEY, ROLE_LABEL, STATE_OF_LABEL, chunkSecret, chunkSecretName, headSecret, indexFromChunks, isStaleChunk, parseIndex,
+  stateOfLabel, stateSecretName, versionId, type SecretBody, type SecretObject, type StateIndex, type StateVersion,
+} from './state-secrets.js';
 
 export const DEFAULT_KUBE_STATE_VERSIONS = 3;
 /** Gzipped bytes per Secret: base64 makes it 683 KiB, well under the API server's 1 MiB limit for a Secret. */
@@ -35,36 +26,6 @@ const SAVE_ATTEMPTS = 3;
 
 /** Workspace kinds (lowercase directory names) and the resources that own their state. */
 const OWNER_KINDS: Record<string, KindName> = { lab: 'Lab', desktop: 'Desktop' };
-
-export interface StateVersion {
-  generation: number;
-  /** sha256 of the uncompressed state. */
-  hash: string;
-  serial: number;
-  chunks: number;
-  /** Uncompressed size in bytes. */
-  size: number;
-  savedAt: string;
-}
-
-interface StateIndex {
-  versions: StateVersion[];
-  nextGeneration: number;
-}
-
-interface SecretObject {
-  metadata: {
-    name: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: unknown[];
-  };
-  data?: Record<string, string>;
-}
-
-/** A Secret as written: what putSecret needs to know of it is its name. */
-type SecretBody = Record<string, unknown> & { metadata: { name: string } & Record<string, unknown> };
 
 export interface KubeStateBackendOptions {
   client: KubeClient;
@@ -162,7 +123,7 @@ export class KubeSecretStateBackend implements StateBackend {
     const version: StateVersion = { generation, hash, serial: stateSerial(state), chunks, size: state.length, savedAt: new Date().toISOString() };
     for (let i = 0; i < chunks; i++) {
       const data = gzipped.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes);
-      await this.putSecret(this.chunkSecret(version, i, data, ownerReference));
+      await this.putSecret(chunkSecret(this.owner, version, i, data, ownerReference));
     }
     const kept = [version, ...index.versions.filter((v) => v.generation !== generation)].slice(0, this.keep);
     const next: StateIndex = { versions: kept, nextGeneration: generation + 1 };
@@ -175,61 +136,24 @@ export class KubeSecretStateBackend implements StateBackend {
 
   /** The head, created or replaced under the resourceVersion it was read with (409 when it moved on). */
   private writeHead(index: StateIndex, ownerReference: object, resourceVersion: string | undefined): Promise<SecretObject> {
-    const body = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: SECRET_TYPE,
-      metadata: {
-        name: this.headName,
-        namespace: this.owner.namespace,
-        labels: { [STATE_OF_LABEL]: stateOfLabel(this.owner.kind, this.owner.name), [ROLE_LABEL]: 'head' },
-        ownerReferences: [ownerReference],
-        ...(resourceVersion ? { resourceVersion } : {}),
-      },
-      data: { [INDEX_KEY]: Buffer.from(JSON.stringify(index)).toString('base64') },
-    };
+    const body = headSecret(this.owner, index, ownerReference, resourceVersion);
     return resourceVersion
       ? this.request<SecretObject>('PUT', `${this.collection()}/${this.headName}`, 'update', body)
       : this.request<SecretObject>('POST', this.collection(), 'create', body);
   }
 
-  /** Deletes the chunks no kept version uses, older than the next generation (never those of a save in flight). */
+  /** Deletes the chunks no kept version uses. */
   private async pruneChunks(index: StateIndex): Promise<void> {
-    const kept = new Map(index.versions.map((v) => [v.generation, v.hash]));
     for (const secret of await this.listChunks()) {
-      const generation = Number(secret.metadata.labels?.[GENERATION_LABEL]);
-      const hash = kept.get(generation);
-      // A kept generation may still have extra chunks of an interrupted save that used its number first.
-      const stale = hash === undefined ? generation < index.nextGeneration : secret.metadata.annotations?.[HASH_ANNOTATION] !== hash;
-      if (stale) await this.deleteSecret(secret.metadata.name);
+      if (isStaleChunk(secret, index)) await this.deleteSecret(secret.metadata.name);
     }
-  }
-
-  private chunkSecret(version: StateVersion, i: number, data: Buffer, ownerReference: object): SecretBody {
-    return {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: SECRET_TYPE,
-      metadata: {
-        name: `${this.headName}-g${version.generation}-c${i}`,
-        namespace: this.owner.namespace,
-        labels: {
-          [STATE_OF_LABEL]: stateOfLabel(this.owner.kind, this.owner.name),
-          [ROLE_LABEL]: 'chunk',
-          [GENERATION_LABEL]: String(version.generation),
-        },
-        annotations: { [HASH_ANNOTATION]: version.hash, [CHUNKS_ANNOTATION]: String(version.chunks), [SERIAL_ANNOTATION]: String(version.serial) },
-        ownerReferences: [ownerReference],
-      },
-      data: { [CHUNK_KEY]: data.toString('base64') },
-    };
   }
 
   /** Reads, joins, gunzips and checks one version; a missing or altered chunk is an error, never a guess. */
   private async readVersion(version: StateVersion): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (let i = 0; i < version.chunks; i++) {
-      const name = `${this.headName}-g${version.generation}-c${i}`;
+      const name = chunkSecretName(this.headName, version.generation, i);
       const chunk = await this.getSecret(name);
       const data = chunk?.data?.[CHUNK_KEY];
       if (data === undefined) throw new Error(`${this.what()}: chunk Secret ${name} is missing`);
@@ -257,25 +181,9 @@ export class KubeSecretStateBackend implements StateBackend {
     return undefined;
   }
 
-  /** An index rebuilt from the chunks' labels and annotations (complete generations only), newest first. */
+  /** An index rebuilt from the chunks (complete generations only), newest first. */
   private async recoveredIndex(): Promise<StateIndex> {
-    const byGeneration = new Map<number, SecretObject[]>();
-    let highest = 0;
-    for (const secret of await this.listChunks()) {
-      const generation = Number(secret.metadata.labels?.[GENERATION_LABEL]);
-      if (!Number.isInteger(generation)) continue;
-      highest = Math.max(highest, generation);
-      byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), secret]);
-    }
-    const versions: StateVersion[] = [];
-    for (const [generation, secrets] of [...byGeneration].sort((a, b) => b[0] - a[0])) {
-      const annotations = secrets[0]?.metadata.annotations ?? {};
-      const chunks = Number(annotations[CHUNKS_ANNOTATION]);
-      const hash = annotations[HASH_ANNOTATION];
-      if (!hash || secrets.length !== chunks) continue;
-      versions.push({ generation, hash, chunks, serial: Number(annotations[SERIAL_ANNOTATION] ?? -1), size: -1, savedAt: '' });
-    }
-    return { versions: versions.slice(0, this.keep), nextGeneration: highest + 1 };
+    return indexFromChunks(await this.listChunks(), this.keep);
   }
 
   private ownerReference(): object {
@@ -345,28 +253,3 @@ export class KubeSecretStateBackend implements StateBackend {
   }
 }
 
-/** The head Secret's name: DNS-safe and bounded (a long name is shortened and made unique by its hash). */
-export function stateSecretName(kind: KindName, name: string): string {
-  const full = `tfstate-${kind.toLowerCase()}-${name}`;
-  // Chunk names add "-g<generation>-c<index>": leave room for them under the 253-character limit.
-  return full.length <= 200 ? full : `${full.slice(0, 183)}-${sha256(full).slice(0, 16)}`;
-}
-
-/** The label value naming the owner (label values: at most 63 characters). */
-export function stateOfLabel(kind: KindName, name: string): string {
-  const full = `${kind.toLowerCase()}.${name}`;
-  return full.length <= 63 ? full : `${full.slice(0, 46)}-${sha256(full).slice(0, 16)}`;
-}
-
-function parseIndex(head: SecretObject): StateIndex {
-  const raw = head.data?.[INDEX_KEY];
-  if (raw === undefined) throw new Error(`state head Secret ${head.metadata.name} has no ${INDEX_KEY}`);
-  const index = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as Partial<StateIndex>;
-  const versions = index.versions ?? [];
-  const highest = Math.max(0, ...versions.map((v) => v.generation));
-  return { versions, nextGeneration: Math.max(index.nextGeneration ?? 1, highest + 1) };
-}
-
-function versionId(v: StateVersion): string {
-  return `g${v.generation}-serial${v.serial}-${v.hash.slice(0, 12)}`;
-}

@@ -6,14 +6,15 @@ import { isDeepStrictEqual } from 'node:util';
 import { resolve } from 'node:path';
 import { digestOf } from '../base/hash.js';
 import { refKey, type KindName, type ObjectRef, type Resource } from '../api/types.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { ConflictError, NotFoundError } from '../store/errors.js';
 import { logger } from '../telemetry/logger.js';
 import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
 import type { ManifestError } from './manifest-file.js';
 import { StateDir, type StoredObject } from './state-dir.js';
-import type { EventInput, RecordedEvent, Store, WatchEvent } from './store.js';
-
-const MAX_EVENTS_PER_OBJECT = 50;
+import { deepFreeze } from '../store/freeze.js';
+import type { EventInput, RecordedEvent, Store, WatchEvent } from '../store/store.js';
+import { Watchers } from '../store/watchers.js';
+import { EventLog } from './event-log.js';
 
 export interface FolderStoreOptions {
   dir: string;
@@ -28,8 +29,8 @@ export class FolderStore implements Store {
   readonly mode = 'folder' as const;
   readonly state: StateDir;
   private readonly objects = new Map<string, StoredObject>();
-  private readonly events = new Map<string, RecordedEvent[]>();
-  private readonly watchers = new Map<KindName, Set<(event: WatchEvent) => void>>();
+  private readonly events: EventLog;
+  private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
   private readonly secretWatchers = new Set<(namespace: string, name: string) => void>();
   private secrets = new Map<string, Record<string, string>>();
   private lastSnapshot?: FolderSnapshot;
@@ -40,6 +41,7 @@ export class FolderStore implements Store {
 
   constructor(options: FolderStoreOptions) {
     this.state = new StateDir(resolve(options.stateDir ?? defaultStateDir(options.dir)));
+    this.events = new EventLog(this.state);
     this.folder = new ManifestFolder({
       dir: options.dir,
       ignore: [this.state.root],
@@ -88,10 +90,7 @@ export class FolderStore implements Store {
   }
 
   watch(kind: KindName, handler: (event: WatchEvent) => void): () => void {
-    const set = this.watchers.get(kind) ?? new Set();
-    set.add(handler);
-    this.watchers.set(kind, set);
-    return () => set.delete(handler);
+    return this.watchers.add(kind, handler);
   }
 
   watchSecrets(handler: (namespace: string, name: string) => void): () => void {
@@ -138,24 +137,11 @@ export class FolderStore implements Store {
   async recordEvent(obj: Resource, event: EventInput): Promise<void> {
     const key = keyOf(obj);
     if (!this.objects.has(key)) return;
-    const now = new Date().toISOString();
-    const list = this.events.get(key) ?? [];
-    const same = list.find((e) => e.type === event.type && e.reason === event.reason && e.message === event.message);
-    if (same) {
-      same.count += 1;
-      same.lastTimestamp = now;
-    } else {
-      list.push({ ...event, count: 1, firstTimestamp: now, lastTimestamp: now });
-      if (list.length > MAX_EVENTS_PER_OBJECT) list.splice(0, list.length - MAX_EVENTS_PER_OBJECT);
-    }
-    this.events.set(key, list);
-    const log = event.type === 'Warning' ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log({ resource: key, reason: event.reason }, event.message);
-    await this.state.saveEvents(obj, list);
+    await this.events.record(key, obj, event);
   }
 
   eventsOf(obj: Resource): RecordedEvent[] {
-    return [...(this.events.get(keyOf(obj)) ?? [])];
+    return this.events.of(keyOf(obj));
   }
 
   private current(obj: Resource): StoredObject {
@@ -183,24 +169,14 @@ export class FolderStore implements Store {
     const frozen = deepFreeze(next);
     this.objects.set(keyOf(next), frozen);
     await this.state.saveObject(frozen);
-    this.emit({ type, object: frozen });
+    this.watchers.emit({ type, object: frozen });
   }
 
   private async release(obj: StoredObject): Promise<void> {
     this.objects.delete(keyOf(obj));
-    this.events.delete(keyOf(obj));
+    this.events.forget(keyOf(obj));
     await this.state.removeObject(obj);
-    this.emit({ type: 'DELETED', object: obj });
-  }
-
-  private emit(event: WatchEvent): void {
-    for (const handler of this.watchers.get(event.object.kind) ?? []) {
-      try {
-        handler(event);
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'watch handler failed');
-      }
-    }
+    this.watchers.emit({ type: 'DELETED', object: obj });
   }
 
   /** Brings the objects in line with what the files declare. */
@@ -289,10 +265,3 @@ function keyOf(obj: Resource): string {
   return `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
 }
 
-
-/** Cached objects are shared with every reader: freezing them turns a stray mutation into an error. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
-  return Object.freeze(value);
-}

@@ -2,7 +2,7 @@
 // informer limited to the watched namespace(s), so a Secret that appears or changes wakes the
 // controllers that wait for it. Nothing here logs a Secret's data.
 import { isDeepStrictEqual } from 'node:util';
-import type { InformerSink, RawObject } from './kube-informer.js';
+import type { InformerSink, RawObject } from './informer.js';
 
 export class SecretCache implements InformerSink {
   private readonly secrets = new Map<string, Record<string, string>>();

@@ -6,8 +6,8 @@
 // Lease so a standby takes over at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../telemetry/logger.js';
-import { KubeApiError, type KubeClient } from '../store/kube-client.js';
-import { microTime } from '../store/kube-events.js';
+import { KubeApiError, type KubeClient } from './client.js';
+import { microTime } from './events.js';
 
 export interface LeaderElectionOptions {
   client: KubeClient;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Resource } from '../api/types.js';
 import { OrderedWriter, writeFileAtomic } from '../base/atomic-file.js';
 import type { ManifestError } from './manifest-file.js';
-import type { RecordedEvent } from './store.js';
+import type { RecordedEvent } from '../store/store.js';
 
 /** An object as folder mode keeps it: the resource plus where it was declared. */
 export interface StoredObject extends Resource {

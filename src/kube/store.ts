@@ -9,15 +9,16 @@ import { GROUP, VERSION } from '../api/group.js';
 import { KINDS, kindDefinition } from '../api/kinds.js';
 import type { KindName, ObjectRef, Resource } from '../api/types.js';
 import { refKey } from '../api/types.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { ConflictError, NotFoundError } from '../store/errors.js';
 import { logger } from '../telemetry/logger.js';
-import { ObjectCache } from './kube-cache.js';
-import { KubeApiError, KubeClient, type KubeConnectOptions } from './kube-client.js';
-import { EventRecorder } from './kube-events.js';
-import { Informer, type InformerOptions, type RawObject } from './kube-informer.js';
-import { SecretCache } from './kube-secrets.js';
-import { STATE_OF_LABEL } from './kube-state-backend.js';
-import type { EventInput, Store, WatchEvent } from './store.js';
+import { ObjectCache } from './cache.js';
+import { KubeApiError, KubeClient, type KubeConnectOptions } from './client.js';
+import { EventRecorder } from './events.js';
+import { Informer, type InformerOptions, type RawObject } from './informer.js';
+import { SecretCache } from './secrets.js';
+import { STATE_OF_LABEL } from './state-secrets.js';
+import type { EventInput, Store, WatchEvent } from '../store/store.js';
+import { Watchers } from '../store/watchers.js';
 
 export interface KubeStoreOptions extends KubeConnectOptions {
   /** Watch one namespace; all namespaces when unset. */
@@ -36,7 +37,7 @@ export class KubeStore implements Store {
   readonly client: KubeClient;
   readonly identity: string;
   private readonly caches = new Map<KindName, ObjectCache>();
-  private readonly watchers = new Map<KindName, Set<(event: WatchEvent) => void>>();
+  private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
   private readonly secrets = new SecretCache();
   private readonly informers: Informer[] = [];
   private readonly events: EventRecorder;
@@ -48,7 +49,7 @@ export class KubeStore implements Store {
     this.identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     this.events = new EventRecorder({ client: this.client, reportingInstance: this.identity });
     for (const kind of options.kinds ?? KINDS.map((k) => k.kind)) {
-      this.caches.set(kind, new ObjectCache((event) => this.emit(event)));
+      this.caches.set(kind, new ObjectCache((event) => this.watchers.emit(event)));
     }
   }
 
@@ -86,10 +87,7 @@ export class KubeStore implements Store {
   }
 
   watch(kind: KindName, handler: (event: WatchEvent) => void): () => void {
-    const set = this.watchers.get(kind) ?? new Set();
-    set.add(handler);
-    this.watchers.set(kind, set);
-    return () => set.delete(handler);
+    return this.watchers.add(kind, handler);
   }
 
   watchSecrets(handler: (namespace: string, name: string) => void): () => void {
@@ -200,16 +198,6 @@ export class KubeStore implements Store {
     const cache = this.caches.get(kind);
     if (!cache) throw new Error(`kind ${kind} is not watched by this store`);
     return cache;
-  }
-
-  private emit(event: WatchEvent): void {
-    for (const handler of this.watchers.get(event.object.kind) ?? []) {
-      try {
-        handler(event);
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'watch handler failed');
-      }
-    }
   }
 }
 

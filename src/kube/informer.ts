@@ -4,7 +4,7 @@
 // and resumed; other errors retry with capped exponential backoff. Never gives up until stopped.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../telemetry/logger.js';
-import { KubeApiError, WatchAbortedError, WatchIdleError, type KubeClient, type WatchStream } from './kube-client.js';
+import { KubeApiError, WatchAbortedError, WatchIdleError, type KubeClient, type WatchStream } from './client.js';
 
 export type RawObject = Record<string, unknown> & { metadata: { name: string; namespace?: string; resourceVersion: string; uid: string } };
 
