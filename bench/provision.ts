@@ -36,10 +36,11 @@ import { LIBVIRT_MODULE, renderLabModule } from '../controllers/lab-module.js';
 import { defaultModulesDir, installModule } from '../controllers/lab-terraform.js';
 import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/lab-validate.js';
 import { getCondition } from '../src/api/conditions.js';
+import { refKey, workspaceRef } from '../src/api/refs.js';
 import type { LabSpec } from '../src/api/types.js';
+import { sha256 } from '../src/base/hash.js';
 import { AnsibleRunner, defaultPlaybookDir, sshArgs } from '../src/exec/ansible.js';
 import type { Workspace } from '../src/exec/terraform.js';
-import { sha256 } from '../src/base/hash.js';
 import { moduleJson } from '../src/exec/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
@@ -211,7 +212,7 @@ async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown
     .filter(([, n]) => n > 0)
     .map(([op, n]) => `${op} ${n}`)
     .join(', ');
-  const ws = await bed.runner.workspace({ kind: 'lab', namespace: NS, name });
+  const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: NS, name }));
   const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
   const ansible = ansibleTiming(bed, name, wallStart);
   await removeLabs(bed, file, [name]);
@@ -470,7 +471,7 @@ async function steadyLabs(bed: LabBed): Promise<void> {
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(end, nextResync) - Date.now())));
     if (Date.now() >= nextResync && Date.now() < end) {
-      for (const n of names) controller?.enqueue(`Lab/${NS}/${n}`);
+      for (const n of names) controller?.enqueue(refKey({ kind: 'Lab', namespace: NS, name: n }));
       resyncs += 1;
       nextResync += RESYNC_S * 1000;
     }

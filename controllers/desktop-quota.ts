@@ -4,7 +4,7 @@
 // free slot even before the store shows the first admission.
 import { isConditionTrue } from '../src/api/conditions.js';
 import type { DesktopResource } from '../src/api/types.js';
-import { refKey, refOf } from '../src/api/types.js';
+import { refKey, refOf } from '../src/api/refs.js';
 
 export interface QuotaLimits {
   /** Desktops one user may have at once (default: no cap). */

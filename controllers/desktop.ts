@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isConditionTrue, type ConditionInput } from '../src/api/conditions.js';
 import type { DesktopResource, DesktopStatus } from '../src/api/types.js';
-import { parseRefKey, refKey, refOf } from '../src/api/types.js';
+import { parseRefKey, refKey, refOf, workspaceRef } from '../src/api/refs.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleHost, type AnsibleRunner, type AnsibleRunRequest, type AnsibleRunResult } from '../src/exec/ansible.js';
 import { runSshCommand } from '../src/exec/ssh-command.js';
 import type { TerraformRunner, Workspace } from '../src/exec/terraform.js';
@@ -293,7 +293,7 @@ class DesktopSteps {
     const generated = await this.generatedPassword(desktop, secrets);
     if (generated) secrets.rdpPassword = generated.password;
     const runner = await this.runner(desktop);
-    const ws = await runner.workspace(workspaceRef(desktop));
+    const ws = await runner.workspace(workspaceRef(refOf(desktop)));
     const libvirt = desktop.spec.provider.type === 'libvirt';
     const moduleName = this.options.machineModule?.name ?? (libvirt ? LIBVIRT_MODULE : PROXMOX_MODULE);
     const moduleHash = await installModule(ws, this.options.modulesDir ?? defaultModulesDir(), moduleName);
@@ -399,7 +399,7 @@ class DesktopSteps {
 
   private async runPlaybook(desktop: DesktopResource, request: Omit<AnsibleRunRequest, 'resource'>): Promise<AnsibleRunResult> {
     try {
-      return await this.options.ansible.run({ ...request, resource: { kind: 'desktop', namespace: desktop.metadata.namespace, name: desktop.metadata.name } });
+      return await this.options.ansible.run({ ...request, resource: refOf(desktop) });
     } catch (err) {
       if (!(err instanceof InvalidRunRequestError)) throw err;
       await this.write(desktop, failedStatus(desktop, 'Configured', 'InvalidRunRequest', err.message));
@@ -467,7 +467,7 @@ class DesktopSteps {
   /** terraform destroy when the workspace still has resources; a failure is a status error and a retry. */
   private async destroy(desktop: DesktopResource, signal: AbortSignal): Promise<{ ok: boolean; desktop: DesktopResource }> {
     const runner = await this.runner(desktop);
-    const ws = await runner.workspace(workspaceRef(desktop));
+    const ws = await runner.workspace(workspaceRef(refOf(desktop)));
     if (!(await savedStateHasResources(runner, ws))) return { ok: true, desktop };
     if (!hasRootModule(ws)) {
       // The state came from the backend into a fresh workspace (a restarted pod): destroy needs the module too.
@@ -507,7 +507,7 @@ class DesktopSteps {
     if (!destroyed.ok) return;
     log.info('desktop destroyed');
     const runner = await this.runner(desktop);
-    await discardState(runner, await runner.workspace(workspaceRef(desktop)));
+    await discardState(runner, await runner.workspace(workspaceRef(refOf(desktop))));
     await this.options.passwords?.discard(desktop, RDP_PASSWORD);
     this.forget(key);
     const latest = this.store.get<DesktopResource>(refOf(desktop)) ?? destroyed.desktop;
@@ -533,10 +533,6 @@ function machineStatus(previous: DesktopStatus['machine'], m: DesktopMachine): N
     ...(m.address ? { address: m.address } : {}),
     sshPort: m.sshPort,
   };
-}
-
-function workspaceRef(desktop: DesktopResource): { kind: string; namespace: string; name: string } {
-  return { kind: 'desktop', namespace: desktop.metadata.namespace, name: desktop.metadata.name };
 }
 
 /**

@@ -2,6 +2,7 @@
 // Lab's playbook runs with an inventory built from the machines. It runs again only when what it depends on —
 // hosts, playbook, user, vars, key — changed (status.configuredHash).
 import { isConditionTrue } from '../src/api/conditions.js';
+import { refOf } from '../src/api/refs.js';
 import type { LabResource } from '../src/api/types.js';
 import { digestOf, sha256 } from '../src/base/hash.js';
 import type { AnsibleHost, AnsibleRunner } from '../src/exec/ansible.js';
@@ -74,7 +75,7 @@ async function runPlaybook(store: Store, lab: LabResource, machines: MachineStat
     hosts,
     privateKey: opts.secrets.privateKey ?? '',
     extraVars: { ...(ansible.vars ?? {}), orion_lab: lab.metadata.name },
-    resource: { kind: 'Lab', namespace: lab.metadata.namespace, name: lab.metadata.name },
+    resource: refOf(lab),
     signal: opts.signal,
   });
   const summary = ansibleRunSummary(result);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isConditionTrue, type ConditionInput } from '../src/api/conditions.js';
 import type { LabResource, LabStatus } from '../src/api/types.js';
-import { parseRefKey, refKey, refOf } from '../src/api/types.js';
+import { parseRefKey, refKey, refOf, workspaceRef } from '../src/api/refs.js';
 import { InvalidPlaybookError, type AnsibleRunner } from '../src/exec/ansible.js';
 import type { TerraformRunner, Workspace } from '../src/exec/terraform.js';
 import { writeFileAtomic } from '../src/base/atomic-file.js';
@@ -139,7 +139,7 @@ class LabSteps {
     const secrets = await this.readSecrets(lab);
     if (!secrets) return undefined;
     const runner = await this.runner(lab);
-    const ws = await runner.workspace({ kind: 'lab', namespace: lab.metadata.namespace, name: lab.metadata.name });
+    const ws = await runner.workspace(workspaceRef(refOf(lab)));
     const moduleName = lab.spec.provider.type === 'libvirt' ? LIBVIRT_MODULE : PROXMOX_MODULE;
     const moduleHash = await installModule(ws, this.options.modulesDir ?? defaultModulesDir(), moduleName);
     if (secrets.ca) await writeFileAtomic(join(ws.dir, PROXMOX_CA_FILE), secrets.ca);
@@ -301,7 +301,7 @@ class LabSteps {
     this.power.forget(refKey(refOf(lab)));
     if (!lab.metadata.finalizers?.includes(FINALIZER)) return;
     const runner = await this.runner(lab);
-    const ws = await runner.workspace({ kind: 'lab', namespace: lab.metadata.namespace, name: lab.metadata.name });
+    const ws = await runner.workspace(workspaceRef(refOf(lab)));
     if (await savedStateHasResources(runner, ws)) {
       if (!hasRootModule(ws)) {
         // The state came from the backend into a fresh workspace: destroy needs the module (providers) too.

@@ -2,7 +2,7 @@
 // controller runs `delete_user` for each of them once the node is Alive, and only then is the node
 // free again (the scheduler skips nodes with pending cleanup).
 import type { NodeResource, NodeStatus } from '../src/api/types.js';
-import { parseRefKey, refOf } from '../src/api/types.js';
+import { parseRefKey, refOf } from '../src/api/refs.js';
 import type { AnsibleRunner } from '../src/exec/ansible.js';
 import type { ReconcileRequest } from '../src/runtime/controller.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';

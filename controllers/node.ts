@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { setCondition } from '../src/api/conditions.js';
 import type { NodeResource, NodeStatus } from '../src/api/types.js';
-import { parseRefKey, refOf } from '../src/api/types.js';
+import { keyOf, parseRefKey, refOf } from '../src/api/refs.js';
 import { probeNode, type ProbeResult } from '../src/exec/ssh.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
@@ -64,7 +64,7 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
       store
         .list<NodeResource>('Node', namespace)
         .filter((n) => n.spec.secretRef.name === name)
-        .map((n) => `Node/${n.metadata.namespace}/${n.metadata.name}`),
+        .map(keyOf),
   };
 }
 

@@ -2,7 +2,7 @@
 // tenant left to clean up. The claim is a status write on the Node guarded by its resourceVersion, so
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
 import type { NodeResource, NodeStatus, RentalResource } from '../src/api/types.js';
-import { parseRefKey, refKey, refOf } from '../src/api/types.js';
+import { keyOf, namespacedName, parseRefKey, refOf } from '../src/api/refs.js';
 import { ConflictError } from '../src/store/errors.js';
 import { retryOnConflict } from '../src/store/retry.js';
 import type { Store } from '../src/store/store.js';
@@ -13,8 +13,9 @@ export type Placement =
   | { bound: NodeResource }
   | { unschedulable: 'NoMatchingNode' | 'NoHealthyNode'; message: string };
 
+/** How a Node's allocation and cleanup entries name the rental: "namespace/name". */
 export function rentalId(rental: RentalResource): string {
-  return `${rental.metadata.namespace}/${rental.metadata.name}`;
+  return namespacedName(rental.metadata);
 }
 
 export function matchesSelector(node: NodeResource, rental: RentalResource): boolean {
@@ -81,7 +82,7 @@ export class NodeIndex {
   }
 
   private track(node: NodeResource, deleted: boolean): void {
-    const key = refKey(refOf(node));
+    const key = keyOf(node);
     const namespace = node.metadata.namespace;
     setMember(this.all, namespace, key, !deleted);
     setMember(this.free, namespace, key, !deleted && isFree(node));
@@ -128,9 +129,9 @@ export class RentalScheduler {
     // those claims (never for long: one API write) and look again, rather than report no node.
     for (let round = 0; round < MAX_PLACE_ROUNDS; round++) {
       const free = this.nodes.freeNodes(namespace).filter((n) => matchesSelector(n, rental) && !avoid.has(n.metadata.name));
-      const claimed = await this.claimOne(free.filter((n) => !this.claiming.has(refKey(refOf(n)))), rental);
+      const claimed = await this.claimOne(free.filter((n) => !this.claiming.has(keyOf(n))), rental);
       if (claimed) return { bound: claimed };
-      const inFlight = free.map((n) => this.claiming.get(refKey(refOf(n)))).filter((p) => p !== undefined);
+      const inFlight = free.map((n) => this.claiming.get(keyOf(n))).filter((p) => p !== undefined);
       if (inFlight.length === 0) break;
       await Promise.allSettled(inFlight);
     }
@@ -156,7 +157,7 @@ export class RentalScheduler {
    * claimed is passed by the others (no doomed write).
    */
   private async claim(node: NodeResource, rental: RentalResource): Promise<NodeResource | undefined> {
-    const key = refKey(refOf(node));
+    const key = keyOf(node);
     const current = this.store.get<NodeResource>(refOf(node));
     if (!current || !isFree(current) || this.claiming.has(key)) return undefined;
     const status: NodeStatus = {

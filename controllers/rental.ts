@@ -3,7 +3,7 @@
 // deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
 // events: nothing polls.
 import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
-import { parseRefKey, refOf } from '../src/api/types.js';
+import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../src/api/refs.js';
 import { digestOf } from '../src/base/hash.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
@@ -41,12 +41,12 @@ function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
   const namespace = node.metadata.namespace;
   const keys: string[] = [];
   const holder = node.status?.allocation?.rental;
-  if (holder) keys.push(`Rental/${holder}`);
+  if (holder) keys.push(refKey(refFromNamespacedName('Rental', holder)));
   const free = event.type !== 'DELETED' && isFree(node);
   if (holder && !free) return keys;
   for (const r of store.list<RentalResource>('Rental', namespace)) {
     if (r.status?.nodeName === node.metadata.name || (free && !r.status?.nodeName && r.status?.phase !== 'Expired')) {
-      keys.push(`Rental/${r.metadata.namespace}/${r.metadata.name}`);
+      keys.push(keyOf(r));
     }
   }
   return keys;

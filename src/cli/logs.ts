@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findKind } from '../api/kinds.js';
+import { runLogRef, workspaceRef, type ObjectRef } from '../api/refs.js';
 import { isDnsLabel } from '../base/names.js';
 import { listRunLogs } from '../exec/ansible.js';
 
@@ -19,11 +20,11 @@ export async function logsCommand(resource: string, options: LogsOptions): Promi
   if (!isDnsLabel(name) || !isDnsLabel(options.namespace)) {
     throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
   }
-  const ref = { kind: def.kind, namespace: options.namespace, name };
-  // Ansible runs are filed under the kind, Terraform workspaces under its lower-case form (a DNS label).
+  const ref: ObjectRef = { kind: def.kind, namespace: options.namespace, name };
+  // Where the runners file them: the same functions name the folders for both.
   const runs = [
-    ...(await listRunLogs(join(options.stateDir, 'runs'), ref)),
-    ...(await listRunLogs(join(options.stateDir, 'terraform', 'logs'), { ...ref, kind: def.kind.toLowerCase() })),
+    ...(await listRunLogs(join(options.stateDir, 'runs'), runLogRef(ref))),
+    ...(await listRunLogs(join(options.stateDir, 'terraform', 'logs'), workspaceRef(ref))),
   ].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (runs.length === 0) return `No runs recorded for ${def.singular} "${options.namespace}/${name}".\n`;
   if (options.list) return runs.map((r) => `${r.startedAt}  ${r.playbook}  ${r.file}\n`).join('');

@@ -15,13 +15,14 @@ import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { refKey, runLogRef, type ObjectRef } from '../api/refs.js';
 import { isPathSegment, isPosixLogin } from '../base/names.js';
 import { packageRoot } from '../base/package-root.js';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../telemetry/metrics.js';
 import { AnsibleCoalescer, type CoalescingOptions } from './ansible-coalescer.js';
 import { runProcess, type ProcessResult } from './process.js';
-import { pruneRunLogs, resourceLogDir, runLogName, type ResourceRef } from './run-logs.js';
+import { pruneRunLogs, resourceLogDir, runLogName } from './run-logs.js';
 
 export interface AnsibleHost {
   name: string;
@@ -34,14 +35,13 @@ export interface AnsibleHost {
   vars?: Record<string, unknown>;
 }
 
-export type { ResourceRef } from './run-logs.js';
-
 export interface AnsibleRunRequest {
   playbook: string;
   hosts: AnsibleHost[];
   privateKey: string;
   extraVars: Record<string, unknown>;
-  resource: ResourceRef;
+  /** The object the run works for: its run log is filed under it (`orion logs KIND/NAME`). */
+  resource: ObjectRef;
   timeoutMs?: number;
   signal?: AbortSignal;
   /**
@@ -201,10 +201,10 @@ function assertNoTemplates(value: unknown, path: string): void {
 }
 
 export function validateRunRequest(req: AnsibleRunRequest): void {
-  const { kind, namespace, name } = req.resource;
+  const { kind, namespace, name } = runLogRef(req.resource);
   for (const segment of [kind, namespace, name]) {
     if (!isPathSegment(segment)) {
-      throw new InvalidRunRequestError(`invalid resource reference ${kind}/${namespace}/${name}`);
+      throw new InvalidRunRequestError(`invalid resource reference ${refKey(req.resource)}`);
     }
   }
   if (req.hosts.length === 0) throw new InvalidRunRequestError('no hosts to run on');
@@ -472,16 +472,16 @@ export class AnsibleRunner {
    * Runs ansible-playbook once for the request. The run log is written in the first resource's log folder
    * and linked into the others' (each `orion logs` shows the run that did its work).
    */
-  private async execute(req: AnsibleRunRequest, resources: ResourceRef[]): Promise<Execution> {
+  private async execute(req: AnsibleRunRequest, resources: ObjectRef[]): Promise<Execution> {
     const playbookPath = this.resolvePlaybook(req.playbook);
     const playbook = playbookBaseName(req.playbook);
     validateRunRequest(req);
     const startedAt = new Date();
-    const logFiles = resources.map((r) => join(resourceLogDir(this.runsDir, r), runLogName(startedAt, playbook)));
+    const logFiles = resources.map((r) => join(resourceLogDir(this.runsDir, runLogRef(r)), runLogName(startedAt, playbook)));
     const logFile = logFiles[0] as string;
     const log = this.logger.child({
       playbook,
-      resource: resources.map((r) => `${r.kind}/${r.namespace}/${r.name}`).join(','),
+      resource: resources.map(refKey).join(','),
       ...(req.hosts.length > 1 ? { hosts: req.hosts.length } : {}),
     });
     const dir = await mkdtemp(join(tmpdir(), 'orion-ansible-'));
@@ -512,7 +512,7 @@ export class AnsibleRunner {
       endTimer();
       await rm(dir, { recursive: true, force: true });
       for (const resource of resources) {
-        await pruneRunLogs(this.runsDir, resource, this.keepRuns).catch((err: unknown) => {
+        await pruneRunLogs(this.runsDir, runLogRef(resource), this.keepRuns).catch((err: unknown) => {
           log.warn({ err }, 'cannot prune old run logs');
         });
       }

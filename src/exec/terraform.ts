@@ -21,13 +21,13 @@ import {
   writeMarker,
   type RenderResult,
   type Workspace,
-  type WorkspaceRef,
 } from './workspace.js';
+import type { PathRef } from '../api/refs.js';
 import { sha256 } from '../base/hash.js';
 import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
 import { terraformRunSeconds, terraformRunsTotal } from '../telemetry/metrics.js';
 
-export type { LockHolder, RenderResult, StateBackend, Workspace, WorkspaceRef };
+export type { LockHolder, RenderResult, StateBackend, Workspace };
 export { inspectLock, releaseStaleLock, renderRootModule };
 
 export type TerraformOp = 'init' | 'plan' | 'apply' | 'output' | 'destroy';
@@ -180,7 +180,7 @@ export class TerraformRunner {
   }
 
   /** The workspace of a resource (created if needed; names validated, confined to the state root). */
-  workspace(ref: WorkspaceRef): Promise<Workspace> {
+  workspace(ref: PathRef): Promise<Workspace> {
     return openWorkspace(this.options.stateRoot, ref);
   }
 

@@ -5,18 +5,14 @@
 // resource name can never reach outside the state directory (no `..`, no absolute path, no symlink escape).
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import type { PathRef } from '../api/refs.js';
 import { writeFileAtomic } from '../base/atomic-file.js';
 import { readFileIfExists } from '../base/files.js';
 import { sha256 } from '../base/hash.js';
 import { assertDnsLabel } from '../base/names.js';
 
-export interface WorkspaceRef {
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-export interface Workspace extends WorkspaceRef {
+/** A workspace, found under the path segments of its object (api/refs.ts: workspaceRef). */
+export interface Workspace extends PathRef {
   /** The state root the workspace belongs to (absolute). */
   root: string;
   /** The workspace directory: the working directory of every Terraform run. */
@@ -45,7 +41,7 @@ function under(root: string, ...segments: string[]): string {
 }
 
 /** Computes the paths of a workspace without touching the disk. */
-export function workspacePaths(stateRoot: string, ref: WorkspaceRef): Workspace {
+export function workspacePaths(stateRoot: string, ref: PathRef): Workspace {
   assertSegment('kind', ref.kind);
   assertSegment('namespace', ref.namespace);
   assertSegment('name', ref.name);
@@ -64,7 +60,7 @@ export function workspacePaths(stateRoot: string, ref: WorkspaceRef): Workspace 
  * Creates (if needed) the workspace and log directories, then checks that their real paths — symlinks resolved —
  * are still inside the real state root.
  */
-export async function openWorkspace(stateRoot: string, ref: WorkspaceRef): Promise<Workspace> {
+export async function openWorkspace(stateRoot: string, ref: PathRef): Promise<Workspace> {
   const ws = workspacePaths(stateRoot, ref);
   await mkdir(ws.dir, { recursive: true, mode: 0o700 });
   await mkdir(ws.logDir, { recursive: true, mode: 0o700 });

@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { keyOf } from '../api/refs.js';
 import type { Manifest } from '../api/validate.js';
 import { parseManifestText, type ManifestError, type ParsedFile } from './manifest-file.js';
 
@@ -181,7 +182,7 @@ export class ManifestFolder {
     for (const file of [...this.lastValid.keys()].sort()) {
       const parsed = this.lastValid.get(file) as ParsedFile;
       for (const manifest of parsed.objects) {
-        const key = `${manifest.kind}/${manifest.metadata.namespace}/${manifest.metadata.name}`;
+        const key = keyOf(manifest);
         candidates.set(key, [...(candidates.get(key) ?? []), { manifest, file }]);
       }
       for (const secret of parsed.secrets) {

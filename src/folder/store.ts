@@ -4,17 +4,18 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { resolve } from 'node:path';
+import { keyOf, refKey, type ObjectRef } from '../api/refs.js';
+import type { KindName, Resource } from '../api/types.js';
 import { digestOf } from '../base/hash.js';
-import { refKey, type KindName, type ObjectRef, type Resource } from '../api/types.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
-import { logger } from '../telemetry/logger.js';
-import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
-import type { ManifestError } from './manifest-file.js';
-import { StateDir, type StoredObject } from './state-dir.js';
 import { deepFreeze } from '../store/freeze.js';
 import type { EventInput, RecordedEvent, Store, WatchEvent } from '../store/store.js';
 import { Watchers } from '../store/watchers.js';
+import { logger } from '../telemetry/logger.js';
 import { EventLog } from './event-log.js';
+import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
+import type { ManifestError } from './manifest-file.js';
+import { StateDir, type StoredObject } from './state-dir.js';
 
 export interface FolderStoreOptions {
   dir: string;
@@ -259,9 +260,5 @@ export class FolderStore implements Store {
     for (const err of errors) logger.error({ file: err.file, line: err.line, field: err.field }, `invalid manifest: ${err.message}`);
     void this.state.saveInvalid(errors);
   }
-}
-
-function keyOf(obj: Resource): string {
-  return `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
 }
 

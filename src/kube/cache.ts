@@ -3,6 +3,7 @@
 // compared only for equality: the cache keeps the newest object by arrival, except that an object whose
 // resourceVersion was already seen for that key is old news (the informer catching up on a write whose
 // result is already cached) and never replaces what is there.
+import { keyOf } from '../api/refs.js';
 import type { Resource } from '../api/types.js';
 import { deepFreeze } from '../store/freeze.js';
 import type { WatchEvent } from '../store/store.js';
@@ -101,8 +102,4 @@ export class ObjectCache<T extends Resource = Resource> {
     if (list.length > SEEN_PER_OBJECT) list.splice(0, list.length - SEEN_PER_OBJECT);
     this.seen.set(key, list);
   }
-}
-
-export function keyOf(obj: Resource): string {
-  return `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
 }

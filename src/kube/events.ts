@@ -2,6 +2,7 @@
 // created; repeats are counted in memory and written as the Event's `series` at most once per
 // interval, so a flapping condition cannot flood the API server. Recording never fails a reconcile.
 import { randomBytes } from 'node:crypto';
+import { keyOf } from '../api/refs.js';
 import type { Resource } from '../api/types.js';
 import { logger } from '../telemetry/logger.js';
 import { KubeApiError, type KubeClient } from './client.js';
@@ -36,7 +37,7 @@ export class EventRecorder {
   async record(obj: Resource, input: EventInput): Promise<void> {
     const note = input.message.slice(0, NOTE_MAX);
     const log = input.type === 'Warning' ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log({ resource: `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`, reason: input.reason }, note);
+    log({ resource: keyOf(obj), reason: input.reason }, note);
     const key = `${obj.metadata.uid}|${input.type}|${input.reason}|${note}`;
     const seen = this.recent.get(key);
     try {

@@ -9,10 +9,10 @@
 // generation rather than taken for "no state". Nothing here logs a state: it may hold secrets.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GROUP, VERSION } from '../api/group.js';
-import type { KindName, ObjectRef, Resource } from '../api/types.js';
+import { ownerOfWorkspace, type ObjectRef, type PathRef } from '../api/refs.js';
+import type { Resource } from '../api/types.js';
 import { sha256 } from '../base/hash.js';
 import { stateSerial, type StateBackend } from '../exec/terraform-state.js';
-import type { Workspace } from '../exec/workspace.js';
 import { KubeApiError, type KubeClient } from './client.js';
 import {
   CHUNK_KEY, ROLE_LABEL, STATE_OF_LABEL, chunkSecret, chunkSecretName, headSecret, indexFromChunks, isStaleChunk, parseIndex,
@@ -23,9 +23,6 @@ export const DEFAULT_KUBE_STATE_VERSIONS = 3;
 /** Gzipped bytes per Secret: base64 makes it 683 KiB, well under the API server's 1 MiB limit for a Secret. */
 export const DEFAULT_CHUNK_BYTES = 512 * 1024;
 const SAVE_ATTEMPTS = 3;
-
-/** Workspace kinds (lowercase directory names) and the resources that own their state. */
-const OWNER_KINDS: Record<string, KindName> = { lab: 'Lab', desktop: 'Desktop' };
 
 export interface KubeStateBackendOptions {
   client: KubeClient;
@@ -42,10 +39,10 @@ export class KubeStateBackends {
 
   constructor(private readonly options: KubeStateBackendOptions) {}
 
-  forWorkspace(ws: Pick<Workspace, 'kind' | 'namespace' | 'name'>): KubeSecretStateBackend {
-    const kind = OWNER_KINDS[ws.kind];
-    if (!kind) throw new Error(`no Kubernetes resource owns the Terraform state of a ${JSON.stringify(ws.kind)} workspace`);
-    return new KubeSecretStateBackend({ kind, namespace: ws.namespace, name: ws.name }, this.options, this.loaded);
+  forWorkspace(ws: PathRef): KubeSecretStateBackend {
+    const owner = ownerOfWorkspace(ws);
+    if (!owner) throw new Error(`no Kubernetes resource owns the Terraform state of a ${JSON.stringify(ws.kind)} workspace`);
+    return new KubeSecretStateBackend(owner, this.options, this.loaded);
   }
 }
 

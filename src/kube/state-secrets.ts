@@ -6,7 +6,8 @@
 //
 // Every Secret carries the label orion.lab/state-of=<kind>.<name> (the store's Secret informer leaves these out),
 // and every chunk its version's hash, chunk count and serial, so that a lost head can be rebuilt from the chunks.
-import type { KindName, ObjectRef } from '../api/types.js';
+import type { KindName } from '../api/types.js';
+import type { ObjectRef } from '../api/refs.js';
 import { sha256 } from '../base/hash.js';
 
 export const STATE_OF_LABEL = 'orion.lab/state-of';

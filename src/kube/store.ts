@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP, VERSION } from '../api/group.js';
 import { KINDS, kindDefinition } from '../api/kinds.js';
-import type { KindName, ObjectRef, Resource } from '../api/types.js';
-import { refKey } from '../api/types.js';
+import { refKey, refOf, type ObjectRef } from '../api/refs.js';
+import type { KindName, Resource } from '../api/types.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import { logger } from '../telemetry/logger.js';
 import { ObjectCache } from './cache.js';
@@ -199,10 +199,6 @@ export class KubeStore implements Store {
     if (!cache) throw new Error(`kind ${kind} is not watched by this store`);
     return cache;
   }
-}
-
-function refOf(obj: Resource): ObjectRef {
-  return { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
 }
 
 function plural(obj: Resource): string {

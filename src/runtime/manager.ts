@@ -1,7 +1,7 @@
 // Wires controllers to a store: each controller reconciles one kind, and changes of that kind (and
 // of the kinds it watches) become keys in its queue. Workers start only after the store has synced.
-import type { KindName, Resource } from '../api/types.js';
-import { refKey, refOf } from '../api/types.js';
+import { keyOf } from '../api/refs.js';
+import type { KindName } from '../api/types.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import { logger } from '../telemetry/logger.js';
 import { Controller, type ReconcileFn } from './controller.js';
@@ -52,7 +52,7 @@ export class Manager {
     for (const [index, controller] of this.controllers.entries()) {
       const setup = this.setups[index] as ControllerSetup;
       controller.start();
-      for (const obj of this.store.list(setup.kind)) controller.enqueue(refKey(refOf(obj)));
+      for (const obj of this.store.list(setup.kind)) controller.enqueue(keyOf(obj));
     }
     this.started = true;
     logger.info({ controllers: this.setups.map((s) => s.name), mode: this.store.mode }, 'controllers started');
@@ -72,7 +72,7 @@ export class Manager {
       concurrency: setup.concurrency,
       backoff: setup.backoff,
     });
-    const own = (event: WatchEvent): string[] => [refKey(refOf(event.object as Resource))];
+    const own = (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {
