@@ -3,7 +3,7 @@
 // free again (the scheduler skips nodes with pending cleanup).
 import type { NodeResource, NodeStatus } from '../src/api/types.js';
 import { parseRefKey, refOf } from '../src/api/refs.js';
-import type { AnsibleRunner } from '../src/exec/ansible.js';
+import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
 import type { ReconcileRequest } from '../src/runtime/controller.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';
 import { ConflictError } from '../src/store/errors.js';

@@ -5,7 +5,8 @@
 import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
 import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../src/api/refs.js';
 import { digestOf } from '../src/base/hash.js';
-import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult, type AnsibleRunner } from '../src/exec/ansible.js';
+import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../src/exec/ansible/types.js';
 import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
 import { TerminalError } from '../src/runtime/errors.js';
 import type { ControllerSetup } from '../src/runtime/manager.js';

@@ -4,7 +4,8 @@
 // nodes (AnsibleCoalescer): the result is this node's own.
 import type { NodeResource } from '../src/api/types.js';
 import type { ObjectRef } from '../src/api/refs.js';
-import type { AnsibleRunResult, AnsibleRunner } from '../src/exec/ansible.js';
+import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
+import type { AnsibleRunResult } from '../src/exec/ansible/types.js';
 import type { Store } from '../src/store/store.js';
 
 export interface TenantAccessRequest {

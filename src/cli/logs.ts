@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { findKind } from '../api/kinds.js';
 import { runLogRef, workspaceRef, type ObjectRef } from '../api/refs.js';
 import { isDnsLabel } from '../base/names.js';
-import { listRunLogs } from '../exec/ansible.js';
+import { listRunLogs } from '../exec/run-logs.js';
 
 export interface LogsOptions {
   stateDir: string;

@@ -14,7 +14,8 @@ import { labController, type LabControllerOptions } from '../../controllers/lab.
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
 import { rentalController } from '../../controllers/rental.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
+import { defaultPlaybookDir } from '../exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../exec/ansible/runner.js';
 import { TerraformRunner } from '../exec/terraform.js';
 import { LeaderElector } from '../kube/leader.js';
 import { Manager } from '../runtime/manager.js';

@@ -20,7 +20,8 @@ import { desktopController, type DesktopControllerOptions } from '../../controll
 import { renderLabModule, type LabModuleInput } from '../../controllers/lab-module.js';
 import type { DesktopResource } from '../../src/api/types.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { TerraformRunner } from '../../src/exec/terraform.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/folder/store.js';

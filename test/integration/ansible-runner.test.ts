@@ -7,7 +7,10 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/api/refs.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir, listRunLogs, type AnsibleRunRequest } from '../../src/exec/ansible.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleRunRequest } from '../../src/exec/ansible/types.js';
+import { listRunLogs } from '../../src/exec/run-logs.js';
 import { ansibleRunsTotal } from '../../src/telemetry/metrics.js';
 
 const FIXTURE_PLAYBOOKS = fileURLToPath(new URL('../fixtures/ansible', import.meta.url));

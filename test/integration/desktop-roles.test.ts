@@ -10,7 +10,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectRef } from '../../src/api/refs.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir, type AnsibleHost } from '../../src/exec/ansible.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleHost } from '../../src/exec/ansible/types.js';
 
 const PASSWORD = 'Rdp-secret-not-in-logs';
 const AD_PASSWORD = 'Ad-join-secret-not-in-logs';

@@ -7,8 +7,8 @@
 // is started when its oldest run has waited the window or it is full, and while a bounded number of
 // processes run, new runs wait and the next group grows. A member whose result the shared run could not
 // tell (the run failed, but not on its host) is queued again to run alone.
-import { sha256 } from '../base/hash.js';
-import type { AnsibleRunRequest, AnsibleRunResult } from './ansible.js';
+import { sha256 } from '../../base/hash.js';
+import type { AnsibleRunRequest, AnsibleRunResult } from './types.js';
 
 export interface CoalescingOptions {
   /** How long the first run of a group waits for others (ms). */
