@@ -42,8 +42,8 @@ import { sha256 } from '../src/base/hash.js';
 import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import type { Workspace } from '../src/exec/terraform.js';
-import { moduleJson } from '../src/exec/workspace.js';
+import type { Workspace } from '../src/exec/terraform/runner.js';
+import { moduleJson } from '../src/exec/terraform/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
 import { LabBed } from '../test/harness/lab-bed.js';
@@ -131,7 +131,7 @@ async function counterSum(counter: { get(): Promise<{ values: Array<{ value: num
 // ---- 1. bare tools vs Orion ----------------------------------------------------------------------------------------
 
 function tofuEnv(bed: LabBed): Record<string, string> {
-  // What the runner gives every run (BASE_ENV in src/exec/terraform.ts) plus the harness's CLI config and PATH.
+  // What the runner gives every run (BASE_ENV in src/exec/terraform/runner.ts) plus the harness's CLI config and PATH.
   return { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...bed.tools.env };
 }
 

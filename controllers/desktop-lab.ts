@@ -3,7 +3,7 @@
 // destroyed with the Lab's destroy step. Also the Desktop's secrets, read once per reconcile and never copied
 // into the status, events, logs or the rendered module.
 import type { DesktopResource, LabSpec } from '../src/api/types.js';
-import type { TerraformRunner, Workspace } from '../src/exec/terraform.js';
+import type { TerraformRunner, Workspace } from '../src/exec/terraform/runner.js';
 import type { Store } from '../src/store/store.js';
 import { MACHINES_OUTPUT, machinesFromOutputs, renderLabModule, type LabModuleInput, type MachineOutput } from './lab-module.js';
 import { summarize, type StepOptions, type TerraformStep } from './lab-terraform.js';

@@ -16,7 +16,7 @@ import { nodeController } from '../../controllers/node.js';
 import { rentalController } from '../../controllers/rental.js';
 import { defaultPlaybookDir } from '../exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../exec/ansible/runner.js';
-import { TerraformRunner } from '../exec/terraform.js';
+import { TerraformRunner } from '../exec/terraform/runner.js';
 import { LeaderElector } from '../kube/leader.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';

@@ -9,7 +9,7 @@ import { labController } from '../../controllers/lab.js';
 import { rentalController } from '../../controllers/rental.js';
 import { defaultPlaybookDir } from '../exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../exec/ansible/runner.js';
-import { TerraformRunner } from '../exec/terraform.js';
+import { TerraformRunner } from '../exec/terraform/runner.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';

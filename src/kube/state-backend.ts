@@ -12,7 +12,7 @@ import { GROUP, VERSION } from '../api/group.js';
 import { ownerOfWorkspace, type ObjectRef, type PathRef } from '../api/refs.js';
 import type { Resource } from '../api/types.js';
 import { sha256 } from '../base/hash.js';
-import { stateSerial, type StateBackend } from '../exec/terraform-state.js';
+import { stateSerial, type StateBackend } from '../exec/terraform/state.js';
 import { KubeApiError, type KubeClient } from './client.js';
 import {
   CHUNK_KEY, ROLE_LABEL, STATE_OF_LABEL, chunkSecret, chunkSecretName, headSecret, indexFromChunks, isStaleChunk, parseIndex,

@@ -22,7 +22,7 @@ import type { DesktopResource } from '../../src/api/types.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
-import { TerraformRunner } from '../../src/exec/terraform.js';
+import { TerraformRunner } from '../../src/exec/terraform/runner.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/folder/store.js';
 import { ensureTofu } from './tofu.js';

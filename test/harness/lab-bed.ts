@@ -7,10 +7,10 @@ import { labController, type LabControllerOptions } from '../../controllers/lab.
 import type { LabResource } from '../../src/api/types.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
-import { TerraformRunner } from '../../src/exec/terraform.js';
+import { TerraformRunner } from '../../src/exec/terraform/runner.js';
 import { Manager } from '../../src/runtime/manager.js';
 import { FolderStore } from '../../src/folder/store.js';
-import { findOnPath } from '../../src/exec/terraform-binary.js';
+import { findOnPath } from '../../src/exec/terraform/binary.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';

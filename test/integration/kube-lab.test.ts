@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabResource } from '../../src/api/types.js';
-import { stateResourceAddresses } from '../../src/exec/terraform-state.js';
+import { stateResourceAddresses } from '../../src/exec/terraform/state.js';
 import { KubeStateBackends } from '../../src/kube/state-backend.js';
 import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';

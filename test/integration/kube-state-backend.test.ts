@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabResource } from '../../src/api/types.js';
-import { pullState, STATE_FILE, stateSerial } from '../../src/exec/terraform-state.js';
+import { pullState, STATE_FILE, stateSerial } from '../../src/exec/terraform/state.js';
 import { KubeStore } from '../../src/kube/store.js';
 import type { KubeClient, KubeRequest, RequestInfo } from '../../src/kube/client.js';
 import { KubeSecretStateBackend, KubeStateBackends } from '../../src/kube/state-backend.js';

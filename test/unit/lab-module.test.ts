@@ -14,7 +14,7 @@ import { pickHostKey } from '../../controllers/lab-hostkeys.js';
 import { orphanedDomains } from '../../controllers/lab-orphans.js';
 import { checkLabSpec, LabSpecError, resolveImages, DEFAULT_LAB_LIMITS } from '../../controllers/lab-validate.js';
 import type { LabSpec } from '../../src/api/types.js';
-import { moduleJson } from '../../src/exec/workspace.js';
+import { moduleJson } from '../../src/exec/terraform/workspace.js';
 
 const libvirtSpec = (machines: LabSpec['machines'], extra: Partial<LabSpec> = {}): LabSpec =>
   ({

@@ -7,8 +7,8 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { STATE_FILE } from './terraform-state.js';
-import { readFileIfExists } from '../base/files.js';
+import { STATE_FILE } from './state.js';
+import { readFileIfExists } from '../../base/files.js';
 import type { Workspace } from './workspace.js';
 
 export const LOCK_INFO_FILE = '.terraform.tfstate.lock.info';

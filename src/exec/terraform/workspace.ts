@@ -5,11 +5,11 @@
 // resource name can never reach outside the state directory (no `..`, no absolute path, no symlink escape).
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { PathRef } from '../api/refs.js';
-import { writeFileAtomic } from '../base/atomic-file.js';
-import { readFileIfExists } from '../base/files.js';
-import { sha256 } from '../base/hash.js';
-import { assertDnsLabel } from '../base/names.js';
+import type { PathRef } from '../../api/refs.js';
+import { writeFileAtomic } from '../../base/atomic-file.js';
+import { readFileIfExists } from '../../base/files.js';
+import { sha256 } from '../../base/hash.js';
+import { assertDnsLabel } from '../../base/names.js';
 
 /** A workspace, found under the path segments of its object (api/refs.ts: workspaceRef). */
 export interface Workspace extends PathRef {

@@ -6,9 +6,9 @@
 //     resource, implementing the same methods.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../base/atomic-file.js';
-import { readFileIfExists } from '../base/files.js';
-import { sha256 } from '../base/hash.js';
+import { writeFileAtomic } from '../../base/atomic-file.js';
+import { readFileIfExists } from '../../base/files.js';
+import { sha256 } from '../../base/hash.js';
 import type { Workspace } from './workspace.js';
 
 export interface StateBackend {

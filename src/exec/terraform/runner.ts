@@ -4,14 +4,17 @@
 // `spawned`, and comes back as a structured result carrying Terraform's own error message when it failed.
 // State lives behind a StateBackend; a stale lock left by a dead Terraform is released before a run, a live
 // one is reported with its holder.
+//
+// Longer than 300 lines on purpose: one runner whose operations share the same run, lock, state and log handling;
+// the pieces that stand alone are already beside it (binary, diagnostics, lock, state, workspace).
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runProcess, type ProcessResult } from './process.js';
-import { runLogName } from './run-logs.js';
-import { findTerraformBinary } from './terraform-binary.js';
-import { extractTerraformError, tailOf } from './terraform-diagnostics.js';
-import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './terraform-lock.js';
-import { DEFAULT_STATE_VERSIONS, FolderStateBackend, pullState, pushState, type StateBackend } from './terraform-state.js';
+import { runProcess, type ProcessResult } from '../process.js';
+import { runLogName } from '../run-logs.js';
+import { findTerraformBinary } from './binary.js';
+import { extractTerraformError, tailOf } from './diagnostics.js';
+import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './lock.js';
+import { DEFAULT_STATE_VERSIONS, FolderStateBackend, pullState, pushState, type StateBackend } from './state.js';
 import {
   clearMarker,
   openWorkspace,
@@ -22,10 +25,10 @@ import {
   type RenderResult,
   type Workspace,
 } from './workspace.js';
-import type { PathRef } from '../api/refs.js';
-import { sha256 } from '../base/hash.js';
-import { logger as rootLogger, type Logger } from '../telemetry/logger.js';
-import { terraformRunSeconds, terraformRunsTotal } from '../telemetry/metrics.js';
+import type { PathRef } from '../../api/refs.js';
+import { sha256 } from '../../base/hash.js';
+import { logger as rootLogger, type Logger } from '../../telemetry/logger.js';
+import { terraformRunSeconds, terraformRunsTotal } from '../../telemetry/metrics.js';
 
 export type { LockHolder, RenderResult, StateBackend, Workspace };
 export { inspectLock, releaseStaleLock, renderRootModule };
