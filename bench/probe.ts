@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { nodeController } from '../controllers/node.js';
+import { nodeController } from '../controllers/node/controller.js';
 import type { NodeResource } from '../src/api/types.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
 import { probeNode, type ProbeTarget } from '../src/exec/ssh.js';

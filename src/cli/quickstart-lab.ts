@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LIBVIRT_PROVIDER } from '../../controllers/lab-module.js';
+import { LIBVIRT_PROVIDER } from '../../controllers/machine/module.js';
 import { findOnPath } from '../exec/terraform/binary.js';
 
 export const QUICKSTART_LAB = 'quickstart';

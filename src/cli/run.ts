@@ -2,11 +2,11 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { nodeCleanupController } from '../../controllers/node-cleanup.js';
-import { nodeController } from '../../controllers/node.js';
-import { desktopController } from '../../controllers/desktop.js';
-import { labController } from '../../controllers/lab.js';
-import { rentalController } from '../../controllers/rental.js';
+import { nodeCleanupController } from '../../controllers/node/cleanup.js';
+import { nodeController } from '../../controllers/node/controller.js';
+import { desktopController } from '../../controllers/desktop/controller.js';
+import { labController } from '../../controllers/lab/controller.js';
+import { rentalController } from '../../controllers/rental/controller.js';
 import { defaultPlaybookDir } from '../exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../exec/ansible/runner.js';
 import { TerraformRunner } from '../exec/terraform/runner.js';

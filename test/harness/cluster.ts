@@ -3,9 +3,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeCleanupController } from '../../controllers/node-cleanup.js';
-import { nodeController } from '../../controllers/node.js';
-import { rentalController } from '../../controllers/rental.js';
+import { nodeCleanupController } from '../../controllers/node/cleanup.js';
+import { nodeController } from '../../controllers/node/controller.js';
+import { rentalController } from '../../controllers/rental/controller.js';
 import type { KindName, Resource } from '../../src/api/types.js';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';

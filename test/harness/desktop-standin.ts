@@ -16,8 +16,8 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
-import { renderLabModule, type LabModuleInput } from '../../controllers/lab-module.js';
+import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop/controller.js';
+import { renderLabModule, type LabModuleInput } from '../../controllers/machine/module.js';
 import type { DesktopResource } from '../../src/api/types.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';

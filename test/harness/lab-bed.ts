@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labController, type LabControllerOptions } from '../../controllers/lab.js';
+import { labController, type LabControllerOptions } from '../../controllers/lab/controller.js';
 import type { LabResource } from '../../src/api/types.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../../src/exec/ansible/runner.js';

@@ -2,11 +2,11 @@
 // over SSH, trusting only the Node's pinned host key and using the key of the Node's Secret. The tenant
 // travels as the node's host vars, and the run may share its ansible-playbook process with runs on other
 // nodes (AnsibleCoalescer): the result is this node's own.
-import type { NodeResource } from '../src/api/types.js';
-import type { ObjectRef } from '../src/api/refs.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import type { AnsibleRunResult } from '../src/exec/ansible/types.js';
-import type { Store } from '../src/store/store.js';
+import type { NodeResource } from '../../src/api/types.js';
+import type { ObjectRef } from '../../src/api/refs.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleRunResult } from '../../src/exec/ansible/types.js';
+import type { Store } from '../../src/store/store.js';
 
 export interface TenantAccessRequest {
   node: NodeResource;

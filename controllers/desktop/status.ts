@@ -1,7 +1,7 @@
 // How a Desktop's status reads at each step. Each function returns a new status; the controller writes it only
 // when it differs from the current one, so a steady Desktop costs no writes.
-import { setCondition, type ConditionInput } from '../src/api/conditions.js';
-import type { DesktopResource, DesktopStatus } from '../src/api/types.js';
+import { setCondition, type ConditionInput } from '../../src/api/conditions.js';
+import type { DesktopResource, DesktopStatus } from '../../src/api/types.js';
 
 export type DesktopPhase = NonNullable<DesktopStatus['phase']>;
 

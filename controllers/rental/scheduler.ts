@@ -1,11 +1,11 @@
 // Binds rentals to nodes. A node is free when it is Alive, not cordoned, held by no rental and has no
 // tenant left to clean up. The claim is a status write on the Node guarded by its resourceVersion, so
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
-import type { NodeResource, NodeStatus, RentalResource } from '../src/api/types.js';
-import { keyOf, namespacedName, parseRefKey, refOf } from '../src/api/refs.js';
-import { ConflictError } from '../src/store/errors.js';
-import { retryOnConflict } from '../src/store/retry.js';
-import type { Store } from '../src/store/store.js';
+import type { NodeResource, NodeStatus, RentalResource } from '../../src/api/types.js';
+import { keyOf, namespacedName, parseRefKey, refOf } from '../../src/api/refs.js';
+import { ConflictError } from '../../src/store/errors.js';
+import { retryOnConflict } from '../../src/store/retry.js';
+import type { Store } from '../../src/store/store.js';
 
 const MAX_PLACE_ROUNDS = 3;
 

@@ -4,7 +4,7 @@
 // "domain '<name>' already exists". Domain names are <namespace>.<lab>.<machine>-<i>, so a domain of that name
 // that Terraform is trying to create belongs to this Lab's unfinished creation: it is undefined (its volumes,
 // which the state does know, stay) and the apply runs again, converging on one set of machines.
-import { libvirtPrefix } from './lab-module.js';
+import { libvirtPrefix } from './module.js';
 
 const ALREADY_EXISTS = /domain '([^']+)' already exists with uuid/g;
 

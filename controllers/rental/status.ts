@@ -1,6 +1,6 @@
 // How a Rental's status reads for each step of its life. Each function returns a new status.
-import { setCondition, type ConditionInput } from '../src/api/conditions.js';
-import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
+import { setCondition, type ConditionInput } from '../../src/api/conditions.js';
+import type { NodeResource, RentalResource, RentalStatus } from '../../src/api/types.js';
 
 type Phase = NonNullable<RentalStatus['phase']>;
 const MAX_HISTORY = 20;
@@ -54,4 +54,14 @@ export function unboundStatus(rental: RentalResource, phase: Phase, reason: stri
   delete status.provisionedHash;
   delete status.boundAt;
   return status;
+}
+
+/** The status a create_user run starts from: newly bound, a renamed user, or the current one. */
+export function startingStatus(rental: RentalResource, node: NodeResource, previousUser: string | undefined): RentalStatus | undefined {
+  if (rental.status?.nodeName !== node.metadata.name) return boundStatus(rental, node, rental.status?.failoverStartedAt !== undefined);
+  if (previousUser === rental.spec.user) return rental.status;
+  const connection = { host: node.spec.address, port: node.spec.port, user: rental.spec.user };
+  return phaseStatus(rental, 'Provisioning', [
+    { type: 'Ready', status: 'False', reason: 'Provisioning', message: `creating user ${rental.spec.user}` },
+  ], { connection });
 }

@@ -1,7 +1,7 @@
 // The SSH host key of a freshly created machine, pinned on first contact (trust on first use, like the Node
 // controller): read with ssh-keyscan, an ed25519 key preferred. Ansible then checks it strictly.
 import { join } from 'node:path';
-import { runProcess } from '../src/exec/process.js';
+import { runProcess } from '../../src/exec/process.js';
 
 const KEY_LINE = /^\S+\s+(ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa)\s+([A-Za-z0-9+/]+={0,3})\s*$/;
 const PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'];

@@ -13,40 +13,43 @@
 //
 // Every wait is a requeueAfter to the next deadline or check; no reconcile sleeps. Secrets (SSH key, RDP and AD
 // passwords, Proxmox token) go to Terraform's environment, Ansible's private run directory or ssh2's memory only.
+//
+// Longer than 300 lines for now: the machine steps it shares with the Lab (inputs, apply, host key, playbook,
+// destroy) are still written out here and in lab/controller.ts; they are to become one pipeline in machine/.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { isConditionTrue, type ConditionInput } from '../src/api/conditions.js';
-import type { DesktopResource, DesktopStatus } from '../src/api/types.js';
-import { parseRefKey, refKey, refOf, workspaceRef } from '../src/api/refs.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleHost, type AnsibleRunRequest, type AnsibleRunResult } from '../src/exec/ansible/types.js';
-import { runSshCommand } from '../src/exec/ssh-command.js';
-import type { TerraformRunner, Workspace } from '../src/exec/terraform/runner.js';
-import { writeFileAtomic } from '../src/base/atomic-file.js';
-import { sha256 } from '../src/base/hash.js';
-import { moduleJson } from '../src/exec/terraform/workspace.js';
-import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
-import { TerminalError } from '../src/runtime/errors.js';
-import type { ControllerSetup } from '../src/runtime/manager.js';
-import type { GeneratedPassword, GeneratedPasswords, PasswordReference } from '../src/store/generated-passwords.js';
-import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
-import type { Logger } from '../src/telemetry/logger.js';
-import { provisionSeconds } from '../src/telemetry/metrics.js';
+import { isConditionTrue, type ConditionInput } from '../../src/api/conditions.js';
+import type { DesktopResource, DesktopStatus } from '../../src/api/types.js';
+import { parseRefKey, refKey, refOf, workspaceRef } from '../../src/api/refs.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleHost, type AnsibleRunRequest, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
+import { runSshCommand } from '../../src/exec/ssh-command.js';
+import type { TerraformRunner, Workspace } from '../../src/exec/terraform/runner.js';
+import { writeFileAtomic } from '../../src/base/atomic-file.js';
+import { sha256 } from '../../src/base/hash.js';
+import { moduleJson } from '../../src/exec/terraform/workspace.js';
+import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import type { GeneratedPassword, GeneratedPasswords, PasswordReference } from '../../src/store/generated-passwords.js';
+import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import type { Logger } from '../../src/telemetry/logger.js';
+import { provisionSeconds } from '../../src/telemetry/metrics.js';
 import {
   DESKTOP_PLAYBOOK, SecretProblem, applyDesktop, desktopLabSpec, desktopPlaybookVars, desktopSecretNames,
   readDesktopSecrets, renderDesktopModule, type DesktopApply, type DesktopMachine, type DesktopSecrets, type RenderModule,
-} from './desktop-lab.js';
-import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep, type ExpiryReason, type Lifetime, type Warning } from './desktop-lifetime.js';
-import { ADMITTED, quotaVerdict, waitingForQuota, type QuotaLimits } from './desktop-quota.js';
-import { SESSIONS_COMMAND, describeSessions, parseSessions } from './desktop-sessions.js';
-import { desktopStatus, failedStatus, type DesktopPhase, type StatusPatch } from './desktop-status.js';
-import { scanHostKey } from './lab-hostkeys.js';
-import { LIBVIRT_MODULE, PROXMOX_MODULE } from './lab-module.js';
-import { defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources } from './lab-terraform.js';
-import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
-import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
-import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
+} from './lab.js';
+import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep, type ExpiryReason, type Lifetime, type Warning } from './lifetime.js';
+import { ADMITTED, quotaVerdict, waitingForQuota, type QuotaLimits } from './quota.js';
+import { SESSIONS_COMMAND, describeSessions, parseSessions } from './sessions.js';
+import { desktopStatus, failedStatus, type DesktopPhase, type StatusPatch } from './status.js';
+import { scanHostKey } from '../machine/hostkeys.js';
+import { LIBVIRT_MODULE, PROXMOX_MODULE } from '../machine/module.js';
+import { defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources } from '../machine/terraform.js';
+import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from '../machine/validate.js';
+import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
+import { LazyTerraformRunner, providerEnv, type RunnerSource } from '../machine/terraform-access.js';
 
 export interface DesktopControllerOptions extends QuotaLimits {
   /** The runner, or how to make it (resolved on first use: a missing binary is a status error, not a crash). */

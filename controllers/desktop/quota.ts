@@ -2,9 +2,9 @@
 // expired or is gone (a Desktop being deleted still holds one until its machine is destroyed). Pure: the
 // controller decides under a lock and remembers its own admissions, so two desktops are never admitted on one
 // free slot even before the store shows the first admission.
-import { isConditionTrue } from '../src/api/conditions.js';
-import type { DesktopResource } from '../src/api/types.js';
-import { refKey, refOf } from '../src/api/refs.js';
+import { isConditionTrue } from '../../src/api/conditions.js';
+import type { DesktopResource } from '../../src/api/types.js';
+import { refKey, refOf } from '../../src/api/refs.js';
 
 export interface QuotaLimits {
   /** Desktops one user may have at once (default: no cap). */

@@ -4,10 +4,10 @@
 // included — inside one of the allowed image directories, and anything else must be a plain volume name.
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, sep } from 'node:path';
-import { MACHINE_LIMITS } from '../src/api/schemas/provider.js';
-import type { LabSpec } from '../src/api/types.js';
-import { isDnsLabel } from '../src/base/names.js';
-import type { ImageSource } from './lab-module.js';
+import { MACHINE_LIMITS } from '../../src/api/schemas/provider.js';
+import type { LabSpec } from '../../src/api/types.js';
+import { isDnsLabel } from '../../src/base/names.js';
+import type { ImageSource } from './module.js';
 
 export interface LabLimits {
   cpu: number;

@@ -2,20 +2,20 @@
 // tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
 // deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
 // events: nothing polls.
-import type { NodeResource, RentalResource, RentalStatus } from '../src/api/types.js';
-import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../src/api/refs.js';
-import { digestOf } from '../src/base/hash.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../src/exec/ansible/types.js';
-import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
-import { TerminalError } from '../src/runtime/errors.js';
-import type { ControllerSetup } from '../src/runtime/manager.js';
-import { FINALIZER, type Store, type WatchEvent } from '../src/store/store.js';
-import { rentalFailoverSeconds, rentalFailovers } from '../src/telemetry/metrics.js';
-import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
-import { RentalScheduler, isFree, rentalId, tenantOnNode } from './rental-scheduler.js';
-import { boundStatus, phaseStatus, unboundStatus } from './rental-status.js';
-import { TenantAccess, TenantAccessError } from './tenant-access.js';
+import type { NodeResource, RentalResource, RentalStatus } from '../../src/api/types.js';
+import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../../src/api/refs.js';
+import { digestOf } from '../../src/base/hash.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
+import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
+import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
+import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
+import { phaseStatus, startingStatus, unboundStatus } from './status.js';
+import { TenantAccess, TenantAccessError } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
   runner: AnsibleRunner;
@@ -272,16 +272,6 @@ class RentalSteps {
 /** How long create_user may run before the rental's status says it is provisioning. */
 const PROGRESS_AFTER_MS = 5000;
 
-/** The status a create_user run starts from: newly bound, a renamed user, or the current one. */
-function startingStatus(rental: RentalResource, node: NodeResource, previousUser: string | undefined): RentalStatus | undefined {
-  if (rental.status?.nodeName !== node.metadata.name) return boundStatus(rental, node, rental.status?.failoverStartedAt !== undefined);
-  if (previousUser === rental.spec.user) return rental.status;
-  const connection = { host: node.spec.address, port: node.spec.port, user: rental.spec.user };
-  return phaseStatus(rental, 'Provisioning', [
-    { type: 'Ready', status: 'False', reason: 'Provisioning', message: `creating user ${rental.spec.user}` },
-  ], { connection });
-}
-
 function expiryOf(rental: RentalResource): number | undefined {
   const ttl = rental.spec.ttlSeconds;
   return ttl === undefined ? undefined : Date.parse(rental.metadata.creationTimestamp) + ttl * 1000;
@@ -298,10 +288,6 @@ function provisionHash(rental: RentalResource, node: NodeResource): string {
   return digestOf(inputs);
 }
 
-
-
 function pick<T extends object, K extends keyof T>(obj: T | undefined, key: K): Partial<T> {
   return obj && obj[key] !== undefined ? ({ [key]: obj[key] } as unknown as Partial<T>) : {};
 }
-
-export { rentalId };

@@ -1,6 +1,6 @@
 // What the Lab and Desktop controllers share to run Terraform: the runner, made on first use (a missing
 // binary becomes a status error, not a crash at start), and the provider environment holding secrets.
-import type { TerraformRunner } from '../src/exec/terraform/runner.js';
+import type { TerraformRunner } from '../../src/exec/terraform/runner.js';
 
 export type RunnerSource = TerraformRunner | (() => Promise<TerraformRunner>);
 

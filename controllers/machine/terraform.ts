@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabStatus } from '../src/api/types.js';
-import type { TerraformRunner, TerraformRunResult, Workspace } from '../src/exec/terraform/runner.js';
-import { pullState, STATE_FILE, stateResourceAddresses } from '../src/exec/terraform/state.js';
-import { writeFileAtomic } from '../src/base/atomic-file.js';
-import { readFileIfExists } from '../src/base/files.js';
-import { packageRoot } from '../src/base/package-root.js';
-import { machinesFromOutputs, type MachineOutput } from './lab-module.js';
+import type { LabStatus } from '../../src/api/types.js';
+import type { TerraformRunner, TerraformRunResult, Workspace } from '../../src/exec/terraform/runner.js';
+import { pullState, STATE_FILE, stateResourceAddresses } from '../../src/exec/terraform/state.js';
+import { writeFileAtomic } from '../../src/base/atomic-file.js';
+import { readFileIfExists } from '../../src/base/files.js';
+import { packageRoot } from '../../src/base/package-root.js';
+import { machinesFromOutputs, type MachineOutput } from './module.js';
 
 export type RunSummary = NonNullable<LabStatus['lastTerraformRun']>;
 

@@ -2,17 +2,17 @@
 // and reports Alive/Dead with hysteresis. Status is written only when something a reader cares about
 // changed (health, counters, error, host key) or when the heartbeat is due, so steady nodes cost no writes.
 import { isDeepStrictEqual } from 'node:util';
-import { setCondition } from '../src/api/conditions.js';
-import type { NodeResource, NodeStatus } from '../src/api/types.js';
-import { keyOf, parseRefKey, refOf } from '../src/api/refs.js';
-import { probeNode, type ProbeResult } from '../src/exec/ssh.js';
-import type { ControllerSetup } from '../src/runtime/manager.js';
-import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
-import { ConflictError } from '../src/store/errors.js';
-import { retryOnConflict } from '../src/store/retry.js';
-import type { Store } from '../src/store/store.js';
-import { nodeProbeDuration } from '../src/telemetry/metrics.js';
-import { nextHealth, type Health } from './node-health.js';
+import { setCondition } from '../../src/api/conditions.js';
+import type { NodeResource, NodeStatus } from '../../src/api/types.js';
+import { keyOf, parseRefKey, refOf } from '../../src/api/refs.js';
+import { probeNode, type ProbeResult } from '../../src/exec/ssh.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
+import { ConflictError } from '../../src/store/errors.js';
+import { retryOnConflict } from '../../src/store/retry.js';
+import type { Store } from '../../src/store/store.js';
+import { nodeProbeDuration } from '../../src/telemetry/metrics.js';
+import { nextHealth, type Health } from './health.js';
 
 /** Set to the fingerprint of a new host key to accept it after a legitimate reinstall. */
 export const ACCEPT_HOST_KEY_ANNOTATION = 'orion.lab/accept-host-key';

@@ -1,14 +1,14 @@
 // Node cleanup: a node that came back keeps tenants of rentals that left it while it was down. This
 // controller runs `delete_user` for each of them once the node is Alive, and only then is the node
 // free again (the scheduler skips nodes with pending cleanup).
-import type { NodeResource, NodeStatus } from '../src/api/types.js';
-import { parseRefKey, refOf } from '../src/api/refs.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import type { ReconcileRequest } from '../src/runtime/controller.js';
-import type { ControllerSetup } from '../src/runtime/manager.js';
-import { ConflictError } from '../src/store/errors.js';
-import { retryOnConflict } from '../src/store/retry.js';
-import type { Store } from '../src/store/store.js';
+import type { NodeResource, NodeStatus } from '../../src/api/types.js';
+import { parseRefKey, refOf } from '../../src/api/refs.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { ReconcileRequest } from '../../src/runtime/controller.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import { ConflictError } from '../../src/store/errors.js';
+import { retryOnConflict } from '../../src/store/retry.js';
+import type { Store } from '../../src/store/store.js';
 import { TenantAccess } from './tenant-access.js';
 
 export const DELETE_USER_PLAYBOOK = 'delete_user';

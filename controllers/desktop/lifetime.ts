@@ -1,7 +1,7 @@
 // When a Desktop goes: at its TTL (creation + ttlSeconds) or after idleTimeoutSeconds without a session, each
 // announced by a Warning event warningSeconds before. Pure: the controller passes the clock and the status, and
 // gets back what to record now, whether to destroy, and when to look again.
-import type { DesktopSpec } from '../src/api/types.js';
+import type { DesktopSpec } from '../../src/api/types.js';
 
 export interface Lifetime {
   ttlMs: number;

@@ -1,9 +1,9 @@
 // Keeps a Lab's machines in the power state it asks for, through a PowerDriver, without ever waiting inside a
 // reconcile: it looks, asks for what is missing (start; ACPI shutdown, then power-off once the grace has passed;
 // a restart when the orion.lab/restartedAt annotation moved), looks again, and says whether all is settled.
-import type { LabResource } from '../src/api/types.js';
-import type { MachineObservation, PowerDriver } from './lab-power.js';
-import type { MachineStatus } from './lab-status.js';
+import type { LabResource } from '../../src/api/types.js';
+import type { MachineObservation, PowerDriver } from '../machine/power.js';
+import type { MachineStatus } from './status.js';
 
 export const RESTARTED_AT_ANNOTATION = 'orion.lab/restartedAt';
 

@@ -1,16 +1,16 @@
 // Ansible for a Lab: once every machine runs and has an address, its host key is pinned (first contact) and the
 // Lab's playbook runs with an inventory built from the machines. It runs again only when what it depends on —
 // hosts, playbook, user, vars, key — changed (status.configuredHash).
-import { isConditionTrue } from '../src/api/conditions.js';
-import { refOf } from '../src/api/refs.js';
-import type { LabResource } from '../src/api/types.js';
-import { digestOf, sha256 } from '../src/base/hash.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import type { AnsibleHost } from '../src/exec/ansible/types.js';
-import type { Store } from '../src/store/store.js';
-import { scanHostKey } from './lab-hostkeys.js';
-import { labStatus, writeFailure, type MachineStatus } from './lab-status.js';
-import { ansibleRunSummary, describeAnsibleRun } from './run-summary.js';
+import { isConditionTrue } from '../../src/api/conditions.js';
+import { refOf } from '../../src/api/refs.js';
+import type { LabResource } from '../../src/api/types.js';
+import { digestOf, sha256 } from '../../src/base/hash.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleHost } from '../../src/exec/ansible/types.js';
+import type { Store } from '../../src/store/store.js';
+import { scanHostKey } from '../machine/hostkeys.js';
+import { labStatus, writeFailure, type MachineStatus } from './status.js';
+import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 
 export interface LabSecrets {
   privateKey?: string;

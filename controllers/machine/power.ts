@@ -6,8 +6,8 @@
 // for transitions; it never waits for one to finish: the controller observes again on its next reconcile.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { runProcess } from '../src/exec/process.js';
-import type { Logger } from '../src/telemetry/logger.js';
+import { runProcess } from '../../src/exec/process.js';
+import type { Logger } from '../../src/telemetry/logger.js';
 
 /** running | stopped | other (paused, crashed, in transition ...) | missing (not found). */
 export type PowerState = 'running' | 'stopped' | 'other' | 'missing';

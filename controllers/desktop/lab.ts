@@ -2,12 +2,12 @@
 // module renderer (terraform/libvirt-vm or terraform/proxmox-vm), applied with the TerraformRunner's converge and
 // destroyed with the Lab's destroy step. Also the Desktop's secrets, read once per reconcile and never copied
 // into the status, events, logs or the rendered module.
-import type { DesktopResource, LabSpec } from '../src/api/types.js';
-import type { TerraformRunner, Workspace } from '../src/exec/terraform/runner.js';
-import type { Store } from '../src/store/store.js';
-import { MACHINES_OUTPUT, machinesFromOutputs, renderLabModule, type LabModuleInput, type MachineOutput } from './lab-module.js';
-import { summarize, type StepOptions, type TerraformStep } from './lab-terraform.js';
-import { RDP_PORT } from './desktop-sessions.js';
+import type { DesktopResource, LabSpec } from '../../src/api/types.js';
+import type { TerraformRunner, Workspace } from '../../src/exec/terraform/runner.js';
+import type { Store } from '../../src/store/store.js';
+import { MACHINES_OUTPUT, machinesFromOutputs, renderLabModule, type LabModuleInput, type MachineOutput } from '../machine/module.js';
+import { summarize, type StepOptions, type TerraformStep } from '../machine/terraform.js';
+import { RDP_PORT } from './sessions.js';
 
 /** The one machine group of a Desktop's Lab. */
 export const DESKTOP_MACHINE = 'desktop';

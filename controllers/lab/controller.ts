@@ -8,35 +8,38 @@
 //   power (virsh / Proxmox API)                 → Running/Stopped, restart on the orion.lab/restartedAt annotation
 //   Ansible, only when hosts or playbook inputs changed (configuredHash)
 //   deletion                                    → destroy, then release the finalizer
+//
+// Longer than 300 lines for now: the machine steps it shares with the Desktop (inputs, apply, host keys, playbook,
+// destroy) are still written out here and in desktop/controller.ts; they are to become one pipeline in machine/.
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { isConditionTrue, type ConditionInput } from '../src/api/conditions.js';
-import type { LabResource, LabStatus } from '../src/api/types.js';
-import { parseRefKey, refKey, refOf, workspaceRef } from '../src/api/refs.js';
-import type { AnsibleRunner } from '../src/exec/ansible/runner.js';
-import { InvalidPlaybookError } from '../src/exec/ansible/types.js';
-import type { TerraformRunner, Workspace } from '../src/exec/terraform/runner.js';
-import { writeFileAtomic } from '../src/base/atomic-file.js';
-import { sha256 } from '../src/base/hash.js';
-import { moduleJson } from '../src/exec/terraform/workspace.js';
-import type { ReconcileRequest, ReconcileResult } from '../src/runtime/controller.js';
-import { TerminalError } from '../src/runtime/errors.js';
-import type { ControllerSetup } from '../src/runtime/manager.js';
-import { FINALIZER, type Store } from '../src/store/store.js';
-import type { Logger } from '../src/telemetry/logger.js';
-import { provisionSeconds } from '../src/telemetry/metrics.js';
-import { configureLab, type LabSecrets } from './lab-configure.js';
-import { LIBVIRT_MODULE, PROXMOX_MODULE, renderLabModule } from './lab-module.js';
-import { orphanedDomains } from './lab-orphans.js';
-import { ProxmoxPower, VirshPower, type PowerDriver } from './lab-power.js';
-import { PowerKeeper } from './lab-power-keeper.js';
-import { failedStatus, labStatus, mergeMachines, writeFailure, type LabPhase } from './lab-status.js';
-import { applyLab, checkDrift, defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources, type TerraformStep } from './lab-terraform.js';
-import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './lab-validate.js';
-import { LazyTerraformRunner, providerEnv, type RunnerSource } from './terraform-access.js';
+import { isConditionTrue, type ConditionInput } from '../../src/api/conditions.js';
+import type { LabResource, LabStatus } from '../../src/api/types.js';
+import { parseRefKey, refKey, refOf, workspaceRef } from '../../src/api/refs.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { InvalidPlaybookError } from '../../src/exec/ansible/types.js';
+import type { TerraformRunner, Workspace } from '../../src/exec/terraform/runner.js';
+import { writeFileAtomic } from '../../src/base/atomic-file.js';
+import { sha256 } from '../../src/base/hash.js';
+import { moduleJson } from '../../src/exec/terraform/workspace.js';
+import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import { FINALIZER, type Store } from '../../src/store/store.js';
+import type { Logger } from '../../src/telemetry/logger.js';
+import { provisionSeconds } from '../../src/telemetry/metrics.js';
+import { configureLab, type LabSecrets } from './configure.js';
+import { LIBVIRT_MODULE, PROXMOX_MODULE, renderLabModule } from '../machine/module.js';
+import { orphanedDomains } from '../machine/orphans.js';
+import { ProxmoxPower, VirshPower, type PowerDriver } from '../machine/power.js';
+import { PowerKeeper } from './power-keeper.js';
+import { failedStatus, labStatus, mergeMachines, writeFailure, type LabPhase } from './status.js';
+import { applyLab, checkDrift, defaultModulesDir, destroyLab, discardState, hasRootModule, installModule, savedStateHasResources, type TerraformStep } from '../machine/terraform.js';
+import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from '../machine/validate.js';
+import { LazyTerraformRunner, providerEnv, type RunnerSource } from '../machine/terraform-access.js';
 
 /** Set to any new value (a timestamp) to restart every machine of the Lab, as `kubectl rollout restart` does. */
-export { RESTARTED_AT_ANNOTATION } from './lab-power-keeper.js';
+export { RESTARTED_AT_ANNOTATION } from './power-keeper.js';
 
 export interface LabControllerOptions {
   /** The runner, or how to make it (resolved on first use: a missing binary is a status error, not a crash). */

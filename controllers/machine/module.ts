@@ -5,7 +5,7 @@
 //
 // Secrets never appear here: the Proxmox token reaches the provider through its environment
 // (PM_API_TOKEN_ID / PM_API_TOKEN_SECRET) when the controller runs Terraform.
-import type { LabSpec } from '../src/api/types.js';
+import type { LabSpec } from '../../src/api/types.js';
 
 export const LIBVIRT_MODULE = 'libvirt-vm';
 export const PROXMOX_MODULE = 'proxmox-vm';

@@ -1,9 +1,9 @@
 // How a Lab's status reads at each step. Each function returns a new status; the controller writes it only when
 // it differs from the current one, so a steady Lab costs no writes.
 import { isDeepStrictEqual } from 'node:util';
-import { setCondition, type ConditionInput } from '../src/api/conditions.js';
-import type { LabResource, LabStatus } from '../src/api/types.js';
-import type { Store } from '../src/store/store.js';
+import { setCondition, type ConditionInput } from '../../src/api/conditions.js';
+import type { LabResource, LabStatus } from '../../src/api/types.js';
+import type { Store } from '../../src/store/store.js';
 
 export type LabPhase = NonNullable<LabStatus['phase']>;
 export type MachineStatus = NonNullable<LabStatus['machines']>[number];
