@@ -5,6 +5,7 @@ import { findKind } from '../api/kinds.js';
 import { runLogRef, workspaceRef, type ObjectRef } from '../api/refs.js';
 import { isDnsLabel } from '../base/names.js';
 import { listRunLogs } from '../exec/run-logs.js';
+import { stateLayout } from './paths.js';
 
 export interface LogsOptions {
   stateDir: string;
@@ -21,10 +22,11 @@ export async function logsCommand(resource: string, options: LogsOptions): Promi
     throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
   }
   const ref: ObjectRef = { kind: def.kind, namespace: options.namespace, name };
-  // Where the runners file them: the same functions name the folders for both.
+  // Where the runners file them: the same layout and the same refs name the folders for both.
+  const layout = stateLayout(options.stateDir);
   const runs = [
-    ...(await listRunLogs(join(options.stateDir, 'runs'), runLogRef(ref))),
-    ...(await listRunLogs(join(options.stateDir, 'terraform', 'logs'), workspaceRef(ref))),
+    ...(await listRunLogs(layout.runs, runLogRef(ref))),
+    ...(await listRunLogs(join(layout.terraform, 'logs'), workspaceRef(ref))),
   ].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (runs.length === 0) return `No runs recorded for ${def.singular} "${options.namespace}/${name}".\n`;
   if (options.list) return runs.map((r) => `${r.startedAt}  ${r.playbook}  ${r.file}\n`).join('');

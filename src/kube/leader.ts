@@ -5,6 +5,7 @@
 // resourceVersion, so two candidates can never both win. On a graceful stop the leader releases the
 // Lease so a standby takes over at once.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Elector } from '../runtime/manager.js';
 import { logger } from '../telemetry/logger.js';
 import { KubeApiError, type KubeClient } from './client.js';
 import { microTime } from './events.js';
@@ -36,7 +37,7 @@ interface Lease {
 
 export const DEFAULT_LEASE_NAME = 'orion-leader';
 
-export class LeaderElector {
+export class LeaderElector implements Elector {
   private lease?: Lease;
   private observedAt = 0;
   private leading = false;
