@@ -1,8 +1,8 @@
 // The one way Orion spawns processes (Ansible, Terraform, ...): an argument array through execa, never a shell;
 // the child leads its own process group so that a timeout or a cancel kills the whole tree (SIGTERM to the
 // group, SIGKILL after a grace period); every line goes to a per-run log file (0600) and to the logger at debug;
-// only the tail of each stream is kept in memory (process-output.ts). A non-zero exit is a result, not an exception: the promise
-// rejects only when the binary cannot be spawned at all.
+// only the tail of each stream is kept in memory (process-output.ts). A non-zero exit is a result, not an
+// exception: the promise rejects only when the binary cannot be spawned at all.
 //
 // With `outputToLogFile` the child writes its stdout and stderr straight into the log file (a file descriptor,
 // not a pipe) and Orion follows the file: a long run such as `tofu apply` then survives Orion's death (a pipe
