@@ -55,12 +55,21 @@ function addRunCommand(program: Command): void {
     .option('--state-versions <n>', 'Terraform state versions kept in Secrets per Lab or Desktop (--kube)', positiveInt)
     .action(async (opts: RunCommandOptions) => {
       if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
-      const common = { state: opts.state, listen: opts.listen, nodeConcurrency: opts.nodeConcurrency, rentalConcurrency: opts.rentalConcurrency, playbookDirs: opts.playbookDir };
+      // Both modes take the same options (controllers.ts); the rest says where the objects and the state are.
+      const common = {
+        state: opts.state,
+        listen: opts.listen,
+        nodeConcurrency: opts.nodeConcurrency,
+        rentalConcurrency: opts.rentalConcurrency,
+        playbookDirs: opts.playbookDir,
+        terraform: opts.terraform,
+        imageDirs: opts.imageDir,
+      };
       if (opts.dir) {
         if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace || opts.stateVersions) {
           throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect, --lease-namespace and --state-versions need --kube');
         }
-        return runUntilSignal({ ...common, dir: opts.dir, terraform: opts.terraform, imageDirs: opts.imageDir });
+        return runUntilSignal({ ...common, dir: opts.dir });
       }
       await runKubeUntilSignal({
         ...common,
@@ -68,8 +77,6 @@ function addRunCommand(program: Command): void {
         namespace: opts.namespace,
         leaderElect: opts.leaderElect,
         leaseNamespace: opts.leaseNamespace,
-        terraform: opts.terraform,
-        imageDirs: opts.imageDir,
         stateVersions: opts.stateVersions,
       });
     });

@@ -1,68 +1,56 @@
-// `orion run`: the controllers on a store, with the HTTP endpoint, until SIGINT/SIGTERM.
+// `orion run`: folder mode. The controllers (controllers.ts) on a FolderStore, their run logs, Terraform
+// workspaces and generated passwords under its state directory, with the HTTP endpoint, until SIGINT/SIGTERM.
 import type { Express } from 'express';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { nodeCleanupController } from '../../controllers/node-cleanup.js';
-import { nodeController } from '../../controllers/node.js';
-import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
-import { labController } from '../../controllers/lab.js';
-import { rentalController } from '../../controllers/rental.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
-import { TerraformRunner } from '../exec/terraform.js';
+import type { TerraformRunner } from '../exec/terraform/runner.js';
+import { FolderGeneratedPasswords } from '../folder/generated-passwords.js';
+import { FolderStore } from '../folder/store.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { createApp, listen } from '../server/http.js';
-import { FolderStore } from '../store/folder.js';
-import { FolderGeneratedPasswords } from '../store/generated-passwords.js';
 import { logger } from '../telemetry/logger.js';
+import { makeRunners, registerControllers, type OrionOptions, type Registration } from './controllers.js';
 
-export interface RunOptions {
+export interface FolderOrionOptions extends OrionOptions {
+  /** The folder of manifests. */
   dir: string;
+  /** The state directory (default <dir>/.orion). */
   state?: string;
-  listen: string;
-  nodeConcurrency: number;
-  rentalConcurrency: number;
-  /** Extra folders searched for playbooks, before the project's ansible/ folder. */
-  playbookDirs?: string[];
-  /** The tofu/terraform binary for Labs (default: tofu, else terraform, on PATH; resolved at the first Lab). */
-  terraform?: string;
-  /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
-  imageDirs?: string[];
-  /** Desktop controller settings beyond the defaults (test beds: timeScale, idleCheckMs), as `orion run --kube` takes. */
-  desktop?: Partial<DesktopControllerOptions>;
+  /** An existing Terraform runner (tests: to count its processes); otherwise made from `terraform`, `terraformEnv`. */
+  terraformRunner?: TerraformRunner;
 }
 
-export interface RunningOrion {
-  app: Express;
+export interface RunOptions extends FolderOrionOptions {
+  listen: string;
+}
+
+export interface FolderOrion {
   store: FolderStore;
   manager: Manager;
+}
+
+/** Folder mode without its HTTP endpoint: the store and the controllers on one Manager (not started). */
+export function assembleFolderOrion(options: FolderOrionOptions, registration: Registration = {}): FolderOrion {
+  const store = new FolderStore({ dir: options.dir, stateDir: options.state });
+  const runners = makeRunners(store.state.root, options);
+  const deps = {
+    store,
+    ansible: runners.ansible,
+    terraform: options.terraformRunner ?? runners.terraform,
+    passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
+  };
+  return { store, manager: registerControllers(new Manager(store), deps, options, registration) };
+}
+
+export interface RunningOrion extends FolderOrion {
+  app: Express;
   server: Server;
   stop(): Promise<void>;
 }
 
 export async function startOrion(options: RunOptions): Promise<RunningOrion> {
-  const store = new FolderStore({ dir: options.dir, stateDir: options.state });
-  const manager = new Manager(store);
-  const runner = new AnsibleRunner({
-    playbookDirs: [...(options.playbookDirs ?? []), defaultPlaybookDir()],
-    runsDir: join(store.state.root, 'runs'),
-  });
-  manager
-    .add(nodeController(store, { concurrency: options.nodeConcurrency }))
-    .add(nodeCleanupController(store, runner))
-    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
-    .add(labController(store, {
-      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
-      ansible: runner,
-      imageDirs: options.imageDirs,
-    }))
-    .add(desktopController(store, {
-      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
-      ansible: runner,
-      imageDirs: options.imageDirs,
-      passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
-      ...options.desktop,
-    }));
+  const { store, manager } = assembleFolderOrion(options);
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const app = createApp({ store });
   const server = await listen(app, options.listen);

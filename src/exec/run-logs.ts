@@ -2,16 +2,11 @@
 //   <dir>/<kind>/<namespace>/<name>/<ISO 8601 basic time>-<what>.log, oldest pruned beyond a count.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-
-export interface ResourceRef {
-  kind: string;
-  namespace: string;
-  name: string;
-}
+import type { PathRef } from '../api/refs.js';
 
 const LOG_NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z-([A-Za-z0-9_-]+)\.log$/;
 
-export function resourceLogDir(runsDir: string, ref: ResourceRef): string {
+export function resourceLogDir(runsDir: string, ref: PathRef): string {
   return join(runsDir, ref.kind, ref.namespace, ref.name);
 }
 
@@ -24,7 +19,7 @@ export function runLogName(startedAt: Date, playbook: string): string {
 /** The run logs of one resource, oldest first (newest last). */
 export async function listRunLogs(
   runsDir: string,
-  ref: ResourceRef,
+  ref: PathRef,
 ): Promise<Array<{ file: string; startedAt: string; playbook: string }>> {
   const dir = resourceLogDir(runsDir, ref);
   let names: string[];
@@ -44,7 +39,7 @@ export async function listRunLogs(
   return logs;
 }
 
-export async function pruneRunLogs(runsDir: string, ref: ResourceRef, keep: number): Promise<void> {
+export async function pruneRunLogs(runsDir: string, ref: PathRef, keep: number): Promise<void> {
   const logs = await listRunLogs(runsDir, ref);
   for (const old of logs.slice(0, Math.max(0, logs.length - keep))) {
     await unlink(old.file).catch(() => undefined);

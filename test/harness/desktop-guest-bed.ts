@@ -13,7 +13,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesktopResource } from '../../src/api/types.js';
-import type { DesktopControllerOptions } from '../../controllers/desktop.js';
+import type { DesktopControllerOptions } from '../../controllers/desktop/controller.js';
 import type { RunOptions } from '../../src/cli/run.js';
 import { generateClientKeyPair, type ClientKeyPair } from '../../src/dataplane/workers.js';
 import type { RecordedEvent } from '../../src/store/store.js';
@@ -52,12 +52,12 @@ export interface RdpLogin {
 }
 
 /** Desktop controller settings that can cross a process boundary (JSON). */
-export type ControllerSettings = Pick<DesktopControllerOptions, 'timeScale' | 'idleCheckMs' | 'pollMs' | 'concurrency' | 'maxDesktops' | 'maxDesktopsPerUser'>;
+export type DesktopSettings = Partial<Pick<DesktopControllerOptions, 'timeScale' | 'idleCheckMs' | 'pollMs' | 'concurrency' | 'maxDesktops' | 'maxDesktopsPerUser'>>;
 
 export interface DesktopGuestBedOptions {
   /** A Samba AD domain beside the guests; its DC is their DNS server. */
   ad?: SambaAdOptions;
-  controller?: ControllerSettings;
+  controller?: DesktopSettings;
   /** Network namespace prefix (default orion-desk). */
   netnsPrefix?: string;
 }
@@ -131,6 +131,7 @@ export class DesktopGuestBed {
       nodeConcurrency: 4,
       rentalConcurrency: 4,
       terraform: this.tools.tofu,
+      terraformEnv: this.tools.env,
       imageDirs: [this.virt.poolDir],
       desktop: { pollMs: 1000, ...this.options.controller },
     };
@@ -140,7 +141,7 @@ export class DesktopGuestBed {
     const child = spawn('ip', ['netns', 'exec', this.virt.netns, process.execPath, '--import', 'tsx', join(REPO_ROOT, 'test/harness/orion-run.ts'), file], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.tools.env, ORION_LOG_LEVEL: 'info', ORION_LOG_FORMAT: 'json' },
+      env: { ...process.env, ORION_LOG_LEVEL: 'info', ORION_LOG_FORMAT: 'json' },
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });

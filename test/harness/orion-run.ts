@@ -1,5 +1,5 @@
-// `orion run` in folder mode from a JSON file of RunOptions (src/cli/run.ts's startOrion: every controller, as
-// `orion run --dir` registers them), for test beds that run Orion as its own process — in particular inside a
+// `orion run` in folder mode from a JSON file of RunOptions (src/cli/run.ts's startOrion: every controller of the
+// one registration, src/cli/controllers.ts, as `orion run --dir` has them), for test beds that run Orion as its own process — in particular inside a
 // network namespace (`ip netns exec NS node --import tsx test/harness/orion-run.ts OPTIONS.json`), where the
 // guests it configures and checks are reachable. The options carry no secret: Secrets are manifests in the
 // folder, as in any folder-mode Orion. SIGTERM or SIGINT stops it as `orion run` stops.
