@@ -30,6 +30,8 @@ const run = promisify(execFile);
 /** The name of the desktop template in the pool (what Desktops name in spec.template). */
 export const TEMPLATE_VOLUME = 'debian-12-xfce.qcow2';
 export const SSH_KEY_SECRET = 'desktop-key';
+/** How often a waiting RDP login prints what the machine is doing. */
+const LOGIN_REPORT_MS = 60_000;
 
 export interface CommandResult {
   stdout: string;
@@ -214,29 +216,71 @@ export class DesktopGuestBed {
   }
 
   /**
-   * Logs in over RDP (FreeRDP in the namespace) and waits until the user's XFCE session runs on the machine
-   * (xfce4-session and xfce4-panel, seen over SSH) and an XFCE desktop is on the client's screen (a screenshot
-   * that is not blank). Returns the connected client and how long the login took.
+   * Logs in over RDP (FreeRDP in the namespace) and waits until an XFCE desktop is on the client's screen (a
+   * screenshot that is not blank) and the user's XFCE session runs on the machine (xfce4-session and xfce4-panel,
+   * seen over SSH). Returns the connected client and how long the login took.
+   *
+   * The screen is looked at every second (Xvfb's frame buffer, a file on this machine); the machine is asked over
+   * SSH only once the screen shows something, and for a progress line every minute. A first XFCE start on a 1-vCPU
+   * TCG guest has no CPU to spare: an SSH login every second (a logind session each) slowed it down several times.
+   * On timeout the error carries what the machine shows (the user's processes with their CPU time, the xrdp logs,
+   * the session's errors) and the client's screen is kept as the artifact.
    */
-  async rdpLogin(machine: GuestMachine, user: string, password: string, screenshot: string, timeoutMs = 10 * 60_000): Promise<RdpLogin> {
+  async rdpLogin(machine: GuestMachine, user: string, password: string, screenshot: string, timeoutMs = 15 * 60_000): Promise<RdpLogin> {
     const started = Date.now();
     const client = await RdpClient.connect({ netns: this.virt.netns, host: machine.address, port: machine.rdpPort ?? 3389, user, password, dir: join(this.root, `rdp-${machine.address}-${started}`) });
+    let nextReport = started + LOGIN_REPORT_MS;
     try {
-      const deadline = started + timeoutMs;
       for (;;) {
         if (!client.running) throw new Error(`xfreerdp exited: ${(await client.log()).slice(-2000)}`);
-        const ps = await this.sshMachine(machine, `pgrep -u ${user} -x xfce4-session >/dev/null && pgrep -u ${user} -x xfce4-panel >/dev/null`);
-        if (ps.code === 0) {
-          const shot = await client.screenshot(screenshot);
-          if (shot.colours >= 64 && shot.dominantShare < 0.99) return { client, ms: Date.now() - started, shot };
+        const shot = await client.screenshot();
+        if (painted(shot) && (await this.xfceRuns(machine, user))) {
+          return { client, ms: Date.now() - started, shot: await client.screenshot(screenshot) };
         }
-        if (Date.now() > deadline) throw new Error(`no XFCE session of ${user} on the RDP client's screen within ${timeoutMs} ms`);
+        const now = Date.now();
+        if (now > started + timeoutMs) {
+          await client.screenshot(screenshot);
+          throw new Error(`no XFCE session of ${user} on the RDP client's screen within ${timeoutMs / 1000} s (the client shows ${shot.colours} colour(s), ` +
+            `${screenshot}). The machine:\n${await this.sessionReport(machine, user)}\nxfreerdp: ${(await client.log()).trim().split('\n').slice(-5).join(' | ')}`);
+        }
+        if (now >= nextReport) {
+          nextReport = now + LOGIN_REPORT_MS;
+          console.error(`[rdp ${user}@${machine.address}] ${Math.round((now - started) / 1000)} s: the client shows ${shot.colours} colour(s); ${await this.sessionSummary(machine, user)}`);
+        }
         await new Promise((r) => setTimeout(r, 1000));
       }
     } catch (err) {
       await client.disconnect().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Whether the user's XFCE session runs on the machine. */
+  private async xfceRuns(machine: GuestMachine, user: string): Promise<boolean> {
+    return (await this.sshMachine(machine, `pgrep -u ${user} -x xfce4-session >/dev/null && pgrep -u ${user} -x xfce4-panel >/dev/null`)).code === 0;
+  }
+
+  /** One line: the machine's load and the user's processes with their age and CPU time ("xfwm4 40s/3s"). */
+  private async sessionSummary(machine: GuestMachine, user: string): Promise<string> {
+    const r = await this.sshMachine(machine, `cut -d' ' -f1-3 /proc/loadavg; ps -u ${user} -o etimes=,times=,comm= | awk '{printf "%s %ss/%ss, ", $3, $1, $2}'`);
+    if (r.code !== 0) return `ssh exit ${r.code}: ${r.stderr.trim().slice(-200)}`;
+    const [load, procs] = r.stdout.split('\n');
+    return `load ${load}; ${procs?.replace(/, $/, '') || `no process of ${user}`}`;
+  }
+
+  /** What the machine shows about a login, for a failure message. */
+  async sessionReport(machine: GuestMachine, user: string): Promise<string> {
+    const home = `$(getent passwd ${user} | cut -d: -f6)`;
+    const r = await this.sshMachine(machine, [
+      'echo "load: $(cat /proc/loadavg)"',
+      `ps -u ${user} -o pid=,etimes=,times=,stat=,wchan:22=,args= | cut -c1-160`,
+      'echo "--- xrdp-sesman.log"; tail -n 15 /var/log/xrdp-sesman.log',
+      'echo "--- xrdp.log"; tail -n 15 /var/log/xrdp.log',
+      `echo "--- ~/.xsession-errors"; tail -n 30 ${home}/.xsession-errors`,
+      `echo "--- ~/.xorgxrdp.*.log"; tail -n 10 ${home}/.xorgxrdp.*.log`,
+      'echo "--- journal"; journalctl -b -n 30 --no-pager -o short-monotonic',
+    ].join('; '), 120_000);
+    return `${r.stdout.trim()}${r.code !== 0 ? `\n(ssh exit ${r.code}: ${r.stderr.trim().slice(-300)})` : ''}`;
   }
 
   /** `virsh list --all` names. */
@@ -256,6 +300,11 @@ export class DesktopGuestBed {
     await this.virt?.stop().catch(() => undefined);
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** An XFCE desktop, not a blank screen (a black root window shows the pointer only). */
+function painted(shot: Screenshot): boolean {
+  return shot.colours >= 64 && shot.dominantShare < 0.99;
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

@@ -22,7 +22,8 @@ export interface RdpClientOptions {
 }
 
 export interface Screenshot {
-  file: string;
+  /** Where it was written as a PNG (when a file was given). */
+  file?: string;
   width: number;
   height: number;
   /** Distinct colours on the screen. */
@@ -88,12 +89,12 @@ export class RdpClient {
     return readFile(this.logFile, 'utf8').catch(() => '');
   }
 
-  /** The screen now, written as a PNG. */
-  async screenshot(file: string): Promise<Screenshot> {
+  /** The screen now, and written as a PNG when a file is given. */
+  async screenshot(file?: string): Promise<Screenshot> {
     const xwd = await readFile(join(this.dir, 'Xvfb_screen0'));
     const shot = decodeXwd(xwd);
-    await writeFile(file, encodePng(shot.width, shot.height, shot.rgb));
-    return { file, width: shot.width, height: shot.height, ...colourStats(shot.rgb) };
+    if (file) await writeFile(file, encodePng(shot.width, shot.height, shot.rgb));
+    return { ...(file ? { file } : {}), width: shot.width, height: shot.height, ...colourStats(shot.rgb) };
   }
 
   /** Ends the client (the RDP connection closes; the server keeps or ends the session as it is configured), then the display. */
