@@ -13,6 +13,7 @@ import { desktopController, type DesktopControllerOptions } from '../../controll
 import { labController, type LabControllerOptions } from '../../controllers/lab.js';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
+import { playbookRunController } from '../../controllers/playbookrun/controller.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
 import { TerraformRunner } from '../exec/terraform.js';
@@ -38,6 +39,8 @@ export interface KubeRunOptions {
   nodeConcurrency: number;
   rentalConcurrency: number;
   playbookDirs?: string[];
+  /** Recipes a PlaybookRun (and the portal's /ansible/run) may name (default: base). */
+  recipes?: string[];
   /** The tofu/terraform binary for Labs and Desktops (default: tofu, else terraform, on PATH; resolved at the first one). */
   terraform?: string;
   /** Added to every Terraform run's environment (e.g. TF_CLI_CONFIG_FILE for a provider mirror). */
@@ -82,6 +85,7 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
     .add(nodeController(store, { concurrency: options.nodeConcurrency }))
     .add(nodeCleanupController(store, runner))
     .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
+    .add(playbookRunController(store, { runner, recipes: options.recipes }))
     .add(labController(store, { terraform, ansible: runner, imageDirs: options.imageDirs, ...options.lab }))
     .add(desktopController(store, {
       terraform,

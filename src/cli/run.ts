@@ -6,6 +6,7 @@ import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
 import { desktopController } from '../../controllers/desktop.js';
 import { labController } from '../../controllers/lab.js';
+import { playbookRunController } from '../../controllers/playbookrun/controller.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
 import { TerraformRunner } from '../exec/terraform.js';
@@ -24,6 +25,8 @@ export interface RunOptions {
   rentalConcurrency: number;
   /** Extra folders searched for playbooks, before the project's ansible/ folder. */
   playbookDirs?: string[];
+  /** Recipes a PlaybookRun (and the portal's /ansible/run) may name (default: base). */
+  recipes?: string[];
   /** The tofu/terraform binary for Labs (default: tofu, else terraform, on PATH; resolved at the first Lab). */
   terraform?: string;
   /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
@@ -49,6 +52,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
     .add(nodeController(store, { concurrency: options.nodeConcurrency }))
     .add(nodeCleanupController(store, runner))
     .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
+    .add(playbookRunController(store, { runner, recipes: options.recipes }))
     .add(labController(store, {
       terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
       ansible: runner,
