@@ -7,7 +7,7 @@
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from './process.js';
-import { runLogName } from './run-logs.js';
+import { recordRunEnd, recordRunStart, removeRunLog, runLogName } from './run-logs.js';
 import { findTerraformBinary } from './terraform-binary.js';
 import { extractTerraformError, tailOf } from './terraform-diagnostics.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './terraform-lock.js';
@@ -347,9 +347,11 @@ export class TerraformRunner {
     opts: RunOptions,
     { okCodes = [0], quiet = false }: { okCodes?: number[]; quiet?: boolean },
   ): Promise<{ result: TerraformRunResult; stdout: string }> {
-    const logFile = join(ws.logDir, runLogName(new Date(), op));
+    const startedAt = new Date();
+    const logFile = join(ws.logDir, runLogName(startedAt, op));
     const log = this.log.child({ workspace: `${ws.kind}/${ws.namespace}/${ws.name}`, op });
     this.spawned[op] += 1;
+    if (!quiet) await recordRunStart(logFile, startedAt);
     const run = await runProcess(this.binary, args, {
       cwd: ws.dir,
       env: { ...BASE_ENV, ...this.options.env, ...opts.env },
@@ -363,6 +365,7 @@ export class TerraformRunner {
       outputToLogFile: !quiet,
     });
     const result = await this.describe(ws, op, run, okCodes, logFile);
+    if (!quiet) await recordRunEnd(logFile, { ok: result.result === 'success', result: result.result, ...(result.error ? { message: result.error } : {}) });
     terraformRunsTotal.inc({ op, result: result.result });
     terraformRunSeconds.observe({ op }, run.durationMs / 1000);
     log.info({ result: result.result, exitCode: run.exitCode, durationMs: run.durationMs, logFile }, `terraform ${op}`);
@@ -396,8 +399,6 @@ export class TerraformRunner {
   private async pruneLogs(ws: Workspace): Promise<void> {
     const keep = this.options.keepLogs ?? DEFAULT_KEEP_LOGS;
     const logs = (await readdir(ws.logDir)).filter((n) => n.endsWith('.log')).sort();
-    for (const old of logs.slice(0, Math.max(logs.length - keep, 0))) {
-      await rm(join(ws.logDir, old), { force: true });
-    }
+    for (const old of logs.slice(0, Math.max(logs.length - keep, 0))) await removeRunLog(join(ws.logDir, old));
   }
 }
