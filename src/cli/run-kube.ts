@@ -20,7 +20,10 @@ import { TerraformRunner } from '../exec/terraform.js';
 import { LeaderElector } from '../runtime/leader.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
-import { createApp, listen } from '../server/http.js';
+import { KubeAccess } from '../server/auth/kube-access.js';
+import { policyFromFlags } from '../server/api/policy.js';
+import { createOrionApp, listen } from '../server/http.js';
+import type { PortalRunOptions } from './portal-options.js';
 import { KubeStore } from '../store/kube.js';
 import { KubeGeneratedPasswords } from '../store/kube-generated-passwords.js';
 import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../store/kube-state-backend.js';
@@ -52,6 +55,8 @@ export interface KubeRunOptions {
   /** Extra Lab and Desktop controller settings (tests: shorter polls and grace periods). */
   lab?: Partial<LabControllerOptions>;
   desktop?: Partial<DesktopControllerOptions>;
+  /** The portal: transport and policy (RBAC decides who may do what). */
+  portal?: PortalRunOptions;
   /** Called when leadership is lost; the default exits the process. */
   onLeadershipLost?: () => void;
 }
@@ -95,7 +100,21 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
       ...options.desktop,
     }));
   registerStateMetrics(store, () => 0);
-  const server = await listen(createApp({ store }), options.listen);
+  const portalOptions = options.portal ?? {};
+  const { app } = createOrionApp({
+    store,
+    listen: options.listen,
+    tls: portalOptions.tls,
+    insecureHttp: portalOptions.insecureHttp,
+    portal: {
+      store,
+      access: new KubeAccess(store.client),
+      policy: await policyFromFlags({ ...portalOptions, recipes: options.recipes ?? portalOptions.recipes, namespace: portalOptions.namespace ?? options.namespace }),
+      stateRoot: stateDir,
+      transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+    },
+  });
+  const server = await listen(app, options.listen, portalOptions.tls);
   const elector = options.leaderElect
     ? new LeaderElector({
         client: store.client,

@@ -4,15 +4,19 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { nodeCleanupController } from '../../controllers/node-cleanup.js';
 import { nodeController } from '../../controllers/node.js';
-import { desktopController } from '../../controllers/desktop.js';
-import { labController } from '../../controllers/lab.js';
+import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
+import { labController, type LabControllerOptions } from '../../controllers/lab.js';
 import { playbookRunController } from '../../controllers/playbookrun/controller.js';
 import { rentalController } from '../../controllers/rental.js';
 import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
 import { TerraformRunner } from '../exec/terraform.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
-import { createApp, listen } from '../server/http.js';
+import { FolderAccess } from '../server/auth/access.js';
+import { TokenStore, tokensFile } from '../server/auth/tokens.js';
+import { policyFromFlags } from '../server/api/policy.js';
+import { createOrionApp, listen, type OrionApp } from '../server/http.js';
+import type { PortalRunOptions } from './portal-options.js';
 import { FolderStore } from '../store/folder.js';
 import { FolderGeneratedPasswords } from '../store/generated-passwords.js';
 import { logger } from '../telemetry/logger.js';
@@ -31,10 +35,16 @@ export interface RunOptions {
   terraform?: string;
   /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
   imageDirs?: string[];
+  /** The portal: transport and policy. */
+  portal?: PortalRunOptions;
+  /** Extra Lab and Desktop controller settings (tests: a stand-in machine module, shorter polls). */
+  lab?: Partial<LabControllerOptions>;
+  desktop?: Partial<DesktopControllerOptions>;
 }
 
 export interface RunningOrion {
   app: Express;
+  portal: OrionApp['portal'];
   store: FolderStore;
   manager: Manager;
   server: Server;
@@ -57,16 +67,31 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
       ansible: runner,
       imageDirs: options.imageDirs,
+      ...options.lab,
     }))
     .add(desktopController(store, {
       terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
       ansible: runner,
       imageDirs: options.imageDirs,
       passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
+      ...options.desktop,
     }));
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
-  const app = createApp({ store });
-  const server = await listen(app, options.listen);
+  const portalOptions = options.portal ?? {};
+  const { app, portal } = createOrionApp({
+    store,
+    listen: options.listen,
+    tls: portalOptions.tls,
+    insecureHttp: portalOptions.insecureHttp,
+    portal: {
+      store,
+      access: new FolderAccess(new TokenStore(tokensFile(store.state.root))),
+      policy: await policyFromFlags({ ...portalOptions, recipes: options.recipes ?? portalOptions.recipes }),
+      stateRoot: store.state.root,
+      transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+    },
+  });
+  const server = await listen(app, options.listen, portalOptions.tls);
   try {
     await manager.start();
   } catch (err) {
@@ -80,6 +105,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
   );
   return {
     app,
+    portal,
     store,
     manager,
     server,
