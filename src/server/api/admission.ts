@@ -116,7 +116,7 @@ function restrictRental(spec: Record<string, unknown>, user: string, policy: Por
       throw bad(`spec.playbooks.${step}: "${String(name)}" is not allowed (allowed: ${policy.rentalPlaybooks[step].join(', ')})`);
     }
   }
-  if (spec.sudo === true) throw new ApiProblem(403, 'spec.sudo: root on a shared node is granted by admins only');
+  if (spec.sudo === true) throw bad('spec.sudo: root on a shared node is granted by admins only');
   return { ...spec, user };
 }
 

@@ -57,7 +57,7 @@ export async function policyFromFlags(flags: PolicyFlags = {}): Promise<PortalPo
   const quotas = { ...DEFAULT_QUOTAS, ...flags.quotas };
   return {
     quota: (kind) => quotas[kind],
-    rate: { perMinute: flags.ratePerMinute ?? 600, burst: flags.rateBurst ?? 120 },
+    rate: { perMinute: flags.ratePerMinute ?? 600, burst: flags.rateBurst ?? Math.min(120, flags.ratePerMinute ?? 600) },
     recipes: flags.recipes ?? ['base'],
     rentalPlaybooks: { create: ['create_user'], delete: ['delete_user'] },
     ...(flags.desktopPresetFile ? { desktop: await readDesktopPreset(flags.desktopPresetFile) } : {}),

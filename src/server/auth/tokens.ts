@@ -36,6 +36,15 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Changes of one token file, one at a time in this process (each is a read, a change and a rename). */
+const writing = new Map<string, Promise<unknown>>();
+
+function serialized<T>(file: string, change: () => Promise<T>): Promise<T> {
+  const next = (writing.get(file) ?? Promise.resolve()).catch(() => undefined).then(change);
+  writing.set(file, next);
+  return next;
+}
+
 export class TokenStore {
   private byHash = new Map<string, TokenRecord>();
   private loadedStamp = '';
@@ -44,7 +53,11 @@ export class TokenStore {
   constructor(readonly file: string) {}
 
   /** Issues a token for NAME and returns it: the only time it is ever seen. */
-  async create(name: string, options: { admin?: boolean; ttlMs?: number; sshPublicKeys?: string[] } = {}): Promise<{ token: string; record: TokenRecord }> {
+  create(name: string, options: { admin?: boolean; ttlMs?: number; sshPublicKeys?: string[] } = {}): Promise<{ token: string; record: TokenRecord }> {
+    return serialized(this.file, () => this.createNow(name, options));
+  }
+
+  private async createNow(name: string, options: { admin?: boolean; ttlMs?: number; sshPublicKeys?: string[] }): Promise<{ token: string; record: TokenRecord }> {
     if (!NAME.test(name)) throw new Error(`token name "${name}" must be a POSIX login (${POSIX_LOGIN}): it is the person's identity`);
     const current = await this.read();
     if (current.tokens.some((t) => t.name === name)) throw new Error(`a token named "${name}" exists; revoke it first (orion token revoke ${name})`);
@@ -67,7 +80,11 @@ export class TokenStore {
   }
 
   /** Removes the token of NAME; false when there was none. */
-  async revoke(name: string): Promise<boolean> {
+  revoke(name: string): Promise<boolean> {
+    return serialized(this.file, () => this.revokeNow(name));
+  }
+
+  private async revokeNow(name: string): Promise<boolean> {
     const current = await this.read();
     const tokens = current.tokens.filter((t) => t.name !== name);
     if (tokens.length === current.tokens.length) return false;
@@ -78,8 +95,9 @@ export class TokenStore {
   /** The identity a bearer token stands for, or undefined (unknown, revoked or expired). */
   async verify(token: string): Promise<Identity | undefined> {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    await this.reloadIfChanged();
     const hash = hashToken(token);
+    // Revocations count within RELOAD_CHECK_MS; a token not known yet makes Orion look at the file at once.
+    await this.reloadIfChanged(!this.byHash.has(hash));
     const record = this.byHash.get(hash);
     if (!record || !timingSafeEqual(Buffer.from(record.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
     if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) return undefined;
@@ -92,9 +110,9 @@ export class TokenStore {
     };
   }
 
-  private async reloadIfChanged(): Promise<void> {
+  private async reloadIfChanged(immediately = false): Promise<void> {
     const now = Date.now();
-    if (now - this.checkedAt < RELOAD_CHECK_MS) return;
+    if (!immediately && now - this.checkedAt < RELOAD_CHECK_MS) return;
     this.checkedAt = now;
     const info = await stat(this.file).catch(() => undefined);
     const stamp = info ? `${info.ino}:${info.mtimeMs}:${info.size}` : 'none'; // each write renames a new inode in
