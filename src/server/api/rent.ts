@@ -14,7 +14,7 @@ import { refOf } from '../../api/types.js';
 import { NodeIndex, matchesSelector } from '../../../controllers/rental-scheduler.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
-import type { Portal } from './context.js';
+import { authorize, type Portal } from './context.js';
 import { createObject } from './writes.js';
 
 export const RETRY_AFTER_SECONDS = 10;
@@ -40,6 +40,7 @@ export class RentDesk {
 
   async rent(identity: Identity, request: RentRequest): Promise<RentOutcome> {
     const { namespace } = request;
+    await authorize(this.portal, identity, { verb: 'create', kind: 'Rental', namespace }); // before telling anything
     const probe = { spec: { nodeSelector: request.spec.nodeSelector ?? {} } } as RentalResource;
     const free = this.index.freeNodes(namespace).filter((n) => matchesSelector(n, probe)).length;
     if (free - (this.deciding.get(namespace) ?? 0) <= 0) throw noNodeFree();
