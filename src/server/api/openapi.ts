@@ -127,7 +127,7 @@ function kindSchemas(def: KindDefinition): Json {
         apiVersion: { const: `${GROUP}/${VERSION}` },
         kind: { const: def.kind },
         metadata: ref('NewObjectMeta'),
-        spec: { type: 'object', description: `The ${def.kind} spec (see the ${def.kind} schema); in folder mode a tenant's is held to the portal's policy.` },
+        spec: { ...def.specSchema, description: `The ${def.kind} spec; in folder mode a tenant's is held to the portal's policy (their login, the admin's presets).` },
       },
       additionalProperties: false,
     },
