@@ -24,7 +24,7 @@ import { startOrion, type RunningOrion } from '../src/cli/run.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
 import { recordRunEnd, recordRunStart, runLogName } from '../src/exec/run-logs.js';
 import { TokenStore, tokensFile } from '../src/server/auth/tokens.js';
-import { fmt, line, percentile, until } from './support.js';
+import { fmt, percentile, until } from './support.js';
 
 const { values: args } = parseArgs({
   options: {

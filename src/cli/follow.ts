@@ -43,11 +43,7 @@ async function streamOnce(url: string, options: FollowOptions, lastId: string | 
   const response = await fetch(url, {
     headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) },
   });
-  if (!response.ok || !response.body) {
-    const text = await response.text().catch(() => '');
-    const detail = (safeJson(text) as { detail?: string } | undefined)?.detail ?? `HTTP ${response.status}`;
-    throw new FatalFollowError(detail);
-  }
+  if (!response.ok || !response.body) throw new FatalFollowError(await problemDetail(response));
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -58,16 +54,28 @@ async function streamOnce(url: string, options: FollowOptions, lastId: string | 
       buffer = buffer.slice(split + 2);
       if (!event) continue;
       if (event.id) onId(event.id);
-      if (event.event === 'end') {
-        const end = safeJson(event.data) as { state?: string; result?: string; message?: string } | undefined;
-        options.out(`==> ${end?.state ?? 'ended'}${end?.message ? `: ${end.message}` : ''}\n`);
-        return end?.state ?? 'ERROR';
-      }
-      if (event.event === 'pending') options.out('==> PENDING: waiting for the run to start\n');
-      else if (event.event === 'message') options.out(`${event.data}\n`);
+      const end = printEvent(event, options.out);
+      if (end) return end;
     }
   }
   return undefined;
+}
+
+/** Prints one event; returns the run's final state at the `end` event. */
+function printEvent(event: SseEvent, out: (text: string) => void): string | undefined {
+  if (event.event === 'end') {
+    const end = safeJson(event.data) as { state?: string; message?: string } | undefined;
+    out(`==> ${end?.state ?? 'ended'}${end?.message ? `: ${end.message}` : ''}\n`);
+    return end?.state ?? 'ERROR';
+  }
+  if (event.event === 'pending') out('==> PENDING: waiting for the run to start\n');
+  else if (event.event === 'message') out(`${event.data}\n`);
+  return undefined;
+}
+
+async function problemDetail(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  return (safeJson(text) as { detail?: string } | undefined)?.detail ?? `HTTP ${response.status}`;
 }
 
 function parseEvent(block: string): SseEvent | undefined {

@@ -28,15 +28,9 @@ export interface AdmissionContext {
 
 export function admit(body: unknown, ctx: AdmissionContext): NewObject {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object with "spec" (and optionally "metadata")');
-  const { apiVersion, kind, metadata = {}, spec, status, ...rest } = body as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw bad(`unknown field "${unknown[0]}": a body has apiVersion, kind, metadata and spec`);
-  if (status !== undefined) throw bad('status is written by Orion\'s controllers, never by a request');
-  if (apiVersion !== undefined && apiVersion !== API_VERSION) throw bad(`apiVersion must be "${API_VERSION}"`);
-  if (kind !== undefined && kind !== ctx.kind) throw bad(`kind must be "${ctx.kind}" at this URL`);
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw bad('spec is required and must be an object');
+  const { metadata = {}, spec } = checkShape(body as Record<string, unknown>, ctx.kind);
   const meta = admitMetadata(metadata, ctx);
-  const admitted = ctx.restricted ? restrictSpec(spec as Record<string, unknown>, ctx) : (spec as Record<string, unknown>);
+  const admitted = ctx.restricted ? restrictSpec(spec, ctx) : spec;
   const candidate: NewObject = { apiVersion: API_VERSION, kind: ctx.kind, metadata: meta, spec: admitted };
   const result = validateManifest(candidate);
   if (!result.ok) {
@@ -46,10 +40,21 @@ export function admit(body: unknown, ctx: AdmissionContext): NewObject {
   return result.value;
 }
 
-function admitMetadata(metadata: unknown, ctx: AdmissionContext): NewObject['metadata'] {
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw bad('metadata must be an object');
-  const m = metadata as Record<string, unknown>;
-  if (m.namespace !== undefined && m.namespace !== ctx.namespace) throw bad(`metadata.namespace: the namespace is "${ctx.namespace}", set by the URL`);
+/** The body's top level: apiVersion, kind, metadata and spec, nothing else, and never a status. */
+function checkShape(body: Record<string, unknown>, kind: KindName): { metadata?: unknown; spec: Record<string, unknown> } {
+  const { apiVersion, kind: bodyKind, metadata, spec, status, ...rest } = body;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw bad(`unknown field "${unknown[0]}": a body has apiVersion, kind, metadata and spec`);
+  if (status !== undefined) throw bad('status is written by Orion\'s controllers, never by a request');
+  if (apiVersion !== undefined && apiVersion !== API_VERSION) throw bad(`apiVersion must be "${API_VERSION}"`);
+  if (bodyKind !== undefined && bodyKind !== kind) throw bad(`kind must be "${kind}" at this URL`);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw bad('spec is required and must be an object');
+  return { metadata, spec: spec as Record<string, unknown> };
+}
+
+/** Fields of metadata that the server or Orion sets: named in the refusal. */
+function refuseServerFields(m: Record<string, unknown>, namespace: string): void {
+  if (m.namespace !== undefined && m.namespace !== namespace) throw bad(`metadata.namespace: the namespace is "${namespace}", set by the URL`);
   if (m.finalizers !== undefined) throw bad('metadata.finalizers: set by Orion, never by a request');
   if (m.ownerReferences !== undefined) throw bad('metadata.ownerReferences: set by Orion, never by a request');
   const serverSet = SERVER_SET_METADATA.find((f) => m[f] !== undefined);
@@ -57,6 +62,12 @@ function admitMetadata(metadata: unknown, ctx: AdmissionContext): NewObject['met
   const known = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations']);
   const other = Object.keys(m).find((k) => !known.has(k));
   if (other) throw bad(`metadata.${other}: unknown field`);
+}
+
+function admitMetadata(metadata: unknown, ctx: AdmissionContext): NewObject['metadata'] {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw bad('metadata must be an object');
+  const m = metadata as Record<string, unknown>;
+  refuseServerFields(m, ctx.namespace);
   const labels = stringMap(m.labels, 'metadata.labels');
   const annotations = stringMap(m.annotations, 'metadata.annotations');
   for (const [field, map] of [['labels', labels], ['annotations', annotations]] as const) {

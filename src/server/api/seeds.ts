@@ -19,6 +19,14 @@ import { checkRecipe, createObject, deleteObject } from './writes.js';
 
 export function seedRoutes(portal: Portal): Router {
   const router = Router();
+  rentRoutes(router, portal);
+  sessionRoutes(router, portal);
+  jobRoutes(router, portal);
+  return router;
+}
+
+/** Seed 004. */
+function rentRoutes(router: Router, portal: Portal): void {
   const desk = new RentDesk(portal);
   const ns = portal.policy.namespace;
 
@@ -36,6 +44,11 @@ export function seedRoutes(portal: Portal): Router {
     const gone = await deleteObject(portal, identity, { kind: 'Rental', namespace: ns, name: param(req, 'name') });
     res.status(202).location(objectPath(gone)).json({ name: gone.metadata.name, status: 'Releasing' });
   });
+}
+
+/** Seed 001. */
+function sessionRoutes(router: Router, portal: Portal): void {
+  const ns = portal.policy.namespace;
 
   router.post('/api/session/create', async (req, res) => {
     const identity = identityOf(res);
@@ -82,6 +95,11 @@ export function seedRoutes(portal: Portal): Router {
     }
     res.json(sessions);
   });
+}
+
+/** Seed 002. */
+function jobRoutes(router: Router, portal: Portal): void {
+  const ns = portal.policy.namespace;
 
   router.post('/ansible/run', async (req, res) => {
     const identity = identityOf(res);
@@ -110,8 +128,6 @@ export function seedRoutes(portal: Portal): Router {
     if (!newest) return void res.send('');
     res.sendFile(newest.file);
   });
-
-  return router;
 }
 
 /** The Rental spec of a rent: the caller's own login and keys (the body's, or those registered with the token). */
@@ -134,14 +150,16 @@ function rentSpec(identity: Identity, body: unknown): Record<string, unknown> {
 }
 
 function rentView(rental: RentalResource, node: NodeResource | undefined): Record<string, unknown> {
-  const connection = rental.status?.connection;
+  // Ready: the published connection; otherwise the node it is bound to, if any (the user is being made there).
+  const bound = node ? { host: node.spec.address, port: node.spec.port, user: rental.spec.user } : { host: null, port: null, user: rental.spec.user };
+  const connection = rental.status?.connection ?? bound;
   return {
     name: rental.metadata.name,
     status: rental.status?.phase ?? 'Pending',
     node: rental.status?.nodeName ?? node?.metadata.name ?? null,
-    host: connection?.host ?? node?.spec.address ?? null,
-    port: connection?.port ?? node?.spec.port ?? null,
-    user: connection?.user ?? rental.spec.user,
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
     location: objectPath(rental),
   };
 }

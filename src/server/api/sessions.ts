@@ -16,8 +16,7 @@ const STATUS: Record<string, string> = {
 
 /** The seed's fields; `created` answers a create (status "ready" rather than "active", and a message). */
 export function sessionView(desktop: DesktopResource, created: boolean): Record<string, unknown> {
-  const phase = desktop.metadata.deletionTimestamp ? 'Deleting' : desktop.status?.phase ?? 'Pending';
-  const ready = phase === 'Ready';
+  const ready = phaseOf(desktop) === 'Ready';
   return {
     session_id: desktop.metadata.name,
     vm_name: desktop.metadata.name,
@@ -25,11 +24,22 @@ export function sessionView(desktop: DesktopResource, created: boolean): Record<
     rdp_port: desktop.status?.rdp?.port ?? 3389,
     username: desktop.spec.user,
     ...(created ? { session_user: null } : {}),
-    status: created && ready ? 'ready' : STATUS[phase] ?? 'creating',
+    status: statusOf(desktop, created),
     created_at: desktop.metadata.creationTimestamp,
     expires_at: desktop.status?.expiresAt ?? null,
     ...(created ? { message: ready ? 'Desktop ready: connect with RDP' : 'Desktop being created: follow it at the Location' } : {}),
   };
+}
+
+function phaseOf(desktop: DesktopResource): string {
+  return desktop.metadata.deletionTimestamp ? 'Deleting' : desktop.status?.phase ?? 'Pending';
+}
+
+/** The seed's words: "ready" in a create's answer, "active" in the list. */
+function statusOf(desktop: DesktopResource, created: boolean): string {
+  const phase = phaseOf(desktop);
+  if (created && phase === 'Ready') return 'ready';
+  return STATUS[phase] ?? 'creating';
 }
 
 /**

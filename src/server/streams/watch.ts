@@ -14,9 +14,9 @@ export function watchRoutes(portal: Portal): Router {
   const router = Router();
   router.get(`${API_PREFIX}/watch`, async (req, res) => {
     const identity = identityOf(res);
-    const namespace = typeof req.query.namespace === 'string' && req.query.namespace ? req.query.namespace : undefined;
-    const name = typeof req.query.name === 'string' && req.query.name ? req.query.name : undefined;
-    const asked = typeof req.query.kind === 'string' && req.query.kind ? req.query.kind.split(',').map((p) => kindOfPlural(p.trim())) : undefined;
+    const namespace = queryText(req.query.namespace);
+    const name = queryText(req.query.name);
+    const asked = queryText(req.query.kind)?.split(',').map((p) => kindOfPlural(p.trim()));
     const kinds: KindDefinition[] = [];
     for (const def of asked ?? KINDS) {
       const allowed = await portal.access.allows(identity, { verb: 'watch', kind: def.kind, ...(namespace ? { namespace } : {}) });
@@ -38,4 +38,8 @@ export function watchRoutes(portal: Portal): Router {
     stream.send({ event: 'SYNCED', data: JSON.stringify({ kinds: kinds.map((k) => k.plural) }) });
   });
   return router;
+}
+
+function queryText(value: unknown): string | undefined {
+  return typeof value === 'string' && value ? value : undefined;
 }
