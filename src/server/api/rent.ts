@@ -1,5 +1,5 @@
 // POST /api/rent (seed 004): a Rental for the caller, answered once it is Ready with host, port and user — or a
-// 503 with Retry-After when no healthy node is free, leaving nothing behind. How the answer is decided (ADR 10):
+// 503 with Retry-After when no healthy node is free, leaving nothing behind. How the answer is decided (ADR 11):
 //
 //   1. Fast refusal from the scheduler's own index: free matching Nodes (NodeIndex, kept from Node events) minus
 //      the rents this process is still deciding. None left: 503 at once, nothing created. This is what makes a
