@@ -3,11 +3,13 @@
 //
 //   1. bare vs Orion, one Lab: `tofu init` (reported apart) + `tofu apply` of the very root module Orion renders
 //      (renderLabModule, written to a temp workspace with the same modules copy, CLI config and provider mirror),
-//      and the commands Orion runs (plan -out, apply of the plan, output -json) by hand, versus Orion from writing
-//      the manifest to Ready, split into file watch, Terraform processes and the rest. One warm-up, then --trials
-//      (default 3), medians.
-//   2. 10 Labs written at once versus one Lab: wall time until all are Ready; beside it, the bare `tofu apply` of
-//      the same ten root modules all at once and as many at a time as the controller's concurrency.
+//      and the pipeline Orion ran before issue #10 (plan -out, apply of the plan, output -json) by hand, versus
+//      Orion from writing the manifest to Ready, split into file watch, Terraform processes and the rest. One
+//      warm-up, then --trials (default 3), medians. Goal: Orion ≤ 1.10× bare init + apply.
+//   2. 10 Labs written at once versus one Lab: wall time until all are Ready; beside it, the bare `tofu init` then
+//      `tofu apply` of the same ten root modules all at once, and the applies as many at a time as the controller's
+//      concurrency. --trials times, alternating which side goes first, medians. Goal: Orion ≤ 1.2× the ten bare
+//      applies at once.
 //   3. N unchanged Labs for M minutes (--labs 50 --minutes 10): Terraform and Ansible processes spawned, from the
 //      runner's `spawned` counters and orion_terraform_runs_total / orion_ansible_runs_total, while every Lab is
 //      reconciled again every --resync-seconds (as a periodic resync would).
@@ -162,7 +164,7 @@ async function bareWorkspace(bed: LabBed, name: string, labSpec?: Record<string,
 const bareApply = (bed: LabBed, ws: BareWorkspace): Promise<number> => tofu(bed, ws.dir, ['apply', '-input=false', '-no-color', '-auto-approve']);
 const bareDestroy = (bed: LabBed, ws: BareWorkspace): Promise<number> => tofu(bed, ws.dir, ['destroy', '-input=false', '-no-color', '-auto-approve']);
 
-/** The commands Orion's runner runs for a new module, by hand: plan -out, apply of that plan, output -json. */
+/** The commands Orion's runner ran for a new module before issue #10, by hand: plan -out, apply of that plan, output -json. */
 async function barePipeline(bed: LabBed, ws: BareWorkspace): Promise<number> {
   const started = performance.now();
   await execa(bed.tools.tofu, ['plan', '-input=false', '-no-color', '-lock-timeout=0s', '-out=plan.bin', '-detailed-exitcode'], { cwd: ws.dir, env: tofuEnv(bed), reject: false });
@@ -171,9 +173,15 @@ async function barePipeline(bed: LabBed, ws: BareWorkspace): Promise<number> {
   return performance.now() - started;
 }
 
-async function terraformSeconds(): Promise<number> {
+/** Seconds spent in Terraform processes so far, by operation (orion_terraform_run_seconds_sum). */
+async function terraformSeconds(): Promise<Record<string, number>> {
   const metric = await terraformRunSeconds.get();
-  return metric.values.filter((v) => v.metricName === 'orion_terraform_run_seconds_sum').reduce((sum, v) => sum + v.value, 0);
+  const byOp: Record<string, number> = {};
+  for (const v of metric.values.filter((v) => v.metricName === 'orion_terraform_run_seconds_sum')) {
+    const op = String(v.labels.op);
+    byOp[op] = (byOp[op] ?? 0) + v.value;
+  }
+  return byOp;
 }
 
 interface OrionRun {
@@ -182,6 +190,8 @@ interface OrionRun {
   seenMs: number;
   /** Sum of the Terraform processes' durations. */
   terraformMs: number;
+  /** The same, by operation. */
+  terraformOpMs: Record<string, number>;
   moduleHash: string;
   spawned: string;
   /** From the Lab's status: when its playbook started (ms after the write) and how long it ran. */
@@ -204,7 +214,13 @@ async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown
     else if (Date.now() > deadline) throw new Error(`${name} not Ready: ${JSON.stringify(bed.lab(name)?.status?.conditions ?? [])}`);
     else await new Promise((r) => setTimeout(r, 5));
   }
-  const terraformMs = ((await terraformSeconds()) - tfBefore) * 1000;
+  const tfAfter = await terraformSeconds();
+  const terraformOpMs: Record<string, number> = {};
+  for (const [op, seconds] of Object.entries(tfAfter)) {
+    const ms = (seconds - (tfBefore[op] ?? 0)) * 1000;
+    if (ms > 0) terraformOpMs[op] = ms;
+  }
+  const terraformMs = Object.values(terraformOpMs).reduce((a, b) => a + b, 0);
   const spawned = Object.entries(bed.runner.spawned)
     .map(([op, n]) => [op, n - before[op as keyof typeof before]] as const)
     .filter(([, n]) => n > 0)
@@ -214,7 +230,7 @@ async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown
   const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
   const ansible = ansibleTiming(bed, name, wallStart);
   await removeLabs(bed, file, [name]);
-  return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, moduleHash, spawned, ...(ansible ? { ansible } : {}) };
+  return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, terraformOpMs, moduleHash, spawned, ...(ansible ? { ansible } : {}) };
 }
 
 function ansibleTiming(bed: LabBed, name: string, wallStart: number): OrionRun['ansible'] {
@@ -316,7 +332,7 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
       bare = await bareTrial(bed, name);
     }
     rows.push({ bare, orion });
-    progress(`part 1 trial ${i}/${TRIALS}: bare init ${fmt(bare.ws.initMs / 1000, 2)} s apply ${fmt(bare.applyMs / 1000, 2)} s pipeline ${fmt(bare.pipelineMs / 1000, 2)} s; orion ${fmt(orion.readyMs / 1000, 2)} s (${orion.spawned})`);
+    progress(`part 1 trial ${i}/${TRIALS}: bare init ${fmt(bare.ws.initMs / 1000, 2)} s apply ${fmt(bare.applyMs / 1000, 2)} s pipeline ${fmt(bare.pipelineMs / 1000, 2)} s; orion ${fmt(orion.readyMs / 1000, 2)} s (${orion.spawned}; ${Object.entries(orion.terraformOpMs).map(([op, ms]) => `${op} ${fmt(ms / 1000, 2)} s`).join(', ')})`);
   }
   const med = (xs: number[]): number => percentile(xs, 50);
   const init = med(rows.map((r) => r.bare.ws.initMs));
@@ -333,14 +349,17 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
   line('  bare tofu init (apart)', `${fmt(init / 1000, 2)} s`);
   line('  bare tofu apply', `${fmt(apply / 1000, 2)} s`);
   line('  bare init + apply', `${fmt(both / 1000, 2)} s`);
-  line("  bare init + Orion's commands by hand", `${fmt(pipeline / 1000, 2)} s   (plan -out, apply plan.bin, output -json)`);
+  line('  bare init + the pre-#10 pipeline by hand', `${fmt(pipeline / 1000, 2)} s   (plan -out, apply plan.bin, output -json)`);
   line('  Orion: manifest written → Ready', `${fmt(orion / 1000, 2)} s   (runs per trial: ${rows[0]?.orion.spawned ?? ''})`);
   line('    of which write → in the store', `${fmt(seen / 1000, 2)} s   (folder watch)`);
-  line('    of which Terraform processes', `${fmt(tf / 1000, 2)} s`);
+  const byOp = [...new Set(rows.flatMap((r) => Object.keys(r.orion.terraformOpMs)))]
+    .map((op) => `${op} ${fmt(med(rows.map((r) => r.orion.terraformOpMs[op] ?? 0)) / 1000, 2)} s`)
+    .join(', ');
+  line('    of which Terraform processes', `${fmt(tf / 1000, 2)} s   (medians by operation: ${byOp})`);
   line('    rest (status writes, virsh power check)', `${fmt((orion - seen - tf) / 1000, 2)} s`);
-  line('  ratio Orion / bare apply', `${fmt(orion / apply, 2)}×   (goal ≤ 1.05×)`);
-  line('  ratio Orion / bare init + apply', `${fmt(orion / both, 2)}×   (Orion's fresh workspace runs init too)`);
-  line("  ratio Orion / bare Orion's commands", `${fmt(orion / pipeline, 2)}×`);
+  line('  ratio Orion / bare apply', `${fmt(orion / apply, 2)}×`);
+  line('  ratio Orion / bare init + apply', `${fmt(orion / both, 2)}×   (goal ≤ 1.10×; Orion's fresh workspace runs init too)`);
+  line('  ratio Orion / bare pre-#10 pipeline', `${fmt(orion / pipeline, 2)}×`);
   line('  per trial: bare init+apply | Orion (s)', rows.map((r) => `${fmt((r.bare.ws.initMs + r.bare.applyMs) / 1000, 2)} | ${fmt(r.orion.readyMs / 1000, 2)}`).join('   '));
   return apply;
 }
@@ -402,44 +421,82 @@ async function pooled(tasks: Array<() => Promise<unknown>>, limit: number): Prom
   return performance.now() - started;
 }
 
-async function parallelLabs(bed: LabBed, concurrency: number, bareOne: number): Promise<void> {
-  const startOne = performance.now();
-  await bed.write('solo.yaml', [labDoc(bed, 'solo')]);
-  const [one] = (await waitReady(bed, ['solo'], startOne)) as [number];
-  await removeLabs(bed, 'solo.yaml', ['solo']);
-  progress(`part 2: one Lab Ready in ${fmt(one / 1000, 2)} s`);
+interface ParallelTrial {
+  /** One Lab: written → Ready. */
+  one: number;
+  /** PARALLEL Labs in one file: written → all Ready, and each Lab's time. */
+  all: number;
+  times: number[];
+  /** Deleting them (destroy, finalizers). */
+  del: number;
+  /** Bare: PARALLEL inits at once; PARALLEL applies at once; the applies `concurrency` at a time. */
+  bareInits: number;
+  bareAll: number;
+  bareLimited: number;
+}
 
-  const names = Array.from({ length: PARALLEL }, (_, i) => `par-${i}`);
-  const start = performance.now();
-  await bed.write('par.yaml', names.map((n) => labDoc(bed, n)));
-  const times = await waitReady(bed, names, start);
-  const all = Math.max(...times);
-  progress(`part 2: ${PARALLEL} Labs Ready in ${fmt(all / 1000, 2)} s; deleting them`);
-  const delStart = performance.now();
-  await removeLabs(bed, 'par.yaml', names);
-  const del = performance.now() - delStart;
-
-  // The bare tools on the same machine: the same ten root modules, `tofu apply` all at once, then `concurrency` at
-  // a time (what the controller allows), each after its init (not counted).
-  const bare = async (limit: number): Promise<number> => {
+/** One trial of part 2, with names of its own (a reused name would find its workspace initialized). */
+async function parallelTrial(bed: LabBed, concurrency: number, trial: number): Promise<ParallelTrial> {
+  const names = Array.from({ length: PARALLEL }, (_, i) => `par${trial}-${i}`);
+  const orion = async (): Promise<Pick<ParallelTrial, 'one' | 'all' | 'times' | 'del'>> => {
+    const solo = `solo-${trial}`;
+    const startOne = performance.now();
+    await bed.write(`${solo}.yaml`, [labDoc(bed, solo)]);
+    const [one] = (await waitReady(bed, [solo], startOne)) as [number];
+    await removeLabs(bed, `${solo}.yaml`, [solo]);
+    const start = performance.now();
+    await bed.write('par.yaml', names.map((n) => labDoc(bed, n)));
+    const times = await waitReady(bed, names, start);
+    const delStart = performance.now();
+    await removeLabs(bed, 'par.yaml', names);
+    return { one, all: Math.max(...times), times, del: performance.now() - delStart };
+  };
+  // The bare tools on the same machine: the same ten root modules, their ten `tofu init` at once (timed apart),
+  // then `tofu apply` all at once, then `concurrency` at a time (what the controller allows).
+  const bare = async (limit: number): Promise<{ initMs: number; applyMs: number }> => {
+    const initStart = performance.now();
     const workspaces = await Promise.all(names.map((n) => bareWorkspace(bed, `bare-${n}`)));
-    const wall = await pooled(workspaces.map((ws) => () => bareApply(bed, ws)), limit);
+    const initMs = performance.now() - initStart;
+    const applyMs = await pooled(workspaces.map((ws) => () => bareApply(bed, ws)), limit);
     await pooled(workspaces.map((ws) => () => bareDestroy(bed, ws)), PARALLEL);
     await Promise.all(workspaces.map((ws) => rm(ws.dir, { recursive: true, force: true })));
-    return wall;
+    return { initMs, applyMs };
   };
-  const bareAll = await bare(PARALLEL);
-  const bareLimited = await bare(concurrency);
-  progress(`part 2: bare ${PARALLEL} applies at once ${fmt(bareAll / 1000, 2)} s, ${concurrency} at a time ${fmt(bareLimited / 1000, 2)} s`);
+  const bareBoth = async (): Promise<Pick<ParallelTrial, 'bareInits' | 'bareAll' | 'bareLimited'>> => {
+    const { initMs: bareInits, applyMs: bareAll } = await bare(PARALLEL);
+    const { applyMs: bareLimited } = await bare(concurrency);
+    return { bareInits, bareAll, bareLimited };
+  };
+  // Alternate the order so that neither side always runs first.
+  if (trial % 2 === 1) {
+    const o = await orion();
+    return { ...o, ...(await bareBoth()) };
+  }
+  const b = await bareBoth();
+  return { ...(await orion()), ...b };
+}
 
-  line(`2. ${PARALLEL} Labs at once vs one`, `controller concurrency ${concurrency}${CONCURRENCY ? ' (--concurrency)' : ' (labController default, not overridden)'}`);
-  line('  one Lab: written → Ready', `${fmt(one / 1000, 2)} s`);
-  line(`  ${PARALLEL} Labs in one file: written → all Ready`, `${fmt(all / 1000, 2)} s   (per Lab p50 ${fmt(percentile(times, 50) / 1000, 2)} s, p95 ${fmt(percentile(times, 95) / 1000, 2)} s)`);
-  line('  ratio Orion', `${fmt(all / one, 2)}×   (goal ≤ 1.5×)`);
+async function parallelLabs(bed: LabBed, concurrency: number, bareOne: number): Promise<void> {
+  const rows: ParallelTrial[] = [];
+  for (let trial = 1; trial <= TRIALS; trial++) {
+    const r = await parallelTrial(bed, concurrency, trial);
+    rows.push(r);
+    progress(`part 2 trial ${trial}/${TRIALS} (load ${loadavg()[0]?.toFixed(2)}): one Lab ${fmt(r.one / 1000, 2)} s, ${PARALLEL} Labs ${fmt(r.all / 1000, 2)} s; ` +
+      `bare ${PARALLEL} inits ${fmt(r.bareInits / 1000, 2)} s, applies at once ${fmt(r.bareAll / 1000, 2)} s, ${concurrency} at a time ${fmt(r.bareLimited / 1000, 2)} s`);
+  }
+  const med = (f: (r: ParallelTrial) => number): number => percentile(rows.map(f), 50);
+  const times = rows.flatMap((r) => r.times);
+  line(`2. ${PARALLEL} Labs at once vs one`, `${TRIALS} trials, medians; controller concurrency ${concurrency}${CONCURRENCY ? ' (--concurrency)' : ' (labController default, not overridden)'}`);
+  line('  one Lab: written → Ready', `${fmt(med((r) => r.one) / 1000, 2)} s`);
+  line(`  ${PARALLEL} Labs in one file: written → all Ready`, `${fmt(med((r) => r.all) / 1000, 2)} s   (per Lab, all trials: p50 ${fmt(percentile(times, 50) / 1000, 2)} s, p95 ${fmt(percentile(times, 95) / 1000, 2)} s)`);
+  line('  ratio Orion, ten / one', `${fmt(med((r) => r.all / r.one), 2)}×`);
   line('  bare: one tofu apply (part 1 median)', `${fmt(bareOne / 1000, 2)} s`);
-  line(`  bare: ${PARALLEL} tofu apply all at once`, `${fmt(bareAll / 1000, 2)} s   (${fmt(bareAll / bareOne, 2)}× one)`);
-  line(`  bare: ${PARALLEL} tofu apply, ${concurrency} at a time`, `${fmt(bareLimited / 1000, 2)} s   (${fmt(bareLimited / bareOne, 2)}× one)`);
-  line(`  deleting the ${PARALLEL} Labs (destroy, finalizers)`, `${fmt(del / 1000, 2)} s`);
+  line(`  bare: ${PARALLEL} tofu init all at once (apart)`, `${fmt(med((r) => r.bareInits) / 1000, 2)} s`);
+  line(`  bare: ${PARALLEL} tofu apply all at once`, `${fmt(med((r) => r.bareAll) / 1000, 2)} s   (${fmt(med((r) => r.bareAll) / bareOne, 2)}× one)`);
+  line(`  bare: ${PARALLEL} tofu apply, ${concurrency} at a time`, `${fmt(med((r) => r.bareLimited) / 1000, 2)} s   (${fmt(med((r) => r.bareLimited) / bareOne, 2)}× one)`);
+  line(`  ratio Orion / bare ${PARALLEL} applies at once`, `${fmt(med((r) => r.all / r.bareAll), 2)}×   (goal ≤ 1.2×; per trial ${rows.map((r) => fmt(r.all / r.bareAll, 2)).join(' ')})`);
+  line(`  ratio Orion / bare ${PARALLEL} inits, then applies, at once`, `${fmt(med((r) => r.all / (r.bareInits + r.bareAll)), 2)}×`);
+  line(`  deleting the ${PARALLEL} Labs (destroy, finalizers)`, `${fmt(med((r) => r.del) / 1000, 2)} s`);
 }
 
 // ---- 3. N unchanged Labs for M minutes -----------------------------------------------------------------------------
@@ -482,7 +539,7 @@ async function steadyLabs(bed: LabBed): Promise<void> {
   line('  drift detection interval', `${DRIFT_S} s (longer than the ${MINUTES} min window: no drift check is due in it)`);
   line('  forced resyncs (every Lab enqueued)', `${resyncs} × ${LABS}, every ${RESYNC_S} s`);
   line('  Lab reconciles in the window', `${fmt(after.reconciles - before.reconciles, 0)}`);
-  line('  Terraform processes spawned (runner)', `${after.total - before.total}   (init ${delta('init')}, plan ${delta('plan')}, apply ${delta('apply')}, output ${delta('output')}, destroy ${delta('destroy')}; drift-check plans: ${delta('plan')})   (goal 0)`);
+  line('  Terraform processes spawned (runner)', `${after.total - before.total}   (init ${delta('init')}, plan ${delta('plan')}, apply ${delta('apply')}, destroy ${delta('destroy')}; drift-check plans: ${delta('plan')})   (goal 0)`);
   line('  orion_terraform_runs_total increase', `${fmt(after.tfMetric - before.tfMetric, 0)}   (goal 0)`);
   line('  orion_ansible_runs_total increase', `${fmt(after.ansible - before.ansible, 0)}   (goal 0; the Labs have no playbook)`);
   line('  Labs not Ready at the end', `${notReady}`);

@@ -79,7 +79,7 @@ export interface DesktopApply extends TerraformStep {
   machine?: DesktopMachine;
 }
 
-/** init (when needed) → plan → apply → output -json, as the Lab's apply step, keeping the machine's ports. */
+/** The runner's converge (init when needed → apply; outputs from the state), as the Lab's apply step, keeping the machine's ports. */
 export async function applyDesktop(runner: TerraformRunner, ws: Workspace, module: object, opts: StepOptions): Promise<DesktopApply> {
   const startedAt = new Date();
   const result = await runner.converge(ws, module, { force: true, signal: opts.signal, env: opts.env });

@@ -1,6 +1,6 @@
 // The Terraform side of a Lab, on top of the TerraformRunner: the module copied into the workspace, apply (the
-// runner's converge), the periodic drift check (plan -detailed-exitcode, then apply of that plan when the Lab asks
-// for repair), destroy, and the one-line summaries that land in the status.
+// runner's converge), the periodic drift check (plan -detailed-exitcode, then apply of that saved plan when the Lab
+// asks for repair), destroy, and the one-line summaries that land in the status.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -95,7 +95,7 @@ export interface StepOptions {
   env: Record<string, string>;
 }
 
-/** init (when needed) → plan → apply of the plan (when it has changes) → output -json. */
+/** The runner's converge: init (when needed) → apply; the machines from the outputs in the state. */
 export async function applyLab(runner: TerraformRunner, ws: Workspace, module: object, opts: StepOptions): Promise<TerraformStep> {
   const startedAt = new Date();
   const result = await runner.converge(ws, module, { force: true, signal: opts.signal, env: opts.env });
@@ -105,19 +105,27 @@ export async function applyLab(runner: TerraformRunner, ws: Workspace, module: o
   return { ok: true, run: last, summary, machines: machinesFromOutputs(result.outputs), applied: result.applied };
 }
 
-/** plan -detailed-exitcode; with `repair`, applies that very plan when it found drift, then reads the outputs. */
+/**
+ * plan -detailed-exitcode; with `repair`, the plan is saved and that very plan is applied when it found drift, then
+ * the machines are read from the outputs in the state. Without `repair` no plan file is written.
+ */
 export async function checkDrift(runner: TerraformRunner, ws: Workspace, repair: boolean, opts: StepOptions): Promise<TerraformStep> {
   const startedAt = new Date();
   const init = await runner.init(ws, opts);
   if (init.result !== 'success') return { ok: false, run: init, summary: summarize(init, startedAt) };
-  const plan = await runner.plan(ws, opts);
+  const plan = await runner.plan(ws, { ...opts, save: repair });
   if (plan.result !== 'success') return { ok: false, run: plan, summary: summarize(plan, startedAt) };
   if (!plan.changes || !repair) return { ok: true, run: plan, summary: summarize(plan, startedAt), drifted: Boolean(plan.changes) };
   const apply = await runner.apply(ws, opts);
   if (apply.result !== 'success') return { ok: false, run: apply, summary: summarize(apply, startedAt), drifted: true };
-  const output = await runner.output(ws, opts);
-  if (output.result !== 'success') return { ok: false, run: output, summary: summarize(output, startedAt), drifted: true };
-  return { ok: true, run: apply, summary: summarize(apply, startedAt), drifted: true, applied: true, machines: machinesFromOutputs(output.outputs) };
+  let outputs;
+  try {
+    outputs = await runner.outputs(ws);
+  } catch (err) {
+    const failed = { ...apply, result: 'failed' as const, error: (err as Error).message };
+    return { ok: false, run: failed, summary: summarize(failed, startedAt), drifted: true };
+  }
+  return { ok: true, run: apply, summary: summarize(apply, startedAt), drifted: true, applied: true, machines: machinesFromOutputs(outputs) };
 }
 
 /** init (when needed) → destroy, against the last rendered root module and the state. */

@@ -44,3 +44,28 @@ export async function findTerraformBinary(configured?: string, pathEnv = process
     'neither tofu nor terraform was found on PATH: install OpenTofu (or Terraform) or set the binary in the configuration',
   );
 }
+
+export interface TerraformFlavor {
+  /** `OpenTofu`, `Terraform`, or `unknown` when `version` said something else. */
+  name: 'OpenTofu' | 'Terraform' | 'unknown';
+  /** major, minor, patch; undefined when the output named none. */
+  version?: [number, number, number];
+}
+
+/** The first line of `<binary> version`: "OpenTofu v1.12.6", "Terraform v1.11.4". */
+export function parseVersionOutput(text: string): TerraformFlavor {
+  const match = /^(OpenTofu|Terraform) v(\d+)\.(\d+)\.(\d+)/m.exec(text);
+  if (!match) return { name: 'unknown' };
+  return { name: match[1] as 'OpenTofu' | 'Terraform', version: [Number(match[2]), Number(match[3]), Number(match[4])] };
+}
+
+/**
+ * Whether inits running at once may share one provider plugin cache. OpenTofu locks the cache's entries from 1.10
+ * (1.10.5 fixed spurious lock contention errors); Terraform documents its cache as not concurrency safe, and so
+ * does anything we cannot identify: their inits are run one at a time.
+ */
+export function pluginCacheIsConcurrencySafe(flavor: TerraformFlavor): boolean {
+  if (flavor.name !== 'OpenTofu' || !flavor.version) return false;
+  const [major, minor, patch] = flavor.version;
+  return major > 1 || (major === 1 && (minor > 10 || (minor === 10 && patch >= 5)));
+}

@@ -60,6 +60,40 @@ export function stateResourceAddresses(state: Buffer): string[] {
   return addresses.sort();
 }
 
+/** An output as the state records it (the shape of `output -json`): its value may be a secret. */
+export interface StateOutput {
+  value: unknown;
+  type: unknown;
+  sensitive: boolean;
+}
+
+export class StateOutputsError extends Error {
+  override name = 'StateOutputsError';
+}
+
+/**
+ * The root module's outputs recorded in a state (`outputs`: value, type, and `sensitive` when true), as
+ * `output -json` would print them, without running it. Output values may be secrets: a state that does not parse
+ * is reported without quoting it (JSON.parse's message would).
+ */
+export function stateOutputs(state: Buffer | undefined): Record<string, StateOutput> {
+  if (state === undefined || state.length === 0) return {};
+  let parsed: { outputs?: unknown };
+  try {
+    parsed = JSON.parse(state.toString('utf8')) as { outputs?: unknown };
+  } catch {
+    throw new StateOutputsError('the state file is not JSON: its outputs cannot be read');
+  }
+  const outputs: Record<string, StateOutput> = {};
+  const recorded = parsed.outputs;
+  if (recorded === undefined || recorded === null) return outputs;
+  if (typeof recorded !== 'object' || Array.isArray(recorded)) throw new StateOutputsError('the state\'s outputs are not an object');
+  for (const [name, output] of Object.entries(recorded as Record<string, { value?: unknown; type?: unknown; sensitive?: unknown }>)) {
+    outputs[name] = { value: output?.value ?? null, type: output?.type ?? null, sensitive: output?.sensitive === true };
+  }
+  return outputs;
+}
+
 /** Folder mode: the state file in the workspace, and the last `keep` saved versions in `state-history/`. */
 export class FolderStateBackend implements StateBackend {
   private readonly statePath: string;

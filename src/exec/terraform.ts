@@ -1,20 +1,33 @@
-// Runs OpenTofu/Terraform for one resource's workspace: init (only when the module or provider set changed),
-// plan -out -detailed-exitcode, apply of that plan, output -json, destroy. Every run goes through runProcess
-// (argument array, own process group, timeout, cancellation, per-run log file), is counted in the metrics and in
-// `spawned`, and comes back as a structured result carrying Terraform's own error message when it failed.
-// State lives behind a StateBackend; a stale lock left by a dead Terraform is released before a run, a live
-// one is reported with its holder.
-import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+// Runs OpenTofu/Terraform for one resource's workspace, spawning only what a change needs (ADR 10): init only
+// when the binary, providers, module sources or backend changed (providers from a plugin cache shared under the
+// state root); a module not yet applied is one `apply -auto-approve`; a re-check of the module already applied is
+// `plan -detailed-exitcode`, then the apply of that saved plan only when it has changes; outputs are read from the
+// state the apply wrote, never by another process; destroy. Every run goes through runProcess (argument array,
+// own process group, timeout, cancellation, per-run log file), is counted in the metrics and in `spawned`, and
+// comes back as a structured result carrying Terraform's own error message when it failed. State lives behind a
+// StateBackend; a stale lock left by a dead Terraform is released before a run, a live one is reported with its
+// holder.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from './process.js';
 import { recordRunEnd, recordRunStart, removeRunLog, runLogName } from './run-logs.js';
-import { findTerraformBinary } from './terraform-binary.js';
+import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe, type TerraformFlavor } from './terraform-binary.js';
 import { extractTerraformError, tailOf } from './terraform-diagnostics.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './terraform-lock.js';
-import { DEFAULT_STATE_VERSIONS, FolderStateBackend, pullState, pushState, type StateBackend } from './terraform-state.js';
+import {
+  DEFAULT_STATE_VERSIONS,
+  FolderStateBackend,
+  pullState,
+  pushState,
+  STATE_FILE,
+  stateOutputs,
+  type StateBackend,
+  type StateOutput,
+} from './terraform-state.js';
 import {
   clearMarker,
   openWorkspace,
+  readFileIfExists,
   readMarker,
   renderRootModule,
   ROOT_MODULE_FILE,
@@ -30,7 +43,7 @@ import { terraformRunSeconds, terraformRunsTotal } from '../telemetry/metrics.js
 export type { LockHolder, RenderResult, StateBackend, Workspace, WorkspaceRef };
 export { inspectLock, releaseStaleLock, renderRootModule };
 
-export type TerraformOp = 'init' | 'plan' | 'apply' | 'output' | 'destroy';
+export type TerraformOp = 'init' | 'plan' | 'apply' | 'destroy';
 export type TerraformRunOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
 
 export interface TerraformRunResult {
@@ -50,15 +63,8 @@ export interface TerraformRunResult {
   skipped?: boolean;
 }
 
-export interface TerraformOutput {
-  value: unknown;
-  type: unknown;
-  sensitive: boolean;
-}
-
-export interface OutputResult extends TerraformRunResult {
-  outputs?: Record<string, TerraformOutput>;
-}
+/** An output of the root module (value, type, sensitive), as the state records it: its value may be a secret. */
+export type TerraformOutput = StateOutput;
 
 export interface TerraformRunnerOptions {
   /** The state directory: workspaces and logs live under it. */
@@ -70,6 +76,11 @@ export interface TerraformRunnerOptions {
   timeoutsMs?: Partial<Record<TerraformOp, number>>;
   /** Run logs kept per workspace (default 20). */
   keepLogs?: number;
+  /**
+   * The provider plugin cache shared by the workspaces' inits (TF_PLUGIN_CACHE_DIR): default
+   * `<stateRoot>/plugin-cache`, or the TF_PLUGIN_CACHE_DIR already set in `env` or Orion's environment; false: none.
+   */
+  pluginCacheDir?: string | false;
   /** State versions kept by the default folder backend (default 10). */
   keepStateVersions?: number;
   /** The state backend of a workspace (default: FolderStateBackend). */
@@ -89,7 +100,7 @@ export interface ConvergeResult {
   result: TerraformRunOutcome;
   /** Nothing ran: the module is the one last applied (and `force` was not given). */
   skipped: boolean;
-  /** An apply ran. */
+  /** An apply ran: the module was not the one last applied, or a re-checking plan found changes. */
   applied: boolean;
   runs: TerraformRunResult[];
   outputs?: Record<string, TerraformOutput>;
@@ -115,15 +126,16 @@ const DEFAULT_TIMEOUTS_MS: Record<TerraformOp, number> = {
   init: 10 * 60_000,
   plan: 30 * 60_000,
   apply: 60 * 60_000,
-  output: 2 * 60_000,
   destroy: 60 * 60_000,
 };
+const VERSION_TIMEOUT_MS = 60_000;
 const DEFAULT_KEEP_LOGS = 20;
 const PLAN_FILE = 'plan.bin';
 const INIT_MARKER = '.orion-init';
 const APPLIED_MARKER = '.orion-applied';
 const RUNNING_MARKER = '.orion-running';
 const BASE_ENV = { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' };
+const PLUGIN_CACHE_DIR = 'plugin-cache';
 
 /** Providers a root module needs: required_providers, provider blocks and the prefixes of resource types. */
 function providerSet(module: Record<string, unknown>): string[] {
@@ -163,8 +175,12 @@ function outcomeOf(run: ProcessResult, okCodes: number[]): TerraformRunOutcome {
 
 export class TerraformRunner {
   /** Terraform processes spawned by this runner, by operation. */
-  readonly spawned: Record<TerraformOp, number> = { init: 0, plan: 0, apply: 0, output: 0, destroy: 0 };
+  readonly spawned: Record<TerraformOp, number> = { init: 0, plan: 0, apply: 0, destroy: 0 };
   private readonly log: Logger;
+  /** `<binary> version`, asked once, the first time an init shares the plugin cache. */
+  private flavor?: Promise<TerraformFlavor>;
+  /** The tail of the inits run one at a time when the cache is not safe for concurrent inits. */
+  private initTurn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly binary: string,
@@ -192,7 +208,11 @@ export class TerraformRunner {
     return renderRootModule(ws, module);
   }
 
-  /** `init`, only when the binary, the provider set, module sources or the backend changed since the last one. */
+  /**
+   * `init`, only when the binary, the provider set, module sources or the backend changed since the last one.
+   * Providers come through the shared plugin cache; when the binary does not lock that cache, inits run one at a
+   * time.
+   */
   async init(ws: Workspace, opts: RunOptions = {}): Promise<TerraformRunResult> {
     const moduleText = await readFile(join(ws.dir, ROOT_MODULE_FILE), 'utf8');
     const key = initKey(this.binary, moduleText);
@@ -200,16 +220,23 @@ export class TerraformRunner {
       return { op: 'init', result: 'success', exitCode: null, durationMs: 0, logFile: '', skipped: true };
     }
     await clearMarker(ws, INIT_MARKER);
-    const result = await this.run(ws, 'init', ['init', '-input=false', '-no-color'], opts);
+    const cache = await this.pluginCache();
+    const run = (): Promise<TerraformRunResult> =>
+      this.run(ws, 'init', ['init', '-input=false', '-no-color'], { ...opts, env: { ...cache?.env, ...opts.env } });
+    const result = cache && !cache.concurrent ? await this.oneAtATime(run) : await run();
     if (result.result === 'success') await writeMarker(ws, INIT_MARKER, key);
     return result;
   }
 
-  /** `plan -out=plan.bin -detailed-exitcode`: success with `changes` (exit 2) or without (exit 0). */
-  async plan(ws: Workspace, opts: RunOptions = {}): Promise<TerraformRunResult> {
+  /**
+   * `plan -detailed-exitcode`: success with `changes` (exit 2) or without (exit 0). With `save` (the default) the
+   * plan is written to plan.bin for `apply` to apply exactly it; without, nothing is written (a plan only looked at).
+   */
+  async plan(ws: Workspace, opts: RunOptions & { save?: boolean } = {}): Promise<TerraformRunResult> {
+    const save = opts.save ?? true;
     await rm(join(ws.dir, PLAN_FILE), { force: true });
     await this.prepareState(ws);
-    const args = ['plan', '-input=false', '-no-color', '-lock-timeout=0s', `-out=${PLAN_FILE}`, '-detailed-exitcode'];
+    const args = ['plan', '-input=false', '-no-color', '-lock-timeout=0s', ...(save ? [`-out=${PLAN_FILE}`] : []), '-detailed-exitcode'];
     const result = await this.run(ws, 'plan', args, opts, [0, 2]);
     if (result.result === 'success') result.changes = result.exitCode === 2;
     if (!result.changes) await rm(join(ws.dir, PLAN_FILE), { force: true });
@@ -226,6 +253,19 @@ export class TerraformRunner {
     return result;
   }
 
+  /**
+   * `apply -auto-approve` of the root module as it is: one process that plans and applies (no plan file); the
+   * state is checkpointed before and saved after.
+   */
+  async planAndApply(ws: Workspace, opts: RunOptions = {}): Promise<TerraformRunResult> {
+    await rm(join(ws.dir, PLAN_FILE), { force: true });
+    await this.prepareState(ws, true);
+    const args = ['apply', '-input=false', '-no-color', '-lock-timeout=0s', '-auto-approve'];
+    const result = await this.runTracked(ws, 'apply', args, opts);
+    await pushState(ws, this.stateBackend(ws));
+    return result;
+  }
+
   /** `destroy -auto-approve`; the state is checkpointed before and saved after. */
   async destroy(ws: Workspace, opts: RunOptions = {}): Promise<TerraformRunResult> {
     await clearMarker(ws, APPLIED_MARKER);
@@ -237,32 +277,27 @@ export class TerraformRunner {
   }
 
   /**
-   * `output -json`, parsed. Output values may be secrets: the process output goes to no log, and the run's log
-   * file records only the names of the outputs.
+   * The root module's outputs, from the state in the workspace (what the last apply wrote, or what the last plan
+   * pulled from the backend): no process. Their values may be secrets and are never logged.
    */
-  async output(ws: Workspace, opts: RunOptions = {}): Promise<OutputResult> {
-    await this.prepareState(ws);
-    const run = await this.exec(ws, 'output', ['output', '-no-color', '-json'], opts, { quiet: true });
-    const result: OutputResult = run.result;
-    if (result.result !== 'success') return result;
-    try {
-      result.outputs = JSON.parse(run.stdout || '{}') as Record<string, TerraformOutput>;
-    } catch (err) {
-      result.result = 'failed';
-      result.error = `cannot parse output -json: ${(err as Error).message}`;
-    }
-    const names = Object.keys(result.outputs ?? {}).join(', ');
-    await appendFile(result.logFile, `# outputs: ${names || '(none)'} (values are not logged)\n`, { mode: 0o600 });
-    return result;
+  async outputs(ws: Workspace): Promise<Record<string, TerraformOutput>> {
+    return stateOutputs(await readFileIfExists(join(ws.dir, STATE_FILE)));
   }
 
   /**
-   * The whole pipeline for a desired module: render; when it is the module last applied and `force` is not
-   * set, nothing runs. Otherwise init (if needed), plan, apply only when the plan has changes, then outputs.
+   * The whole pipeline for a desired module: render; when it is the module last applied and `force` is not set,
+   * nothing runs. Otherwise init (if needed), then:
+   *   - a module not yet applied here (new, changed, or its last apply failed): `apply -auto-approve`, one
+   *     process that plans and applies;
+   *   - the module already applied (`force`: a re-check) or a run to resume after an interrupted apply or destroy
+   *     (ADR 9), where no change is the expected answer: `plan -detailed-exitcode`, and the apply of that very
+   *     plan only when it has changes.
+   * The outputs are then read from the state.
    */
   async converge(ws: Workspace, module: object, opts: RunOptions & { force?: boolean } = {}): Promise<ConvergeResult> {
     const rendered = await this.render(ws, module);
-    if (!opts.force && (await readMarker(ws, APPLIED_MARKER)) === rendered.hash) {
+    const lastApplied = await readMarker(ws, APPLIED_MARKER);
+    if (!opts.force && lastApplied === rendered.hash) {
       return { result: 'success', skipped: true, applied: false, runs: [] };
     }
     const interrupted = await this.interruptedRun(ws);
@@ -272,20 +307,34 @@ export class TerraformRunner {
     const init = await this.init(ws, opts);
     if (!init.skipped) runs.push(init);
     if (init.result !== 'success') return failed(init);
-    const plan = await this.plan(ws, opts);
-    runs.push(plan);
-    if (plan.result !== 'success') return failed(plan);
-    if (plan.changes) {
+    let applied = false;
+    if (lastApplied !== rendered.hash && !interrupted) {
       await clearMarker(ws, APPLIED_MARKER);
-      const apply = await this.apply(ws, opts);
+      const apply = await this.planAndApply(ws, opts);
       runs.push(apply);
       if (apply.result !== 'success') return failed(apply);
+      applied = true;
+    } else {
+      const plan = await this.plan(ws, opts);
+      runs.push(plan);
+      if (plan.result !== 'success') return failed(plan);
+      if (plan.changes) {
+        await clearMarker(ws, APPLIED_MARKER);
+        const apply = await this.apply(ws, opts);
+        runs.push(apply);
+        if (apply.result !== 'success') return failed(apply);
+        applied = true;
+      }
     }
-    const output = await this.output(ws, opts);
-    runs.push(output);
-    if (output.result !== 'success') return failed(output);
+    let outputs: Record<string, TerraformOutput>;
+    try {
+      outputs = await this.outputs(ws);
+    } catch (err) {
+      const last = runs.at(-1) as TerraformRunResult;
+      return failed({ ...last, result: 'failed', error: (err as Error).message });
+    }
     await writeMarker(ws, APPLIED_MARKER, rendered.hash);
-    return { result: 'success', skipped: false, applied: Boolean(plan.changes), runs, outputs: output.outputs, interrupted };
+    return { result: 'success', skipped: false, applied, runs, outputs, interrupted };
   }
 
   /** The apply or destroy that was started in this workspace and never finished, if any. */
@@ -336,41 +385,71 @@ export class TerraformRunner {
   }
 
   private async run(ws: Workspace, op: TerraformOp, args: string[], opts: RunOptions, okCodes = [0]): Promise<TerraformRunResult> {
-    return (await this.exec(ws, op, args, opts, { okCodes })).result;
-  }
-
-  /** One Terraform process. `quiet`: its output is neither logged nor written to the run's log file. */
-  private async exec(
-    ws: Workspace,
-    op: TerraformOp,
-    args: string[],
-    opts: RunOptions,
-    { okCodes = [0], quiet = false }: { okCodes?: number[]; quiet?: boolean },
-  ): Promise<{ result: TerraformRunResult; stdout: string }> {
     const startedAt = new Date();
     const logFile = join(ws.logDir, runLogName(startedAt, op));
     const log = this.log.child({ workspace: `${ws.kind}/${ws.namespace}/${ws.name}`, op });
     this.spawned[op] += 1;
-    if (!quiet) await recordRunStart(logFile, startedAt);
+    await recordRunStart(logFile, startedAt);
     const run = await runProcess(this.binary, args, {
       cwd: ws.dir,
       env: { ...BASE_ENV, ...this.options.env, ...opts.env },
       timeoutMs: opts.timeoutMs ?? this.options.timeoutsMs?.[op] ?? DEFAULT_TIMEOUTS_MS[op],
       signal: opts.signal,
-      logFile: quiet ? '/dev/null' : logFile,
-      logger: quiet ? log.child({}, { level: 'silent' }) : log,
+      logFile,
+      logger: log,
       killGraceMs: this.options.killGraceMs,
       // Terraform writes its log itself, so a run outlives a killed Orion and finishes (holding its lock)
-      // instead of dying mid-apply of SIGPIPE. `output -json` (quiet) keeps pipes: its stdout is parsed.
-      outputToLogFile: !quiet,
+      // instead of dying mid-apply of SIGPIPE (ADR 9).
+      outputToLogFile: true,
     });
     const result = await this.describe(ws, op, run, okCodes, logFile);
-    if (!quiet) await recordRunEnd(logFile, { ok: result.result === 'success', result: result.result, ...(result.error ? { message: result.error } : {}) });
+    await recordRunEnd(logFile, { ok: result.result === 'success', result: result.result, ...(result.error ? { message: result.error } : {}) });
     terraformRunsTotal.inc({ op, result: result.result });
     terraformRunSeconds.observe({ op }, run.durationMs / 1000);
     log.info({ result: result.result, exitCode: run.exitCode, durationMs: run.durationMs, logFile }, `terraform ${op}`);
     await this.pruneLogs(ws);
-    return { result, stdout: run.stdout };
+    return result;
+  }
+
+  /**
+   * The plugin cache the inits share, with the environment that points them at it, and whether inits may use it
+   * at once. TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE lets a new workspace (no lock file yet) take a provider
+   * from the cache instead of installing it again: its lock file then records this platform's checksum only,
+   * which is all it needs, as a workspace never leaves this machine.
+   */
+  private async pluginCache(): Promise<{ env: Record<string, string>; concurrent: boolean } | undefined> {
+    if (this.options.pluginCacheDir === false) return undefined;
+    const given = this.options.env?.TF_PLUGIN_CACHE_DIR ?? process.env.TF_PLUGIN_CACHE_DIR;
+    const dir = given ?? this.options.pluginCacheDir ?? join(this.options.stateRoot, PLUGIN_CACHE_DIR);
+    if (!given) await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.flavor ??= this.probeFlavor();
+    const concurrent = pluginCacheIsConcurrencySafe(await this.flavor);
+    return { env: { TF_PLUGIN_CACHE_DIR: dir, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: '1' }, concurrent };
+  }
+
+  /** `<binary> version` (not a Terraform operation: not counted in `spawned`, no run log). */
+  private async probeFlavor(): Promise<TerraformFlavor> {
+    try {
+      const run = await runProcess(this.binary, ['version'], {
+        env: { ...BASE_ENV, ...this.options.env },
+        timeoutMs: VERSION_TIMEOUT_MS,
+        logFile: '/dev/null',
+        logger: this.log.child({}, { level: 'silent' }),
+      });
+      const flavor = parseVersionOutput(run.stdout);
+      this.log.info({ binary: this.binary, flavor, pluginCacheConcurrent: pluginCacheIsConcurrencySafe(flavor) }, 'terraform binary');
+      return flavor;
+    } catch (err) {
+      this.log.warn({ binary: this.binary, err }, 'cannot tell the Terraform binary\'s version: inits share the plugin cache one at a time');
+      return { name: 'unknown' };
+    }
+  }
+
+  /** Runs `task` after every task queued before it has finished (whatever their outcome). */
+  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const turn = this.initTurn.then(task, task);
+    this.initTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   private async describe(

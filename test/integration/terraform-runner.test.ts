@@ -70,6 +70,12 @@ function labModule(outDir: string, content: string, opts: { count?: number } = {
 }
 
 const ALL_RESOURCES = ['local_file.machine[0]', 'local_file.machine[1]', 'terraform_data.boot'];
+const PLATFORM = `${process.platform}_${process.arch === 'x64' ? 'amd64' : process.arch}`;
+
+/** Where a workspace's hashicorp/local provider directory points (init links it into the plugin cache). */
+async function localProviderLink(ws: Workspace, host: string): Promise<string> {
+  return readlink(join(ws.dir, '.terraform', 'providers', host, 'hashicorp', 'local', tools.providerVersions.local ?? '', PLATFORM));
+}
 
 async function stateList(ws: Workspace, binary = tools.tofu): Promise<string[]> {
   const { stdout } = await execFileAsync(binary, ['state', 'list', '-no-color'], {
@@ -130,7 +136,7 @@ describe('TerraformRunner with OpenTofu', () => {
     const first = await runner.converge(ws, labModule(out, 'hello'));
     expect(first.failure).toBeUndefined();
     expect(first).toMatchObject({ result: 'success', applied: true, skipped: false });
-    expect(first.runs.map((r) => r.op)).toEqual(['init', 'plan', 'apply', 'output']);
+    expect(first.runs.map((r) => r.op)).toEqual(['init', 'apply']);
     expect(first.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(first.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
     expect(await readFile(`${out}/vm-1.txt`, 'utf8')).toBe('hello 1');
@@ -147,20 +153,16 @@ describe('TerraformRunner with OpenTofu', () => {
     const plan = await runner.plan(ws);
     expect(plan).toMatchObject({ op: 'plan', result: 'success', exitCode: 0, changes: false });
     const forced = await runner.converge(ws, labModule(out, 'hello'), { force: true });
-    expect(forced.runs.map((r) => r.op)).toEqual(['plan', 'output']);
+    expect(forced.runs.map((r) => r.op)).toEqual(['plan']);
+    expect(forced.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
     expect(runner.spawned.apply).toBe(spawnedBefore.apply);
     expect(runner.spawned.init).toBe(spawnedBefore.init);
     expect((await logsOf(ws)).filter((n) => n.endsWith('-apply.log'))).toHaveLength(1);
-    const outputLogs = (await logsOf(ws)).filter((n) => n.endsWith('-output.log'));
-    for (const name of outputLogs) expect(await readFile(join(ws.logDir, name), 'utf8')).not.toContain('not-for-logs');
+    for (const name of await logsOf(ws)) expect(await readFile(join(ws.logDir, name), 'utf8')).not.toContain('not-for-logs');
 
-    // A changed variable: the plan has changes (exit 2), the apply runs, init does not.
+    // A changed variable: one apply process (it plans and applies), no init, and the new outputs from the state.
     const changed = await runner.converge(ws, labModule(out, 'bonjour'));
-    expect(changed.runs.map((r) => [r.op, r.exitCode])).toEqual([
-      ['plan', 2],
-      ['apply', 0],
-      ['output', 0],
-    ]);
+    expect(changed.runs.map((r) => [r.op, r.exitCode])).toEqual([['apply', 0]]);
     expect(await readFile(`${out}/vm-0.txt`, 'utf8')).toBe('bonjour 0');
     expect(changed.outputs?.boot_id?.value).not.toBe(first.outputs?.boot_id?.value); // terraform_data replaced
     expect(runner.spawned.apply).toBe(spawnedBefore.apply + 1);
@@ -193,12 +195,12 @@ describe('TerraformRunner with OpenTofu', () => {
     };
     const result = await runner.converge(ws, broken);
     expect(result.result).toBe('failed');
-    expect(result.failure).toMatchObject({ op: 'plan', result: 'failed', exitCode: 1 });
+    expect(result.failure).toMatchObject({ op: 'apply', result: 'failed', exitCode: 1 });
     expect(result.failure?.error).toMatch(/^Error: Extraneous JSON object property\n/);
     expect(result.failure?.error).toContain('No argument or block type is named "contnet"');
     expect(result.failure?.error).not.toMatch(/[│╷╵]/);
     expect(await readFile(result.failure?.logFile ?? '', 'utf8')).toContain('Extraneous JSON object property');
-    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{8}T\d{6}\.\d{3}Z-plan\.log$/);
+    expect(result.failure?.logFile).toMatch(/\/logs\/lab\/default\/broken\/\d{8}T\d{6}\.\d{3}Z-apply\.log$/);
   }, RUN_TIMEOUT_MS);
 
   it('after a SIGKILL mid-apply, reports the stale lock, releases it, and converges to one set of resources', async () => {
@@ -315,6 +317,20 @@ describe('TerraformRunner with OpenTofu', () => {
     await waitFor('the tofu process group to end', async () => (await findTerraformPid(ws, 'apply')) === undefined);
   }, RUN_TIMEOUT_MS);
 
+  it('shares one provider plugin cache under the state root between workspaces whose inits run at once', async () => {
+    const names = ['cache-a', 'cache-b', 'cache-c'];
+    const converged = await Promise.all(names.map(async (name) => {
+      const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name });
+      return { ws, result: await runner.converge(ws, labModule(join(root, `out-${name}`), name, { count: 1 })) };
+    }));
+    const version = tools.providerVersions.local ?? '';
+    for (const { ws, result } of converged) {
+      expect(result.failure).toBeUndefined();
+      expect(result.runs.map((r) => r.op)).toEqual(['init', 'apply']);
+      expect(await localProviderLink(ws, 'registry.opentofu.org')).toBe(join(root, 'plugin-cache', 'registry.opentofu.org', 'hashicorp', 'local', version, PLATFORM));
+    }
+  }, RUN_TIMEOUT_MS);
+
   it('rejects a workspace name that would leave the state root', async () => {
     await expect(runner.workspace({ kind: 'lab', namespace: 'default', name: '../x' })).rejects.toThrow(WorkspaceNameError);
     await expect(runner.workspace({ kind: 'lab', namespace: '..', name: 'x' })).rejects.toThrow(WorkspaceNameError);
@@ -338,11 +354,34 @@ describe('TerraformRunner with HashiCorp Terraform and the same mirror', () => {
     expect(applied.failure).toBeUndefined();
     expect(applied).toMatchObject({ result: 'success', applied: true });
     expect(applied.outputs?.files?.value).toEqual([`${out}/vm-0.txt`, `${out}/vm-1.txt`]);
+    expect(applied.outputs?.secret).toMatchObject({ sensitive: true, value: 'not-for-logs' });
+    expect(await localProviderLink(ws, 'registry.terraform.io')).toContain(`${join(root, 'terraform', 'plugin-cache')}/registry.terraform.io/`);
     const plan = await tf.plan(ws);
     expect(plan).toMatchObject({ exitCode: 0, changes: false });
     expect(await stateList(ws, TERRAFORM)).toEqual(ALL_RESOURCES);
     expect(await tf.destroy(ws)).toMatchObject({ result: 'success' });
     expect(existsSync(`${out}/vm-0.txt`)).toBe(false);
     expect(tf.spawned.apply).toBe(1);
+  }, RUN_TIMEOUT_MS);
+
+  it('runs inits that share the plugin cache one at a time (Terraform does not lock it)', async () => {
+    const tf = await TerraformRunner.create({
+      stateRoot: join(root, 'terraform-inits'),
+      binary: TERRAFORM,
+      env: { TF_CLI_CONFIG_FILE: tools.cliConfig },
+    });
+    const workspaces = await Promise.all(['tf-a', 'tf-b', 'tf-c'].map((name) => tf.workspace({ kind: 'lab', namespace: 'default', name })));
+    const results = await Promise.all(workspaces.map((ws) => tf.converge(ws, labModule(join(root, `out-${ws.name}`), ws.name, { count: 1 }))));
+    for (const result of results) expect(result.failure).toBeUndefined();
+    // Each run log starts with "# <ISO time> <binary> init ..." and ends with "# exit 0 after <ms> ms".
+    const spans = await Promise.all(results.map(async (result) => {
+      const log = await readFile(result.runs.find((r) => r.op === 'init')?.logFile ?? '', 'utf8');
+      const start = Date.parse(/^# (\S+) /.exec(log)?.[1] ?? '');
+      const ms = Number(/^# exit 0 after (\d+) ms/m.exec(log)?.[1]);
+      return [start, start + ms] as const;
+    }));
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]?.[0]).toBeGreaterThanOrEqual(spans[i - 1]?.[1] ?? Infinity);
+    for (const ws of workspaces) expect(await tf.destroy(ws)).toMatchObject({ result: 'success' });
   }, RUN_TIMEOUT_MS);
 });

@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initKey } from '../../src/exec/terraform.js';
-import { findTerraformBinary } from '../../src/exec/terraform-binary.js';
+import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe } from '../../src/exec/terraform-binary.js';
 import { extractTerraformError } from '../../src/exec/terraform-diagnostics.js';
 import {
   inspectLock,
@@ -15,7 +15,7 @@ import {
   recordLockHolderPid,
   releaseStaleLock,
 } from '../../src/exec/terraform-lock.js';
-import { FolderStateBackend, STATE_FILE, stateResourceAddresses } from '../../src/exec/terraform-state.js';
+import { FolderStateBackend, STATE_FILE, stateOutputs, stateResourceAddresses } from '../../src/exec/terraform-state.js';
 import { openWorkspace, renderRootModule, workspacePaths, WorkspaceNameError } from '../../src/exec/workspace.js';
 
 let root: string;
@@ -108,6 +108,61 @@ describe('FolderStateBackend', () => {
     expect((await backend.version(history[2] ?? ''))?.equals(state(3))).toBe(true);
     expect(await backend.version('../../etc/passwd')).toBeUndefined();
     expect(stateResourceAddresses(state(1))).toEqual(['local_file.a']);
+  });
+});
+
+describe('stateOutputs', () => {
+  it('reads the outputs as output -json prints them, sensitive false when the state leaves it out', () => {
+    const state = Buffer.from(JSON.stringify({
+      version: 4,
+      serial: 3,
+      outputs: {
+        machines: { value: [{ name: 'vm-0' }], type: ['tuple', [['object', { name: 'string' }]]] },
+        token: { value: 's3cret', type: 'string', sensitive: true },
+      },
+      resources: [],
+    }));
+    expect(stateOutputs(state)).toEqual({
+      machines: { value: [{ name: 'vm-0' }], type: ['tuple', [['object', { name: 'string' }]]], sensitive: false },
+      token: { value: 's3cret', type: 'string', sensitive: true },
+    });
+  });
+
+  it('reads no outputs from no state or a state without any', () => {
+    expect(stateOutputs(undefined)).toEqual({});
+    expect(stateOutputs(Buffer.alloc(0))).toEqual({});
+    expect(stateOutputs(Buffer.from('{"version":4,"resources":[]}'))).toEqual({});
+  });
+
+  it('reports a state that does not parse without quoting it', () => {
+    for (const text of ['{"outputs":{"token":{"value":"s3cret"', 's3cret-not-json']) {
+      const message = ((): string => {
+        try {
+          stateOutputs(Buffer.from(text));
+          return 'no error';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect(message).toMatch(/cannot be read/);
+      expect(message).not.toContain('s3cret');
+    }
+    expect(() => stateOutputs(Buffer.from('{"outputs":[1]}'))).toThrow(/not an object/);
+  });
+});
+
+describe('the binary\'s plugin cache concurrency', () => {
+  it.each([
+    ['OpenTofu v1.12.6\non linux_amd64', 'OpenTofu', true],
+    ['OpenTofu v1.10.5\non linux_amd64', 'OpenTofu', true],
+    ['OpenTofu v1.10.4\non linux_amd64', 'OpenTofu', false],
+    ['OpenTofu v1.9.1\non linux_amd64', 'OpenTofu', false],
+    ['Terraform v1.11.4\non linux_amd64', 'Terraform', false],
+    ['something else', 'unknown', false],
+  ])('%j: %s, concurrent inits %s', (text, name, concurrent) => {
+    const flavor = parseVersionOutput(text);
+    expect(flavor.name).toBe(name);
+    expect(pluginCacheIsConcurrencySafe(flavor)).toBe(concurrent);
   });
 });
 
