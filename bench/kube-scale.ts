@@ -18,14 +18,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { nodeCleanupController } from '../controllers/node-cleanup.js';
-import { nodeController } from '../controllers/node.js';
-import { rentalController } from '../controllers/rental.js';
 import type { NodeResource, RentalResource } from '../src/api/types.js';
+import { registerControllers } from '../src/cli/controllers.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
-import { AnsibleRunner, type AnsibleRunRequest, type AnsibleRunResult } from '../src/exec/ansible.js';
+import { AnsibleRunner } from '../src/exec/ansible/runner.js';
+import type { AnsibleRunRequest, AnsibleRunResult } from '../src/exec/ansible/types.js';
+import { KubeStore } from '../src/kube/store.js';
 import { Manager, type ControllerSetup } from '../src/runtime/manager.js';
-import { KubeStore } from '../src/store/kube.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../src/telemetry/metrics.js';
 import { startKube } from '../test/harness/kube.js';
 
@@ -131,10 +130,12 @@ async function main(): Promise<void> {
       const key = `${info.verb} ${info.resource}`;
       writesByResource[key] = (writesByResource[key] ?? 0) + 1;
     });
-    manager = new Manager(store)
-      .add(counted(nodeController(store, { concurrency: 32 })))
-      .add(counted(nodeCleanupController(store, runner)))
-      .add(counted(rentalController(store, { runner, concurrency: Number(args['rental-concurrency']) })));
+    manager = registerControllers(
+      new Manager(store),
+      { store, ansible: runner },
+      { nodeConcurrency: 32, rentalConcurrency: Number(args['rental-concurrency']) },
+      { only: ['node', 'node-cleanup', 'rental'], wrap: counted },
+    );
     await manager.start();
 
     const ports = dataPlane.workers.map((w) => w.port);

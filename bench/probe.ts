@@ -6,12 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { nodeController } from '../controllers/node.js';
 import type { NodeResource } from '../src/api/types.js';
+import { assembleFolderOrion } from '../src/cli/run.js';
 import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
 import { probeNode, type ProbeTarget } from '../src/exec/ssh.js';
-import { Manager } from '../src/runtime/manager.js';
-import { FolderStore } from '../src/store/folder.js';
+import { FolderStore } from '../src/folder/store.js';
 import { cpuSeconds, fmt, line, percentile, rssMiB, until } from './support.js';
 
 const NODES = Number(process.argv[2] ?? 500);
@@ -75,14 +74,16 @@ async function orionSweep(root: string, privateKey: string): Promise<{ seconds: 
   }));
   await writeFile(join(dir, 'nodes.yaml'), docs.map((d) => stringify(d)).join('---\n'));
   await writeFile(join(dir, 'key.yaml'), stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key' }, stringData: { privateKey } }));
-  const store = new FolderStore({ dir, stateDir: join(root, 'state') });
   const latencies: number[] = [];
   const probe: typeof probeNode = async (t) => {
     const result = await probeNode(t);
     latencies.push(result.latencyMs);
     return result;
   };
-  const manager = new Manager(store).add(nodeController(store, { concurrency: CONCURRENCY, probe }));
+  const { store, manager } = assembleFolderOrion(
+    { dir, state: join(root, 'state'), nodeConcurrency: CONCURRENCY, node: { probe } },
+    { only: ['node'] },
+  );
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   await manager.start(); // includes loading the 500 manifests (a few ms; measured on its own below)

@@ -33,15 +33,19 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { labController } from '../controllers/lab.js';
-import { LIBVIRT_MODULE, renderLabModule } from '../controllers/lab-module.js';
-import { defaultModulesDir, installModule } from '../controllers/lab-terraform.js';
-import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/lab-validate.js';
+import { labController } from '../controllers/lab/controller.js';
+import { LIBVIRT_MODULE, renderLabModule } from '../controllers/machine/module.js';
+import { defaultModulesDir, installModule } from '../controllers/machine/terraform.js';
+import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/machine/validate.js';
 import { getCondition } from '../src/api/conditions.js';
+import { refKey, workspaceRef } from '../src/api/refs.js';
 import type { LabSpec } from '../src/api/types.js';
-import { AnsibleRunner, defaultPlaybookDir, sshArgs } from '../src/exec/ansible.js';
-import type { Workspace } from '../src/exec/terraform.js';
-import { moduleJson, sha256 } from '../src/exec/workspace.js';
+import { sha256 } from '../src/base/hash.js';
+import { sshArgs } from '../src/exec/ansible/inventory.js';
+import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../src/exec/ansible/runner.js';
+import type { Workspace } from '../src/exec/terraform/runner.js';
+import { moduleJson } from '../src/exec/terraform/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
 import { LabBed } from '../test/harness/lab-bed.js';
@@ -129,7 +133,7 @@ async function counterSum(counter: { get(): Promise<{ values: Array<{ value: num
 // ---- 1. bare tools vs Orion ----------------------------------------------------------------------------------------
 
 function tofuEnv(bed: LabBed): Record<string, string> {
-  // What the runner gives every run (BASE_ENV in src/exec/terraform.ts) plus the harness's CLI config and PATH.
+  // What the runner gives every run (BASE_ENV in src/exec/terraform/runner.ts) plus the harness's CLI config and PATH.
   return { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1', ...bed.tools.env };
 }
 
@@ -226,7 +230,7 @@ async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown
     .filter(([, n]) => n > 0)
     .map(([op, n]) => `${op} ${n}`)
     .join(', ');
-  const ws = await bed.runner.workspace({ kind: 'lab', namespace: NS, name });
+  const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: NS, name }));
   const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
   const ansible = ansibleTiming(bed, name, wallStart);
   await removeLabs(bed, file, [name]);
@@ -526,7 +530,7 @@ async function steadyLabs(bed: LabBed): Promise<void> {
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(end, nextResync) - Date.now())));
     if (Date.now() >= nextResync && Date.now() < end) {
-      for (const n of names) controller?.enqueue(`Lab/${NS}/${n}`);
+      for (const n of names) controller?.enqueue(refKey({ kind: 'Lab', namespace: NS, name: n }));
       resyncs += 1;
       nextResync += RESYNC_S * 1000;
     }

@@ -1,6 +1,6 @@
 // How the result of an Ansible run is told in a resource's status: a short summary and one line.
 import type { RunSummary } from '../src/api/types.js';
-import type { AnsibleRunResult } from '../src/exec/ansible.js';
+import type { AnsibleRunResult } from '../src/exec/ansible/types.js';
 
 /** The `lastRun` / `lastAnsibleRun` summary of a status (the message bounded). */
 export function ansibleRunSummary(result: AnsibleRunResult): RunSummary {

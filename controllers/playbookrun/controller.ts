@@ -5,12 +5,14 @@
 // runs twice at once, so no run of this process holds it): it is Failed, never silently started again.
 import { setCondition, type ConditionInput } from '../../src/api/conditions.js';
 import type { PlaybookRunResource, PlaybookRunStatus } from '../../src/api/types.js';
-import { parseRefKey, refKey, refOf } from '../../src/api/types.js';
-import { InvalidPlaybookError, InvalidRunRequestError, playbookBaseName, type AnsibleRunResult, type AnsibleRunner } from '../../src/exec/ansible.js';
+import { parseRefKey, refKey, refOf } from '../../src/api/refs.js';
+import { playbookBaseName } from '../../src/exec/ansible/playbooks.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
-import { NotFoundError, TerminalError } from '../../src/runtime/errors.js';
+import { TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
-import { NotWritableError } from '../../src/store/errors.js';
+import { NotFoundError, NotWritableError } from '../../src/store/errors.js';
 import { FINALIZER, type Store } from '../../src/store/store.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { resolveTargets } from './targets.js';

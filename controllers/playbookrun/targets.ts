@@ -1,7 +1,7 @@
 // The hosts of a PlaybookRun: its named Nodes, each with its pinned host key, reached with the key of their Secret.
 // A run uses one key, so the Nodes must share one Secret; anything missing is a reason the run cannot start.
 import type { NodeResource, PlaybookRunResource } from '../../src/api/types.js';
-import type { AnsibleHost } from '../../src/exec/ansible.js';
+import type { AnsibleHost } from '../../src/exec/ansible/types.js';
 import type { Store } from '../../src/store/store.js';
 
 export type Targets = { hosts: AnsibleHost[]; privateKey: string } | { problem: string; reason: string };

@@ -48,24 +48,3 @@ export type RentalResource = Resource<RentalSpec, RentalStatus>;
 export type LabResource = Resource<LabSpec, LabStatus>;
 export type DesktopResource = Resource<DesktopSpec, DesktopStatus>;
 export type PlaybookRunResource = Resource<PlaybookRunSpec, PlaybookRunStatus>;
-
-/** Identifies one object: what a work queue holds. */
-export interface ObjectRef {
-  kind: KindName;
-  namespace: string;
-  name: string;
-}
-
-export function refKey(ref: ObjectRef): string {
-  return `${ref.kind}/${ref.namespace}/${ref.name}`;
-}
-
-export function refOf(obj: Resource): ObjectRef {
-  return { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
-}
-
-export function parseRefKey(key: string): ObjectRef {
-  const [kind, namespace, name] = key.split('/');
-  if (!kind || !namespace || !name) throw new Error(`malformed object key "${key}"`);
-  return { kind: kind as KindName, namespace, name };
-}

@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { API_VERSION } from './group.js';
 import { KINDS, type KindDefinition } from './kinds.js';
-import { DNS_LABEL } from './schemas/common.js';
+import { DNS_LABEL } from '../base/names.js';
 import type { KindName } from './types.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped in the module object.

@@ -5,9 +5,9 @@ import { stringify } from 'yaml';
 import { getCondition } from '../api/conditions.js';
 import { KINDS, findKind, type KindDefinition } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
-import type { ManifestError } from '../store/manifest-file.js';
-import { formatManifestError } from '../store/manifest-file.js';
-import { readJsonTree, type StoredObject } from '../store/state-dir.js';
+import type { ManifestError } from '../folder/manifest-file.js';
+import { formatManifestError } from '../folder/manifest-file.js';
+import { readJsonTree, type StoredObject } from '../folder/state-dir.js';
 import { formatAge, readPath, renderTable } from './table.js';
 
 export interface GetOptions {

@@ -2,8 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findKind } from '../api/kinds.js';
-import { listRunLogs } from '../exec/ansible.js';
-import { DNS_LABEL } from '../api/schemas/common.js';
+import { runLogRef, workspaceRef, type ObjectRef } from '../api/refs.js';
+import { isDnsLabel } from '../base/names.js';
+import { listRunLogs } from '../exec/run-logs.js';
+import { stateLayout } from './paths.js';
 
 export interface LogsOptions {
   stateDir: string;
@@ -16,14 +18,15 @@ export async function logsCommand(resource: string, options: LogsOptions): Promi
   const [kindName, name, extra] = resource.split('/');
   const def = kindName ? findKind(kindName) : undefined;
   if (!def || !name || extra !== undefined) throw new Error(`expected KIND/NAME (for example rental/alice), got "${resource}"`);
-  if (!new RegExp(DNS_LABEL).test(name) || !new RegExp(DNS_LABEL).test(options.namespace)) {
+  if (!isDnsLabel(name) || !isDnsLabel(options.namespace)) {
     throw new Error(`invalid name "${name}" or namespace "${options.namespace}"`);
   }
-  const ref = { kind: def.kind, namespace: options.namespace, name };
-  // Ansible runs are filed under the kind, Terraform workspaces under its lower-case form (a DNS label).
+  const ref: ObjectRef = { kind: def.kind, namespace: options.namespace, name };
+  // Where the runners file them: the same layout and the same refs name the folders for both.
+  const layout = stateLayout(options.stateDir);
   const runs = [
-    ...(await listRunLogs(join(options.stateDir, 'runs'), ref)),
-    ...(await listRunLogs(join(options.stateDir, 'terraform', 'logs'), { ...ref, kind: def.kind.toLowerCase() })),
+    ...(await listRunLogs(layout.runs, runLogRef(ref))),
+    ...(await listRunLogs(join(layout.terraform, 'logs'), workspaceRef(ref))),
   ].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (runs.length === 0) return `No runs recorded for ${def.singular} "${options.namespace}/${name}".\n`;
   if (options.list) return runs.map((r) => `${r.startedAt}  ${r.playbook}  ${r.file}\n`).join('');

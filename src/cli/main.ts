@@ -116,12 +116,15 @@ function addRunCommand(program: Command): void {
     .option('--session-wait <s>', 'how long /api/session/create waits for Ready before answering 202 (default 300)', positiveInt)
     .action(async (opts: RunCommandOptions) => {
       if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
+      // Both modes take the same options (controllers.ts); the rest says where the objects and the state are.
       const common = {
         state: opts.state,
         listen: opts.listen,
         nodeConcurrency: opts.nodeConcurrency,
         rentalConcurrency: opts.rentalConcurrency,
         playbookDirs: opts.playbookDir,
+        terraform: opts.terraform,
+        imageDirs: opts.imageDir,
         recipes: opts.recipe,
         portal: portalOptions(opts),
       };
@@ -129,7 +132,7 @@ function addRunCommand(program: Command): void {
         if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace || opts.stateVersions) {
           throw new InvalidArgumentError('--kubeconfig, --namespace, --leader-elect, --lease-namespace and --state-versions need --kube');
         }
-        return runUntilSignal({ ...common, dir: opts.dir, terraform: opts.terraform, imageDirs: opts.imageDir });
+        return runUntilSignal({ ...common, dir: opts.dir });
       }
       await runKubeUntilSignal({
         ...common,
@@ -137,8 +140,6 @@ function addRunCommand(program: Command): void {
         namespace: opts.namespace,
         leaderElect: opts.leaderElect,
         leaseNamespace: opts.leaseNamespace,
-        terraform: opts.terraform,
-        imageDirs: opts.imageDir,
         stateVersions: opts.stateVersions,
       });
     });

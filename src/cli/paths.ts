@@ -1,19 +1,8 @@
-// Where the CLI finds things: the state directory beside the manifests, the package root.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { defaultStateDir } from '../store/folder.js';
-
-/** The repository / package root, from src/ (tsx, vitest) or dist/src/ (compiled). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'crds'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the orion package root');
-    dir = parent;
-  }
-  return dir;
-}
+// Where the CLI finds things: the state directory beside the manifests and its layout, the package's version.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../base/package-root.js';
+import { defaultStateDir } from '../folder/store.js';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
@@ -24,4 +13,9 @@ export function resolveStateDir(options: { dir?: string; state?: string }): stri
   if (options.state) return resolve(options.state);
   if (options.dir) return defaultStateDir(options.dir);
   return resolve('.orion');
+}
+
+/** The state directory's layout, shared by the runners and `orion logs`: run logs and Terraform workspaces. */
+export function stateLayout(stateDir: string): { runs: string; terraform: string } {
+  return { runs: join(stateDir, 'runs'), terraform: join(stateDir, 'terraform') };
 }

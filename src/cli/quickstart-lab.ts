@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LIBVIRT_PROVIDER } from '../../controllers/lab-module.js';
-import { findOnPath } from '../exec/terraform-binary.js';
+import { LIBVIRT_PROVIDER } from '../../controllers/machine/module.js';
+import { findOnPath } from '../exec/terraform/binary.js';
 
 export const QUICKSTART_LAB = 'quickstart';
 export const LAB_FILE = 'lab.yaml';

@@ -11,10 +11,12 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generateClientKeyPair, LocalDataPlane, type SshWorker } from '../dataplane/workers.js';
 import type { Express } from 'express';
-import type { LabResource, ObjectRef } from '../api/types.js';
+import type { LabResource } from '../api/types.js';
+import type { ObjectRef } from '../api/refs.js';
 import { logger } from '../telemetry/logger.js';
 import { getCommand } from './get.js';
-import { packageRoot, resolveStateDir } from './paths.js';
+import { packageRoot } from '../base/package-root.js';
+import { resolveStateDir } from './paths.js';
 import { detectLab, LAB_FILE, labTargetFromEnv, QUICKSTART_LAB, writeLabManifest } from './quickstart-lab.js';
 import { startOrion, type RunningOrion } from './run.js';
 

@@ -1,81 +1,65 @@
-// `orion run`: the controllers on a store, with the HTTP endpoint, until SIGINT/SIGTERM.
+// `orion run`: folder mode. The controllers (controllers.ts) on a FolderStore, their run logs, Terraform
+// workspaces and generated passwords under its state directory, with the HTTP endpoint, until SIGINT/SIGTERM.
 import type { Express } from 'express';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { nodeCleanupController } from '../../controllers/node-cleanup.js';
-import { nodeController } from '../../controllers/node.js';
-import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
-import { labController, type LabControllerOptions } from '../../controllers/lab.js';
-import { playbookRunController } from '../../controllers/playbookrun/controller.js';
-import { rentalController } from '../../controllers/rental.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../exec/ansible.js';
-import { TerraformRunner } from '../exec/terraform.js';
+import type { TerraformRunner } from '../exec/terraform/runner.js';
+import { FolderGeneratedPasswords } from '../folder/generated-passwords.js';
+import { FolderStore } from '../folder/store.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
 import { FolderAccess } from '../server/auth/access.js';
 import { TokenStore, tokensFile } from '../server/auth/tokens.js';
 import { policyFromFlags } from '../server/api/policy.js';
 import { createOrionApp, listen, type OrionApp } from '../server/http.js';
-import type { PortalRunOptions } from './portal-options.js';
-import { FolderStore } from '../store/folder.js';
-import { FolderGeneratedPasswords } from '../store/generated-passwords.js';
+import { NodeIndex } from '../../controllers/rental/scheduler.js';
+import { RunCatalog } from '../exec/run-catalog.js';
 import { logger } from '../telemetry/logger.js';
+import { makeRunners, registerControllers, type OrionOptions, type Registration } from './controllers.js';
+import type { PortalRunOptions } from './portal-options.js';
 
-export interface RunOptions {
+export interface FolderOrionOptions extends OrionOptions {
+  /** The folder of manifests. */
   dir: string;
+  /** The state directory (default <dir>/.orion). */
   state?: string;
-  listen: string;
-  nodeConcurrency: number;
-  rentalConcurrency: number;
-  /** Extra folders searched for playbooks, before the project's ansible/ folder. */
-  playbookDirs?: string[];
-  /** Recipes a PlaybookRun (and the portal's /ansible/run) may name (default: base). */
-  recipes?: string[];
-  /** The tofu/terraform binary for Labs (default: tofu, else terraform, on PATH; resolved at the first Lab). */
-  terraform?: string;
-  /** Directories a libvirt Lab machine may boot images, kernels and initrds from. */
-  imageDirs?: string[];
-  /** The portal: transport and policy. */
-  portal?: PortalRunOptions;
-  /** Extra Lab and Desktop controller settings (tests: a stand-in machine module, shorter polls). */
-  lab?: Partial<LabControllerOptions>;
-  desktop?: Partial<DesktopControllerOptions>;
+  /** An existing Terraform runner (tests: to count its processes); otherwise made from `terraform`, `terraformEnv`. */
+  terraformRunner?: TerraformRunner;
 }
 
-export interface RunningOrion {
-  app: Express;
-  portal: OrionApp['portal'];
+export interface RunOptions extends FolderOrionOptions {
+  listen: string;
+  /** The portal: transport and policy. */
+  portal?: PortalRunOptions;
+}
+
+export interface FolderOrion {
   store: FolderStore;
   manager: Manager;
+}
+
+/** Folder mode without its HTTP endpoint: the store and the controllers on one Manager (not started). */
+export function assembleFolderOrion(options: FolderOrionOptions, registration: Registration = {}): FolderOrion {
+  const store = new FolderStore({ dir: options.dir, stateDir: options.state });
+  const runners = makeRunners(store.state.root, options);
+  const deps = {
+    store,
+    ansible: runners.ansible,
+    terraform: options.terraformRunner ?? runners.terraform,
+    passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
+  };
+  return { store, manager: registerControllers(new Manager(store), deps, options, registration) };
+}
+
+export interface RunningOrion extends FolderOrion {
+  app: Express;
+  portal: OrionApp['portal'];
   server: Server;
   stop(): Promise<void>;
 }
 
 export async function startOrion(options: RunOptions): Promise<RunningOrion> {
-  const store = new FolderStore({ dir: options.dir, stateDir: options.state });
-  const manager = new Manager(store);
-  const runner = new AnsibleRunner({
-    playbookDirs: [...(options.playbookDirs ?? []), defaultPlaybookDir()],
-    runsDir: join(store.state.root, 'runs'),
-  });
-  manager
-    .add(nodeController(store, { concurrency: options.nodeConcurrency }))
-    .add(nodeCleanupController(store, runner))
-    .add(rentalController(store, { runner, concurrency: options.rentalConcurrency }))
-    .add(playbookRunController(store, { runner, recipes: options.recipes }))
-    .add(labController(store, {
-      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
-      ansible: runner,
-      imageDirs: options.imageDirs,
-      ...options.lab,
-    }))
-    .add(desktopController(store, {
-      terraform: () => TerraformRunner.create({ stateRoot: join(store.state.root, 'terraform'), binary: options.terraform }),
-      ansible: runner,
-      imageDirs: options.imageDirs,
-      passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
-      ...options.desktop,
-    }));
+  const { store, manager } = assembleFolderOrion(options);
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const portalOptions = options.portal ?? {};
   const { app, portal } = createOrionApp({
@@ -87,7 +71,8 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       store,
       access: new FolderAccess(new TokenStore(tokensFile(store.state.root))),
       policy: await policyFromFlags({ ...portalOptions, recipes: options.recipes ?? portalOptions.recipes }),
-      stateRoot: store.state.root,
+      runs: new RunCatalog(store.state.root),
+      nodes: new NodeIndex(store),
       transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
     },
   });

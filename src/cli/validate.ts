@@ -1,7 +1,8 @@
 // `orion validate`: checks manifest files (or folders of them) as `orion run` would, without running.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { formatManifestError, parseManifestText, type ManifestError } from '../store/manifest-file.js';
+import { keyOf } from '../api/refs.js';
+import { formatManifestError, parseManifestText, type ManifestError } from '../folder/manifest-file.js';
 
 export interface ValidateReport {
   files: number;
@@ -19,7 +20,7 @@ export async function validatePaths(paths: string[]): Promise<ValidateReport> {
     report.errors.push(...parsed.errors);
     if (parsed.errors.length > 0) continue;
     for (const obj of parsed.objects) {
-      const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
+      const key = keyOf(obj);
       const first = declaredIn.get(key);
       if (first) {
         report.errors.push({ file: name, line: 1, field: 'metadata.name', message: `duplicate ${key}: already declared in ${first}` });

@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseListen } from '../server/http.js';
-import { packageRoot, resolveStateDir } from './paths.js';
+import { packageRoot } from '../base/package-root.js';
+import { resolveStateDir } from './paths.js';
 
 export interface WorkerCommandOptions {
   listen: string;

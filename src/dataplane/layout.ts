@@ -1,5 +1,6 @@
 // Where a worker keeps its files, and the checks that keep names and paths safe.
 import path from 'node:path';
+import { isDnsLabel } from '../base/names.js';
 
 /**
  * A worker's persistent directory:
@@ -28,14 +29,13 @@ export interface WorkerLayout {
   pidFilePath: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Characters that are safe inside overlay mount options (no ',' ':' '=' or spaces) and sshd_config. */
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 /** Directories the worker mounts over: its own files must not live below them. */
 const SHADOWED_ROOTS = ['/etc', '/home', '/root', '/run', '/proc'];
 
 export function assertDnsLabel(name: string): void {
-  if (!DNS_LABEL.test(name)) {
+  if (!isDnsLabel(name)) {
     throw new Error(`worker name ${JSON.stringify(name)} is not a DNS label (a-z, 0-9, '-', at most 63 characters)`);
   }
 }

@@ -6,39 +6,24 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findKind } from '../api/kinds.js';
-import type { KindName } from '../api/types.js';
-import { listRunLogs, readRunRecord, type RunState } from './run-logs.js';
+import { runLogRef, workspaceRef, type ObjectRef } from '../api/refs.js';
+import type { RunInfo, RunReader } from '../api/runs.js';
+import { listRunLogs, readRunRecord, resourceLogDir } from './run-logs.js';
 
-export interface RunRef {
-  kind: KindName;
-  namespace: string;
-  name: string;
-}
-
-export interface RunInfo {
-  id: string;
-  resource: RunRef;
-  /** The playbook or Terraform operation. */
-  what: string;
-  state: RunState;
-  startedAt: string;
-  endedAt?: string;
-  result?: string;
-  message?: string;
-  file: string;
-}
+type RunRef = ObjectRef;
+export type { RunInfo };
 
 const SEGMENT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LOG_BASE = /^\d{8}T\d{6}\.\d{3}Z-[A-Za-z0-9_-]+$/;
 
-export class RunCatalog {
+export class RunCatalog implements RunReader {
   constructor(private readonly stateRoot: string) {}
 
   /** The kept runs of a resource, oldest first. */
   async list(ref: RunRef): Promise<RunInfo[]> {
     const logs = [
-      ...(await listRunLogs(join(this.stateRoot, 'runs'), ref)),
-      ...(await listRunLogs(join(this.stateRoot, 'terraform', 'logs'), { ...ref, kind: ref.kind.toLowerCase() })),
+      ...(await listRunLogs(join(this.stateRoot, 'runs'), runLogRef(ref))),
+      ...(await listRunLogs(join(this.stateRoot, 'terraform', 'logs'), workspaceRef(ref))),
     ].sort((a, b) => a.file.slice(a.file.lastIndexOf('/')).localeCompare(b.file.slice(b.file.lastIndexOf('/'))));
     return Promise.all(logs.map((log) => this.describe(ref, log.file, log.startedAt, log.playbook)));
   }
@@ -49,8 +34,8 @@ export class RunCatalog {
     if (!parsed) return undefined;
     const { ref, base } = parsed;
     const candidates = [
-      join(this.stateRoot, 'runs', ref.kind, ref.namespace, ref.name, `${base}.log`),
-      join(this.stateRoot, 'terraform', 'logs', ref.kind.toLowerCase(), ref.namespace, ref.name, `${base}.log`),
+      join(resourceLogDir(join(this.stateRoot, 'runs'), runLogRef(ref)), `${base}.log`),
+      join(resourceLogDir(join(this.stateRoot, 'terraform', 'logs'), workspaceRef(ref)), `${base}.log`),
     ];
     for (const file of candidates) {
       if (!(await stat(file).catch(() => undefined))?.isFile()) continue;

@@ -3,18 +3,13 @@
 //   <dir>/<kind>/<namespace>/<name>/<ISO 8601 basic time>-<what>.log, oldest pruned beyond a count,
 // each with a small record beside it, <log>.json: the run's state (RUNNING, then SUCCESS or ERROR), its times and
 // result, and the pid of the Orion that ran it (a RUNNING record whose Orion is gone was interrupted).
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { PathRef } from '../api/refs.js';
+import { writeFileAtomic } from '../base/atomic-file.js';
 
-export interface ResourceRef {
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-/** The life of every run, as the seeds' jobs have it. PENDING belongs to a resource whose run has not started. */
-export type RunState = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'ERROR';
+export type { RunState } from '../api/runs.js';
+import type { RunState } from '../api/runs.js';
 
 export interface RunRecord {
   state: RunState;
@@ -29,7 +24,7 @@ export interface RunRecord {
 const LOG_NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z-([A-Za-z0-9_-]+)\.log$/;
 const RECORD_SUFFIX = '.json';
 
-export function resourceLogDir(runsDir: string, ref: ResourceRef): string {
+export function resourceLogDir(runsDir: string, ref: PathRef): string {
   return join(runsDir, ref.kind, ref.namespace, ref.name);
 }
 
@@ -49,7 +44,7 @@ export function parseRunLogName(name: string): { startedAt: string; what: string
 /** The run logs of one resource, oldest first (newest last). */
 export async function listRunLogs(
   runsDir: string,
-  ref: ResourceRef,
+  ref: PathRef,
 ): Promise<Array<{ file: string; startedAt: string; playbook: string }>> {
   const dir = resourceLogDir(runsDir, ref);
   let names: string[];
@@ -67,7 +62,7 @@ export async function listRunLogs(
   return logs;
 }
 
-export async function pruneRunLogs(runsDir: string, ref: ResourceRef, keep: number): Promise<void> {
+export async function pruneRunLogs(runsDir: string, ref: PathRef, keep: number): Promise<void> {
   const logs = await listRunLogs(runsDir, ref);
   for (const old of logs.slice(0, Math.max(0, logs.length - keep))) await removeRunLog(old.file);
 }
@@ -113,15 +108,9 @@ export async function readRunRecord(logFile: string): Promise<RunRecord | undefi
   return record;
 }
 
-/** Write to a temp file and rename: a reader never sees half a record. */
-async function writeRecord(logFile: string, record: RunRecord): Promise<void> {
-  await mkdir(dirname(logFile), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(logFile), `.${basename(logFile)}.${randomBytes(4).toString('hex')}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-  await rename(tmp, logFile + RECORD_SUFFIX).catch(async (err: unknown) => {
-    await rm(tmp, { force: true });
-    throw err;
-  });
+/** Atomic (a reader never sees half a record), not fsynced: a record is as durable as the log beside it. */
+function writeRecord(logFile: string, record: RunRecord): Promise<void> {
+  return writeFileAtomic(logFile + RECORD_SUFFIX, `${JSON.stringify(record)}\n`, 0o600, false);
 }
 
 function isAlive(pid: number): boolean {

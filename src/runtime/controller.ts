@@ -8,7 +8,8 @@ import {
   workqueueDepth,
   workqueueRetries,
 } from '../telemetry/metrics.js';
-import { ConflictError, TerminalError } from './errors.js';
+import { ConflictError } from '../store/errors.js';
+import { TerminalError } from './errors.js';
 import { DEFAULT_BACKOFF, WorkQueue, type BackoffOptions } from './queue.js';
 
 export interface ReconcileResult {

@@ -1,4 +1,4 @@
-// Errors with a meaning for the reconcile loop.
+// Errors with a meaning for the reconcile loop. (A Store's ConflictError and NotFoundError are in src/store/errors.ts.)
 
 /** A failure that retrying cannot fix (bad input): reported, not requeued with backoff. */
 export class TerminalError extends Error {
@@ -8,20 +8,5 @@ export class TerminalError extends Error {
   ) {
     super(message);
     this.name = 'TerminalError';
-  }
-}
-
-/** The object changed since it was read: re-read and try again. */
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
-
-export class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
   }
 }

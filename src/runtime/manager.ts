@@ -1,7 +1,8 @@
 // Wires controllers to a store: each controller reconciles one kind, and changes of that kind (and
-// of the kinds it watches) become keys in its queue. Workers start only after the store has synced.
-import type { KindName, Resource } from '../api/types.js';
-import { refKey, refOf } from '../api/types.js';
+// of the kinds it watches) become keys in its queue. Workers start only after the store has synced and, with an
+// elector, only once this process leads: a standby keeps its cache (and /readyz) but reconciles nothing.
+import { keyOf } from '../api/refs.js';
+import type { KindName } from '../api/types.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import { logger } from '../telemetry/logger.js';
 import { Controller, type ReconcileFn } from './controller.js';
@@ -24,13 +25,28 @@ export interface ControllerSetup {
   onSecret?: (namespace: string, name: string) => string[];
 }
 
+/** Who may reconcile when several Orion processes watch the same objects (kube mode: a Lease, src/kube/leader.ts). */
+export interface Elector {
+  /** Resolves once this process leads. */
+  acquire(): Promise<void>;
+  /** Lets go, so that a standby can take over at once. */
+  release(): Promise<void>;
+}
+
+export interface ManagerOptions {
+  elector?: Elector;
+}
+
 export class Manager {
   private readonly setups: ControllerSetup[] = [];
   private readonly controllers: Controller[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private started = false;
 
-  constructor(readonly store: Store) {}
+  constructor(
+    readonly store: Store,
+    private readonly options: ManagerOptions = {},
+  ) {}
 
   add(setup: ControllerSetup): this {
     this.setups.push(setup);
@@ -49,10 +65,11 @@ export class Manager {
     // Subscribe before the store syncs so that no change between list and watch is missed.
     for (const setup of this.setups) this.controllers.push(this.wire(setup));
     await this.store.start();
+    await this.options.elector?.acquire();
     for (const [index, controller] of this.controllers.entries()) {
       const setup = this.setups[index] as ControllerSetup;
       controller.start();
-      for (const obj of this.store.list(setup.kind)) controller.enqueue(refKey(refOf(obj)));
+      for (const obj of this.store.list(setup.kind)) controller.enqueue(keyOf(obj));
     }
     this.started = true;
     logger.info({ controllers: this.setups.map((s) => s.name), mode: this.store.mode }, 'controllers started');
@@ -61,6 +78,8 @@ export class Manager {
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.controllers.map((c) => c.stop()));
+    // Only once no reconcile of this term runs any more may another process lead.
+    await this.options.elector?.release();
     await this.store.stop();
     this.started = false;
   }
@@ -72,7 +91,7 @@ export class Manager {
       concurrency: setup.concurrency,
       backoff: setup.backoff,
     });
-    const own = (event: WatchEvent): string[] => [refKey(refOf(event.object as Resource))];
+    const own = (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {

@@ -1,15 +1,15 @@
 // The portal: everything under /api and /ansible behind the door (a bearer token, then the caller's rate limit),
 // the host and origin checks in front, the OpenAPI document open to read, errors as problem+json.
 import express, { Router, type RequestHandler } from 'express';
-import { RunCatalog } from '../exec/run-catalog.js';
 import type { Store } from '../store/store.js';
 import type { Access } from './auth/access.js';
 import { identityOf, requireIdentity } from './auth/middleware.js';
 import { actionRoutes } from './api/actions.js';
-import { API_PREFIX, type Portal } from './api/context.js';
+import { API_PREFIX, type NodePlacement, type Portal } from './api/context.js';
 import { Quotas, RateLimiter } from './api/limits.js';
 import { openApiDocument } from './api/openapi.js';
 import type { PortalPolicy } from './api/policy.js';
+import type { RunReader } from '../api/runs.js';
 import { resourceRoutes } from './api/resources.js';
 import { runRoutes } from './api/runs.js';
 import { seedRoutes } from './api/seeds.js';
@@ -21,8 +21,10 @@ export interface PortalSetup {
   store: Store;
   access: Access;
   policy: PortalPolicy;
-  /** Where the run logs are: the state directory (folder mode) or the scratch directory (Kubernetes mode). */
-  stateRoot: string;
+  /** The runs kept in the state directory (folder mode) or the scratch directory (Kubernetes mode). */
+  runs: RunReader;
+  /** The Rental scheduler's NodeIndex. */
+  nodes: NodePlacement;
   transport?: TransportOptions;
 }
 
@@ -40,7 +42,8 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
     store: setup.store,
     access: setup.access,
     policy: setup.policy,
-    runs: new RunCatalog(setup.stateRoot),
+    runs: setup.runs,
+    nodes: setup.nodes,
     quotas: new Quotas(setup.store, setup.policy),
   };
   const limiter = new RateLimiter(setup.policy.rate);

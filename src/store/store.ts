@@ -1,5 +1,6 @@
 // The one interface controllers use to read and write resources, whatever the run mode.
-import type { KindName, ObjectRef, Resource } from '../api/types.js';
+import type { KindName, Resource } from '../api/types.js';
+import type { ObjectRef } from '../api/refs.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

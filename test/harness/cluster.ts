@@ -3,14 +3,11 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeCleanupController } from '../../controllers/node-cleanup.js';
-import { nodeController } from '../../controllers/node.js';
-import { rentalController } from '../../controllers/rental.js';
 import type { KindName, Resource } from '../../src/api/types.js';
+import { assembleFolderOrion } from '../../src/cli/run.js';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
-import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
+import type { FolderStore } from '../../src/folder/store.js';
+import type { Manager } from '../../src/runtime/manager.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 export interface TestBedOptions {
@@ -89,17 +86,18 @@ export class TestBed {
     await removeManifestFile(this.manifests, file);
   }
 
-  /** Starts the controllers on the manifests folder. */
+  /** Starts the Node and Rental controllers of folder mode on the manifests folder. */
   async startOrion(): Promise<void> {
-    this.store = new FolderStore({ dir: this.manifests, stateDir: join(this.root, 'state') });
-    const runner = new AnsibleRunner({
-      playbookDirs: [...(this.options.extraPlaybookDirs ?? []), defaultPlaybookDir()],
-      runsDir: join(this.root, 'state', 'runs'),
-    });
-    this.manager = new Manager(this.store)
-      .add(nodeController(this.store, { concurrency: 32 }))
-      .add(nodeCleanupController(this.store, runner))
-      .add(rentalController(this.store, { runner, concurrency: this.options.rentalConcurrency ?? 8 }));
+    ({ store: this.store, manager: this.manager } = assembleFolderOrion(
+      {
+        dir: this.manifests,
+        state: join(this.root, 'state'),
+        nodeConcurrency: 32,
+        rentalConcurrency: this.options.rentalConcurrency ?? 8,
+        playbookDirs: this.options.extraPlaybookDirs,
+      },
+      { only: ['node', 'node-cleanup', 'rental'] },
+    ));
     await this.manager.start();
   }
 

@@ -16,14 +16,13 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { desktopController, type DesktopControllerOptions } from '../../controllers/desktop.js';
-import { renderLabModule, type LabModuleInput } from '../../controllers/lab-module.js';
+import type { DesktopControllerOptions } from '../../controllers/desktop/controller.js';
+import { renderLabModule, type LabModuleInput } from '../../controllers/machine/module.js';
 import type { DesktopResource } from '../../src/api/types.js';
+import { assembleFolderOrion } from '../../src/cli/run.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
-import { TerraformRunner } from '../../src/exec/terraform.js';
-import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
+import type { FolderStore } from '../../src/folder/store.js';
+import type { Manager } from '../../src/runtime/manager.js';
 import { ensureTofu } from './tofu.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 
@@ -150,18 +149,24 @@ export class DesktopBed {
     await this.write('secrets.yaml', [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'desktop-key' }, stringData: { privateKey: this.key.privateKey, publicKey: this.key.publicKey } },
     ]);
-    this.store = new FolderStore({ dir: this.manifests, stateDir: this.state });
-    const runner = await TerraformRunner.create({ stateRoot: join(this.state, 'terraform'), binary: tools.tofu, env: tools.env });
-    const ansible = new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir: join(this.state, 'runs'), ansiblePlaybook: wrapper });
     const workerOf = this.options.workerOf ?? (() => 0);
-    this.manager = new Manager(this.store).add(desktopController(this.store, {
-      terraform: runner,
-      ansible,
-      modulesDir: join(this.root, 'modules'),
-      machineModule: { name: STANDIN_MODULE, render: standInRenderer(this.records, (d) => this.options.basePort + workerOf(d)) },
-      pollMs: 300,
-      ...this.options.controller,
-    }));
+    // Folder mode's Desktop controller; only the machine module is the stand-in's.
+    ({ store: this.store, manager: this.manager } = assembleFolderOrion(
+      {
+        dir: this.manifests,
+        state: this.state,
+        terraform: tools.tofu,
+        terraformEnv: tools.env,
+        ansiblePlaybook: wrapper,
+        desktop: {
+          modulesDir: join(this.root, 'modules'),
+          machineModule: { name: STANDIN_MODULE, render: standInRenderer(this.records, (d) => this.options.basePort + workerOf(d)) },
+          pollMs: 300,
+          ...this.options.controller,
+        },
+      },
+      { only: ['desktop'] },
+    ));
     await this.manager.start();
   }
 

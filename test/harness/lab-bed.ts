@@ -3,13 +3,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labController, type LabControllerOptions } from '../../controllers/lab.js';
+import type { LabControllerOptions } from '../../controllers/lab/controller.js';
 import type { LabResource } from '../../src/api/types.js';
-import { AnsibleRunner, defaultPlaybookDir } from '../../src/exec/ansible.js';
-import { TerraformRunner } from '../../src/exec/terraform.js';
-import { Manager } from '../../src/runtime/manager.js';
-import { FolderStore } from '../../src/store/folder.js';
-import { findOnPath } from '../../src/exec/terraform-binary.js';
+import { stateLayout } from '../../src/cli/paths.js';
+import { assembleFolderOrion } from '../../src/cli/run.js';
+import { findOnPath } from '../../src/exec/terraform/binary.js';
+import { TerraformRunner } from '../../src/exec/terraform/runner.js';
+import type { FolderStore } from '../../src/folder/store.js';
+import type { Manager } from '../../src/runtime/manager.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
@@ -60,7 +61,7 @@ export class LabBed {
     await mkdir(this.manifests, { recursive: true });
     await mkdir(this.images, { recursive: true });
     [this.tools, this.virt] = await Promise.all([ensureTofu('all'), startLibvirt()]);
-    this.runner = await TerraformRunner.create({ stateRoot: join(this.state, 'terraform'), binary: this.tools.tofu, env: this.tools.env });
+    this.runner = await TerraformRunner.create({ stateRoot: stateLayout(this.state).terraform, binary: this.tools.tofu, env: this.tools.env });
     await this.startOrion();
   }
 
@@ -68,26 +69,29 @@ export class LabBed {
     return join(this.root, 'state');
   }
 
-  /** Starts the controller on a fresh FolderStore over the same manifests and state (as a restarted Orion would). */
+  /**
+   * Starts folder mode's Lab controller on a fresh FolderStore over the same manifests and state (as a restarted
+   * Orion would), with this bed's Terraform runner so that tests can count its processes.
+   */
   async startOrion(): Promise<void> {
-    this.store = new FolderStore({ dir: this.manifests, stateDir: this.state });
     const wrappers = this.options.sshInNetns ? await this.netnsWrappers() : undefined;
-    const ansible = new AnsibleRunner({
-      playbookDirs: [...(this.options.playbookDirs ?? []), defaultPlaybookDir()],
-      runsDir: join(this.state, 'runs'),
-      ...(wrappers ? { ansiblePlaybook: wrappers.ansiblePlaybook } : {}),
-    });
-    this.manager = new Manager(this.store).add(
-      labController(this.store, {
-        terraform: this.runner,
-        ansible,
+    ({ store: this.store, manager: this.manager } = assembleFolderOrion(
+      {
+        dir: this.manifests,
+        state: this.state,
+        terraformRunner: this.runner,
+        playbookDirs: this.options.playbookDirs,
+        ...(wrappers ? { ansiblePlaybook: wrappers.ansiblePlaybook } : {}),
         imageDirs: [this.virt.poolDir, this.images, ...(this.options.imageDirs ?? [])],
-        ...(wrappers ? { sshKeyscan: wrappers.sshKeyscan } : {}),
-        shutdownGraceMs: 1500,
-        pollMs: 500,
-        ...this.options.controller,
-      }),
-    );
+        lab: {
+          ...(wrappers ? { sshKeyscan: wrappers.sshKeyscan } : {}),
+          shutdownGraceMs: 1500,
+          pollMs: 500,
+          ...this.options.controller,
+        },
+      },
+      { only: ['lab'] },
+    ));
     await this.manager.start();
   }
 

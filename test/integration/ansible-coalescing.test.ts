@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, listRunLogs, type AnsibleRunRequest } from '../../src/exec/ansible.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleRunRequest } from '../../src/exec/ansible/types.js';
+import { listRunLogs } from '../../src/exec/run-logs.js';
 
 /** This file's share of the test port range 23200-23299: workers, and one port nothing listens on. */
 const PORTS = [23200, 23201, 23202, 23203];

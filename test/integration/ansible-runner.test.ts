@@ -5,15 +5,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObjectRef } from '../../src/api/refs.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir, listRunLogs, type AnsibleRunRequest } from '../../src/exec/ansible.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleRunRequest } from '../../src/exec/ansible/types.js';
+import { listRunLogs } from '../../src/exec/run-logs.js';
 import { ansibleRunsTotal } from '../../src/telemetry/metrics.js';
 
 const FIXTURE_PLAYBOOKS = fileURLToPath(new URL('../fixtures/ansible', import.meta.url));
 /** This file's share of the test port range 22300-22399. */
 const PORTS = [22370, 22371, 22372, 22373, 22374, 22375];
 const TENANT = 'alice';
-const RESOURCE = { kind: 'Rental', namespace: 'default', name: 'ansible-it' };
+const RESOURCE: ObjectRef = { kind: 'Rental', namespace: 'default', name: 'ansible-it' };
 const KEEP_RUNS = 3;
 
 async function startWorker(dir: string, authorizedKey: string): Promise<SshWorker> {

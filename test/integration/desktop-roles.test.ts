@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObjectRef } from '../../src/api/refs.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
-import { AnsibleRunner, defaultPlaybookDir, type AnsibleHost } from '../../src/exec/ansible.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import type { AnsibleHost } from '../../src/exec/ansible/types.js';
 
 const PASSWORD = 'Rdp-secret-not-in-logs';
 const AD_PASSWORD = 'Ad-join-secret-not-in-logs';
@@ -27,7 +30,7 @@ async function runner(name: string, extraArgs: string): Promise<AnsibleRunner> {
   return new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir: join(root, 'runs'), ansiblePlaybook: wrapper });
 }
 
-const resource = { kind: 'desktop', namespace: 'default', name: 'roles' };
+const resource: ObjectRef = { kind: 'Desktop', namespace: 'default', name: 'roles' };
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'orion-desktop-roles-'));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConditionTrue } from '../../src/api/conditions.js';
+import { logsCommand } from '../../src/cli/logs.js';
 import type { DesktopResource } from '../../src/api/types.js';
 import { DesktopBed } from '../harness/desktop-standin.js';
 import { waitFor } from '../harness/cluster.js';
@@ -94,6 +95,18 @@ describe('Desktop on the stand-in machine', () => {
     const text = JSON.stringify(expired) + JSON.stringify(events('ttl')) + (await readTree(bed.state));
     expect(text).not.toContain(RDP_PASSWORD);
   }, 180_000);
+
+  it('orion logs desktop/NAME shows the desktop.yml run and the tofu runs of that desktop', async () => {
+    // The "ttl" desktop of the test above ran desktop.yml once and tofu apply and destroy.
+    const listed = await logsCommand('desktop/ttl', { stateDir: bed.state, namespace: 'default', list: true });
+    const runs = listed.trim().split('\n').map((line) => line.split(/\s+/)[1]);
+    expect(runs).toContain('desktop');
+    expect(runs).toContain('apply');
+    expect(runs).toContain('destroy');
+    const last = await logsCommand('desktop/ttl', { stateDir: bed.state, namespace: 'default', all: true });
+    expect(last).toContain('PLAY RECAP');
+    expect(last).not.toContain(RDP_PASSWORD);
+  });
 
   it('keeps a desktop with an open SSH session, destroys it after the idle timeout once the session closes', async () => {
     // Idle timeout 100 s and warning 30 s, scaled: 10 s and 3 s; TTL far away.

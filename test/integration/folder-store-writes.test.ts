@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RentalResource } from '../../src/api/types.js';
 import { AlreadyExistsError, InvalidObjectError, NotWritableError } from '../../src/store/errors.js';
-import { FolderStore } from '../../src/store/folder.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { FINALIZER } from '../../src/store/store.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOr1Ck0Plr9mNgmzxpOCMdrG3J2r9FBmSuMMd8JbhkE1 t@x';

@@ -4,9 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, u
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeResource, ObjectRef, Resource } from '../../src/api/types.js';
-import { ConflictError } from '../../src/runtime/errors.js';
-import { FolderStore } from '../../src/store/folder.js';
+import type { NodeResource, Resource } from '../../src/api/types.js';
+import type { ObjectRef } from '../../src/api/refs.js';
+import { ConflictError } from '../../src/store/errors.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { FINALIZER, type WatchEvent } from '../../src/store/store.js';
 
 const N1: ObjectRef = { kind: 'Node', namespace: 'default', name: 'n1' };

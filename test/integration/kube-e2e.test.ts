@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
-import { listRunLogs } from '../../src/exec/ansible.js';
+import { listRunLogs } from '../../src/exec/run-logs.js';
 import { KubeBed, NAMESPACE, waitFor, type OrionProcess } from '../harness/kube-bed.js';
 
 const WORKERS = 4;

@@ -3,8 +3,8 @@
 // has not seen the Secret yet — and gone on discard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DesktopResource } from '../../src/api/types.js';
-import { KubeStore } from '../../src/store/kube.js';
-import { KubeGeneratedPasswords } from '../../src/store/kube-generated-passwords.js';
+import { KubeStore } from '../../src/kube/store.js';
+import { KubeGeneratedPasswords } from '../../src/kube/generated-passwords.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 
 describe('KubeGeneratedPasswords on a real kube-apiserver', () => {

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabResource } from '../../src/api/types.js';
-import { pullState, STATE_FILE, stateSerial } from '../../src/exec/terraform-state.js';
-import { KubeStore } from '../../src/store/kube.js';
-import type { KubeClient, KubeRequest, RequestInfo } from '../../src/store/kube-client.js';
-import { KubeSecretStateBackend, KubeStateBackends, STATE_OF_LABEL } from '../../src/store/kube-state-backend.js';
+import { pullState, STATE_FILE, stateSerial } from '../../src/exec/terraform/state.js';
+import { KubeStore } from '../../src/kube/store.js';
+import type { KubeClient, KubeRequest, RequestInfo } from '../../src/kube/client.js';
+import { KubeSecretStateBackend, KubeStateBackends } from '../../src/kube/state-backend.js';
+import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 
 interface SecretJson {

@@ -2,10 +2,10 @@
 // conflicts, finalizers, Secrets, Events, an API server restart, and Lease-based leader election.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RentalResource, RentalStatus } from '../../src/api/types.js';
-import { ConflictError } from '../../src/runtime/errors.js';
-import { LeaderElector } from '../../src/runtime/leader.js';
-import { KubeStore } from '../../src/store/kube.js';
-import { KubeClient, type RequestInfo } from '../../src/store/kube-client.js';
+import { ConflictError } from '../../src/store/errors.js';
+import { LeaderElector } from '../../src/kube/leader.js';
+import { KubeStore } from '../../src/kube/store.js';
+import { KubeClient, type RequestInfo } from '../../src/kube/client.js';
 import type { WatchEvent } from '../../src/store/store.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 

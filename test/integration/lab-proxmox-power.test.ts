@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PowerError, ProxmoxPower } from '../../controllers/lab-power.js';
+import { PowerError, ProxmoxPower } from '../../controllers/machine/power.js';
 
 const run = promisify(execFile);
 const TOKEN_ID = 'orion@pve!labs';

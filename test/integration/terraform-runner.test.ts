@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectLock, releaseStaleLock, TerraformRunner, type Workspace } from '../../src/exec/terraform.js';
-import { WorkspaceNameError } from '../../src/exec/workspace.js';
+import { inspectLock, releaseStaleLock, TerraformRunner, type Workspace } from '../../src/exec/terraform/runner.js';
+import { WorkspaceNameError } from '../../src/exec/terraform/workspace.js';
 import { registry } from '../../src/telemetry/metrics.js';
 import { ensureTofu, REPO_ROOT, type TofuTools } from '../harness/tofu.js';
 
@@ -249,7 +249,7 @@ describe('TerraformRunner with OpenTofu', () => {
       'const ws = await runner.workspace(JSON.parse(ref));',
       "await runner.converge(ws, JSON.parse(module), { env: { TF_VAR_boot_seconds: '15' } });",
     ].join('\n');
-    const args = [join(REPO_ROOT, 'src/exec/terraform.ts'), root, tools.tofu, tools.cliConfig, JSON.stringify(ref), JSON.stringify(module)];
+    const args = [join(REPO_ROOT, 'src/exec/terraform/runner.ts'), root, tools.tofu, tools.cliConfig, JSON.stringify(ref), JSON.stringify(module)];
     const orion = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
       cwd: REPO_ROOT,
       stdio: 'ignore',

@@ -2,8 +2,9 @@
 // split per host. The process itself is replaced by a recording function here; the real thing (sshd and
 // ansible-playbook) is in test/integration/ansible-coalescing.test.ts.
 import { describe, expect, it } from 'vitest';
-import { AnsibleCoalescer } from '../../src/exec/ansible-coalescer.js';
-import { hostOutcomeOf, parseRunSummary, type AnsibleRunRequest, type AnsibleRunResult } from '../../src/exec/ansible.js';
+import { AnsibleCoalescer } from '../../src/exec/ansible/coalescer.js';
+import { hostOutcomeOf, parseRunSummary } from '../../src/exec/ansible/summary.js';
+import type { AnsibleRunRequest, AnsibleRunResult } from '../../src/exec/ansible/types.js';
 import type { ProcessResult } from '../../src/exec/process.js';
 
 const request = (host: string, over: Partial<AnsibleRunRequest> = {}): AnsibleRunRequest => ({

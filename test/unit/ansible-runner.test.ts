@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import {
-  AnsibleRunner,
-  InvalidPlaybookError,
-  InvalidRunRequestError,
-  condenseMessage,
-  defaultPlaybookDir,
-  listRunLogs,
-  outcomeOf,
-  parseRunSummary,
-  renderInventory,
-  renderKnownHosts,
-  runLogName,
-  sshArgs,
-  stderrSummary,
-  validateRunRequest,
-  type AnsibleHost,
-  type AnsibleRunRequest,
-} from '../../src/exec/ansible.js';
+import { renderInventory, renderKnownHosts, sshArgs } from '../../src/exec/ansible/inventory.js';
+import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
+import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { condenseMessage, outcomeOf, parseRunSummary, stderrSummary } from '../../src/exec/ansible/summary.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleHost, type AnsibleRunRequest } from '../../src/exec/ansible/types.js';
+import { validateRunRequest } from '../../src/exec/ansible/validate.js';
+import { listRunLogs, runLogName } from '../../src/exec/run-logs.js';
 import type { ProcessResult } from '../../src/exec/process.js';
 
 const KEY = 'AAAAC3NzaC1lZDI1NTE5AAAAIBGmzEzF5EqTqgC3jJDNGmP0EXS0DHcBe/OhFSeoYwq4';

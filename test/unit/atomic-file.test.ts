@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OrderedWriter, writeFileAtomic } from '../../src/store/atomic-file.js';
-import { readJsonTree } from '../../src/store/state-dir.js';
+import { OrderedWriter, writeFileAtomic } from '../../src/base/atomic-file.js';
+import { readJsonTree } from '../../src/folder/state-dir.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('../fixtures/atomic/writer.ts', import.meta.url));

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Controller, type ReconcileFn, type ReconcileResult } from '../../src/runtime/controller.js';
-import { ConflictError, TerminalError } from '../../src/runtime/errors.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import { ConflictError } from '../../src/store/errors.js';
 
 /** Polls until the check holds; fails after the bound (a bounded wait, not a timed assertion). */
 async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

@@ -1,8 +1,8 @@
 // A Desktop as a one-machine Lab: the spec handed to the Lab renderer, the machine read back from the outputs and
 // the playbook's variables (secrets only there, never in the rendered module).
 import { describe, expect, it } from 'vitest';
-import { cloudConfig, desktopLabSpec, desktopMachineFromOutputs, desktopPlaybookVars } from '../../controllers/desktop-lab.js';
-import { renderLabModule } from '../../controllers/lab-module.js';
+import { cloudConfig, desktopLabSpec, desktopMachineFromOutputs, desktopPlaybookVars } from '../../controllers/desktop/lab.js';
+import { renderLabModule } from '../../controllers/machine/module.js';
 import type { DesktopResource } from '../../src/api/types.js';
 
 function desktop(spec: Record<string, unknown>): DesktopResource {

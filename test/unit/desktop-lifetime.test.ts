@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep } from '../../controllers/desktop-lifetime.js';
+import { afterIdleCheck, expiryOf, lifetimeOf, lifetimeStep } from '../../controllers/desktop/lifetime.js';
 
 const S = 1000;
 const life = lifetimeOf({ ttlSeconds: 3600, idleTimeoutSeconds: 600, warningSeconds: 60 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsSlot, quotaVerdict, waitingForQuota } from '../../controllers/desktop-quota.js';
+import { holdsSlot, quotaVerdict, waitingForQuota } from '../../controllers/desktop/quota.js';
 import type { DesktopResource } from '../../src/api/types.js';
 
 function desktop(name: string, user: string, phase?: string, admitted?: boolean, created = '2025-01-01T00:00:00Z'): DesktopResource {

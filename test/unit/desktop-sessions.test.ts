@@ -1,7 +1,7 @@
 // Parsing the session check's output. The fixtures are real output of SESSIONS_COMMAND (Debian 12: coreutils who,
 // iproute2 6.1 ss): an SSH login with a pty on a loopback sshd worker, and two RDP-port connections on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
-import { SESSIONS_COMMAND, SessionsOutputError, describeSessions, parseSessions } from '../../controllers/desktop-sessions.js';
+import { SESSIONS_COMMAND, SessionsOutputError, describeSessions, parseSessions } from '../../controllers/desktop/sessions.js';
 
 const NOBODY = '--orion-rdp--\n';
 const SSH_LOGIN = 'root     pts/0        Nov 21 23:12 (127.0.0.1)\n--orion-rdp--\n';

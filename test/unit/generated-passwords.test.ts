@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '../../src/api/types.js';
-import { FolderGeneratedPasswords } from '../../src/store/generated-passwords.js';
+import { FolderGeneratedPasswords } from '../../src/folder/generated-passwords.js';
 
 const desktop = (name: string, namespace = 'default') =>
   ({ apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name, namespace, uid: 'u1', generation: 1, creationTimestamp: '' }, spec: {} }) as unknown as Resource;

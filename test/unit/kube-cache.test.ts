@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../src/api/types.js';
-import { ObjectCache } from '../../src/store/kube-cache.js';
-import { microTime } from '../../src/store/kube-events.js';
-import type { RawObject } from '../../src/store/kube-informer.js';
-import { SecretCache } from '../../src/store/kube-secrets.js';
+import { ObjectCache } from '../../src/kube/cache.js';
+import { microTime } from '../../src/kube/events.js';
+import type { RawObject } from '../../src/kube/informer.js';
+import { SecretCache } from '../../src/kube/secrets.js';
 import type { WatchEvent } from '../../src/store/store.js';
 
 function rental(rv: string, phase = 'Pending', uid = 'u1'): Resource {

@@ -8,13 +8,13 @@ import {
   machinesFromOutputs,
   renderLabModule,
   type LabModuleInput,
-} from '../../controllers/lab-module.js';
-import { parseDomifaddr, parseVirshList, parseVncDisplay } from '../../controllers/lab-power.js';
-import { pickHostKey } from '../../controllers/lab-hostkeys.js';
-import { orphanedDomains } from '../../controllers/lab-orphans.js';
-import { checkLabSpec, LabSpecError, resolveImages, DEFAULT_LAB_LIMITS } from '../../controllers/lab-validate.js';
+} from '../../controllers/machine/module.js';
+import { parseDomifaddr, parseVirshList, parseVncDisplay } from '../../controllers/machine/power.js';
+import { pickHostKey } from '../../controllers/machine/hostkeys.js';
+import { orphanedDomains } from '../../controllers/machine/orphans.js';
+import { checkLabSpec, LabSpecError, resolveImages, DEFAULT_LAB_LIMITS } from '../../controllers/machine/validate.js';
 import type { LabSpec } from '../../src/api/types.js';
-import { moduleJson } from '../../src/exec/workspace.js';
+import { moduleJson } from '../../src/exec/terraform/workspace.js';
 
 const libvirtSpec = (machines: LabSpec['machines'], extra: Partial<LabSpec> = {}): LabSpec =>
   ({

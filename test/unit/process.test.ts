@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CAPTURE_LIMIT, runProcess } from '../../src/exec/process.js';
+import { CAPTURE_LIMIT } from '../../src/exec/process-output.js';
+import { runProcess } from '../../src/exec/process.js';
 
 const TREE = fileURLToPath(new URL('../fixtures/process/tree.sh', import.meta.url));
 const PROCESS_MODULE = fileURLToPath(new URL('../../src/exec/process.ts', import.meta.url));

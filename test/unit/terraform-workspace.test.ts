@@ -5,18 +5,18 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { initKey } from '../../src/exec/terraform.js';
-import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe } from '../../src/exec/terraform-binary.js';
-import { extractTerraformError } from '../../src/exec/terraform-diagnostics.js';
+import { initKey } from '../../src/exec/terraform/runner.js';
+import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe } from '../../src/exec/terraform/binary.js';
+import { extractTerraformError } from '../../src/exec/terraform/diagnostics.js';
 import {
   inspectLock,
   LOCK_INFO_FILE,
   parseLockError,
   recordLockHolderPid,
   releaseStaleLock,
-} from '../../src/exec/terraform-lock.js';
-import { FolderStateBackend, STATE_FILE, stateOutputs, stateResourceAddresses } from '../../src/exec/terraform-state.js';
-import { openWorkspace, renderRootModule, workspacePaths, WorkspaceNameError } from '../../src/exec/workspace.js';
+} from '../../src/exec/terraform/lock.js';
+import { FolderStateBackend, STATE_FILE, stateOutputs, stateResourceAddresses } from '../../src/exec/terraform/state.js';
+import { openWorkspace, renderRootModule, workspacePaths, WorkspaceNameError } from '../../src/exec/terraform/workspace.js';
 
 let root: string;
 beforeEach(async () => {

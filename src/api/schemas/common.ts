@@ -1,10 +1,5 @@
 // Schema fragments shared by the kinds. Kept `as const` so TypeScript types are derived from them.
-
-/** DNS-1123 label: what Kubernetes accepts as a resource name, and safe as a path segment. */
-export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-
-/** A POSIX login name as useradd accepts it (Debian's default NAME_REGEX, bounded). */
-export const POSIX_LOGIN = '^[a-z_][a-z0-9_-]{0,31}$';
+import { DNS_LABEL, POSIX_LOGIN } from '../../base/names.js';
 
 /** System accounts a tenant may never claim. */
 export const RESERVED_LOGINS = [

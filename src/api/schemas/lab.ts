@@ -1,6 +1,6 @@
 // Lab: a set of VMs created by Terraform/OpenTofu and configured by Ansible.
+import { DNS_LABEL } from '../../base/names.js';
 import {
-  DNS_LABEL,
   PLAYBOOK_NAME,
   conditionsSchema,
   dateTime,

@@ -1,5 +1,6 @@
 // Node: a machine of the static inventory, reachable over SSH and probed for health.
-import { POSIX_LOGIN, conditionsSchema, dateTime, secretRefSchema } from './common.js';
+import { POSIX_LOGIN } from '../../base/names.js';
+import { conditionsSchema, dateTime, secretRefSchema } from './common.js';
 
 export const nodeSpecSchema = {
   type: 'object',

@@ -1,6 +1,7 @@
 // PlaybookRun: run one allowed playbook (a recipe) on named Nodes, once; the run's life is in its status. The job
 // of seed 002 (POST /ansible/run), and what every "job" of the portal is made of.
-import { DNS_LABEL, PLAYBOOK_NAME, conditionsSchema, dateTime, runSummarySchema } from './common.js';
+import { DNS_LABEL } from '../../base/names.js';
+import { PLAYBOOK_NAME, conditionsSchema, dateTime, runSummarySchema } from './common.js';
 
 /** Pending → Running → Succeeded | Failed; the seed's PENDING / RUNNING / SUCCESS / ERROR. */
 export const PLAYBOOK_RUN_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;

@@ -1,5 +1,6 @@
 // Where Lab and Desktop machines are created: local libvirt or a Proxmox VE cluster.
-import { DNS_LABEL, secretRefSchema } from './common.js';
+import { DNS_LABEL } from '../../base/names.js';
+import { secretRefSchema } from './common.js';
 
 /** The seed's limits; the controller may enforce lower ones from its configuration. */
 export const MACHINE_LIMITS = { cpu: 8, memoryMiB: 16384, diskGiB: 500, count: 20 } as const;

@@ -5,7 +5,7 @@
 // images and playbooks. (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.)
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/group.js';
-import { DNS_LABEL } from '../../api/schemas/common.js';
+import { DNS_LABEL } from '../../base/names.js';
 import type { KindName } from '../../api/types.js';
 import { validateManifest } from '../../api/validate.js';
 import type { NewObject } from '../../store/store.js';

@@ -1,10 +1,10 @@
 // What every route of the portal works with, and the few steps they share: which kind a URL names, whether the
 // caller may act, how a store's refusal reads as an HTTP answer, and the Event that records who wrote.
 import { KINDS, type KindDefinition } from '../../api/kinds.js';
-import type { ObjectRef, Resource } from '../../api/types.js';
-import type { RunCatalog } from '../../exec/run-catalog.js';
-import { ConflictError, NotFoundError } from '../../runtime/errors.js';
-import { AlreadyExistsError, InvalidObjectError, NotWritableError } from '../../store/errors.js';
+import type { ObjectRef } from '../../api/refs.js';
+import type { NodeResource, RentalResource, Resource } from '../../api/types.js';
+import type { RunReader } from '../../api/runs.js';
+import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError, NotWritableError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
 import type { Access, AccessRequest } from '../auth/access.js';
 import type { Identity } from '../auth/identity.js';
@@ -13,11 +13,21 @@ import type { Quotas } from './limits.js';
 import type { PortalPolicy } from './policy.js';
 import { viewOf } from './view.js';
 
+/** What the rent asks of the Rental scheduler's NodeIndex (controllers/rental/scheduler.ts), given by the run mode. */
+export interface NodePlacement {
+  /** Nodes of the namespace that are free to bind (Alive, not cordoned, not held, nothing to clean). */
+  freeNodes(namespace: string): NodeResource[];
+  /** The Node whose allocation holds this Rental. */
+  heldNode(rental: RentalResource): NodeResource | undefined;
+}
+
 export interface Portal {
   store: Store;
   access: Access;
   policy: PortalPolicy;
-  runs: RunCatalog;
+  runs: RunReader;
+  /** The Rental scheduler's index of Nodes (the rent's quick answer asks the index that binds). */
+  nodes: NodePlacement;
   quotas: Quotas;
 }
 

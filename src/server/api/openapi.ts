@@ -3,7 +3,7 @@
 // validation cannot drift apart. Served at /api/v1/openapi.json.
 import { GROUP, VERSION } from '../../api/group.js';
 import { KINDS, type KindDefinition } from '../../api/kinds.js';
-import { DNS_LABEL } from '../../api/schemas/common.js';
+import { DNS_LABEL } from '../../base/names.js';
 import { API_PREFIX } from './context.js';
 
 type Json = Record<string, unknown>;

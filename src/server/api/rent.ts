@@ -9,12 +9,11 @@
 //      not guessed: a Node whose allocation names the Rental's uid (bound), or the Rental Unschedulable (another
 //      writer took the last node: the Rental is deleted and the answer is 503).
 //   3. Bound: wait for Ready (bounded), then 200 with the connection; past the bound, 202 with a Location.
+import { refOf } from '../../api/refs.js';
 import type { NodeResource, RentalResource } from '../../api/types.js';
-import { refOf } from '../../api/types.js';
-import { NodeIndex, matchesSelector } from '../../../controllers/rental-scheduler.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
-import { authorize, type Portal } from './context.js';
+import { authorize, type NodePlacement, type Portal } from './context.js';
 import { createObject } from './writes.js';
 
 export const RETRY_AFTER_SECONDS = 10;
@@ -31,18 +30,18 @@ export interface RentRequest {
 }
 
 export class RentDesk {
-  private readonly index: NodeIndex;
+  private readonly index: NodePlacement;
   private readonly deciding = new Map<string, number>();
 
   constructor(private readonly portal: Portal) {
-    this.index = new NodeIndex(portal.store);
+    this.index = portal.nodes;
   }
 
   async rent(identity: Identity, request: RentRequest): Promise<RentOutcome> {
     const { namespace } = request;
     await authorize(this.portal, identity, { verb: 'create', kind: 'Rental', namespace }); // before telling anything
-    const probe = { spec: { nodeSelector: request.spec.nodeSelector ?? {} } } as RentalResource;
-    const free = this.index.freeNodes(namespace).filter((n) => matchesSelector(n, probe)).length;
+    const wanted = (request.spec.nodeSelector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
+    const free = this.index.freeNodes(namespace).filter((n) => hasLabels(n, wanted)).length;
     if (free - (this.deciding.get(namespace) ?? 0) <= 0) throw noNodeFree();
     this.deciding.set(namespace, (this.deciding.get(namespace) ?? 0) + 1);
     let decided = false;
@@ -126,6 +125,12 @@ export class RentDesk {
   nodeOf(rental: RentalResource): NodeResource | undefined {
     return this.index.heldNode(rental);
   }
+}
+
+/** The scheduler's selector, as a rent asks it: every label matches. */
+function hasLabels(node: NodeResource, wanted: Record<string, string>): boolean {
+  const labels = node.metadata.labels ?? {};
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
 }
 
 function noNodeFree(): ApiProblem {

@@ -6,7 +6,8 @@
 //   GET /api/v1/namespaces/{ns}/{plural}/{name}/log         its newest run's log, or followed: the running or next run
 import { createReadStream } from 'node:fs';
 import { Router, type Request, type Response } from 'express';
-import type { RunInfo, RunRef } from '../../exec/run-catalog.js';
+import type { ObjectRef as RunRef } from '../../api/refs.js';
+import type { RunInfo } from '../../api/runs.js';
 import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';

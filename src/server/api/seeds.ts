@@ -5,7 +5,7 @@
 // Errors are problem+json; where a seed showed an `error` field, the problem carries it too.
 import { Router } from 'express';
 import type { DesktopResource, NodeResource, PlaybookRunResource, RentalResource } from '../../api/types.js';
-import { refOf } from '../../api/types.js';
+import { refOf } from '../../api/refs.js';
 import { identityOf } from '../auth/middleware.js';
 import { loginOf, type Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';

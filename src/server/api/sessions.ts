@@ -1,6 +1,6 @@
 // Seed 001's sessions are Desktops: how one reads in the seed's fields, and the bounded wait of create and destroy.
 import type { DesktopResource } from '../../api/types.js';
-import { refOf } from '../../api/types.js';
+import { refOf } from '../../api/refs.js';
 import type { Portal } from './context.js';
 
 const STATUS: Record<string, string> = {

@@ -3,7 +3,8 @@
 // that makes listing by owner cheap (a label selector in Kubernetes, an index in folder mode).
 import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
-import { POSIX_LOGIN, RESERVED_LOGINS } from '../../api/schemas/common.js';
+import { RESERVED_LOGINS } from '../../api/schemas/common.js';
+import { POSIX_LOGIN } from '../../base/names.js';
 
 export interface Identity {
   /** The unique name: a token's name (folder mode) or the Kubernetes user name. */

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { GROUP } from '../../api/group.js';
 import { kindDefinition } from '../../api/kinds.js';
 import type { Resource } from '../../api/types.js';
-import type { KubeClient } from '../../store/kube-client.js';
+/** What the reviews need of Kubernetes mode's client (src/kube/client.ts): one JSON request. */
+export interface ReviewClient {
+  request<T>(req: { method: 'POST'; path: string; body: unknown; verb: string; resource: string; timeoutMs?: number }): Promise<T>;
+}
 import { logger } from '../../telemetry/logger.js';
 import type { Access, AccessRequest } from './access.js';
 import type { Identity } from './identity.js';
@@ -32,7 +35,7 @@ export class KubeAccess implements Access {
   private readonly tokens = new Map<string, Cached<(Identity & { uid?: string; extra?: Record<string, string[]> }) | undefined>>();
   private readonly decisions = new Map<string, Cached<boolean>>();
 
-  constructor(private readonly client: KubeClient) {}
+  constructor(private readonly client: ReviewClient) {}
 
   async authenticate(token: string): Promise<Identity | undefined> {
     const key = createHash('sha256').update(token).digest('hex');

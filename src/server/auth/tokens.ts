@@ -5,7 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { POSIX_LOGIN } from '../../api/schemas/common.js';
+import { POSIX_LOGIN } from '../../base/names.js';
 import type { Identity } from './identity.js';
 
 export interface TokenRecord {

@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { RunCatalog, RunInfo } from '../../exec/run-catalog.js';
+import type { RunInfo, RunReader } from '../../api/runs.js';
 import type { EventStream } from './sse.js';
 
 const POLL_MS = 250;
@@ -18,7 +18,7 @@ export interface FollowOptions {
   maxMs?: number;
 }
 
-export async function followRunLog(stream: EventStream, catalog: RunCatalog, run: RunInfo, options: FollowOptions = {}): Promise<void> {
+export async function followRunLog(stream: EventStream, catalog: RunReader, run: RunInfo, options: FollowOptions = {}): Promise<void> {
   const file = await open(run.file, 'r');
   const follower = new LogFollower(stream, file, run.id, options.from ?? 0);
   let watcher: FSWatcher | undefined;

@@ -1,0 +1,293 @@
+// Rental controller: binds a tenant's rental to a free, Alive node matching its selector, creates the
+// tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
+// deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
+// events: nothing polls.
+import type { NodeResource, RentalResource, RentalStatus } from '../../src/api/types.js';
+import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../../src/api/refs.js';
+import { digestOf } from '../../src/base/hash.js';
+import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
+import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
+import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import type { ControllerSetup } from '../../src/runtime/manager.js';
+import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
+import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
+import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
+import { phaseStatus, startingStatus, unboundStatus } from './status.js';
+import { TenantAccess, TenantAccessError } from '../node/tenant-access.js';
+
+export interface RentalControllerOptions {
+  runner: AnsibleRunner;
+  concurrency?: number;
+}
+
+export function rentalController(store: Store, options: RentalControllerOptions): ControllerSetup {
+  const steps = new RentalSteps(store, options.runner);
+  return {
+    name: 'rental',
+    kind: 'Rental',
+    concurrency: options.concurrency ?? 8,
+    reconcile: (request) => steps.reconcile(request),
+    watches: [{ kind: 'Node', map: (event) => rentalsAffectedBy(store, event) }],
+  };
+}
+
+/**
+ * Rentals to look at when a node changes: the one it holds (named by its allocation), and when it is free or
+ * holds no one, the rentals that still name it and the waiting ones.
+ */
+function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
+  const node = event.object as NodeResource;
+  const namespace = node.metadata.namespace;
+  const keys: string[] = [];
+  const holder = node.status?.allocation?.rental;
+  if (holder) keys.push(refKey(refFromNamespacedName('Rental', holder)));
+  const free = event.type !== 'DELETED' && isFree(node);
+  if (holder && !free) return keys;
+  for (const r of store.list<RentalResource>('Rental', namespace)) {
+    if (r.status?.nodeName === node.metadata.name || (free && !r.status?.nodeName && r.status?.phase !== 'Expired')) {
+      keys.push(keyOf(r));
+    }
+  }
+  return keys;
+}
+
+class RentalSteps {
+  private readonly scheduler: RentalScheduler;
+  private readonly access: TenantAccess;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runner: AnsibleRunner,
+  ) {
+    this.scheduler = new RentalScheduler(store);
+    this.access = new TenantAccess(store, runner);
+  }
+
+  async reconcile({ key, signal }: ReconcileRequest): Promise<ReconcileResult | void> {
+    let rental = this.store.get<RentalResource>(parseRefKey(key));
+    if (!rental) return;
+    if (rental.metadata.deletionTimestamp) return this.finalize(rental, signal);
+    rental = await this.checkPlaybooks(rental);
+    if (!rental.metadata.finalizers?.includes(FINALIZER)) {
+      // The finalizer goes on alone, before any external effect; its watch event brings the rental back.
+      await this.store.addFinalizer(rental, FINALIZER);
+      return;
+    }
+    const expiresAt = expiryOf(rental);
+    if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
+
+    let node = this.scheduler.nodes.heldNode(rental);
+    if (node && node.status?.health === 'Dead') {
+      rental = await this.startFailover(rental, node);
+      node = undefined;
+    } else if (!node && rental.status?.nodeName) {
+      rental = await this.startFailover(rental, undefined);
+    }
+    if (!node) {
+      const placed = await this.bind(rental);
+      if (!placed) return untilExpiry(expiresAt);
+      [rental, node] = placed;
+    }
+    await this.provision(rental, node, signal);
+    return untilExpiry(expiresAt);
+  }
+
+  /** Refuses playbook names that do not resolve: a status error, and nothing runs. */
+  private async checkPlaybooks(rental: RentalResource): Promise<RentalResource> {
+    try {
+      this.runner.resolvePlaybook(rental.spec.playbooks.create);
+      this.runner.resolvePlaybook(rental.spec.playbooks.delete);
+      return rental;
+    } catch (err) {
+      if (!(err instanceof InvalidPlaybookError)) throw err;
+      const message = err.message;
+      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
+        { type: 'Ready', status: 'False', reason: 'InvalidPlaybook', message },
+      ]));
+      throw new TerminalError(message, 'InvalidPlaybook');
+    }
+  }
+
+  /** The node died (or vanished): let go of it, keep its tenant for cleanup, and look for another. */
+  private async startFailover(rental: RentalResource, node: NodeResource | undefined): Promise<RentalResource> {
+    const nodeName = node?.metadata.name ?? rental.status?.nodeName ?? '?';
+    if (node) await this.scheduler.release(node, rental, 'NodeDead');
+    const declaredDeadAt = node?.status?.lastTransitionTime ?? new Date().toISOString();
+    const message = `node ${nodeName} is ${node ? 'Dead' : 'gone'}; moving to a healthy node`;
+    await this.store.recordEvent(rental, { type: 'Warning', reason: 'NodeDead', message });
+    return this.store.updateStatus(rental, unboundStatus(rental, 'Migrating', 'NodeDead', message, {
+      failoverStartedAt: rental.status?.failoverStartedAt ?? declaredDeadAt,
+    }));
+  }
+
+  private async bind(rental: RentalResource): Promise<[RentalResource, NodeResource] | undefined> {
+    const placement = await this.scheduler.place(rental);
+    if ('unschedulable' in placement) {
+      const { unschedulable: reason, message } = placement;
+      if (rental.status?.phase !== 'Unschedulable') {
+        await this.store.recordEvent(rental, { type: 'Warning', reason, message });
+        if (rental.status?.failoverStartedAt) rentalFailovers.inc({ result: 'no_healthy_node' });
+      }
+      await this.store.updateStatus(rental, unboundStatus(rental, 'Unschedulable', reason, message, pick(rental.status, 'failoverStartedAt')));
+      return undefined;
+    }
+    // The claim on the node is the binding (heldNode finds it after a crash); the rental's status says so
+    // together with the outcome of create_user, in one write.
+    return [rental, placement.bound];
+  }
+
+  /**
+   * Runs create_user unless it already ran with the same inputs on this node. The status it starts from
+   * (bound to the node, or provisioning a renamed user) is written only when the run is slow to finish;
+   * otherwise the run's outcome is the one status write.
+   */
+  private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
+    const hash = provisionHash(rental, node);
+    if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
+    const previousUser = rental.status?.nodeName === node.metadata.name ? rental.status.connection?.user : undefined;
+    if (previousUser && previousUser !== rental.spec.user) {
+      // The tenant was renamed: the old login goes through the node's cleanup, like a departed tenant.
+      await this.scheduler.addCleanup(node, previousUser, rental, 'UserRenamed');
+    }
+    let staged: RentalResource = { ...rental, status: startingStatus(rental, node, previousUser) };
+    const run = this.runPlaybook(staged, node, rental.spec.playbooks.create, signal);
+    staged = await this.reportProgress(rental, staged, run);
+    const result = await run;
+    if (result.result !== 'success') {
+      await this.store.updateStatus(staged, phaseStatus(staged, 'Failed', [
+        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+      ], { lastRun: ansibleRunSummary(result) }));
+      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
+    }
+    await this.markReady(staged, node, hash, result);
+  }
+
+  /**
+   * Writes the staged (Provisioning / Migrating) status when the run has not finished after a short while,
+   * so that a slow create_user shows; returns the rental whose resourceVersion the final write must carry.
+   */
+  private async reportProgress(rental: RentalResource, staged: RentalResource, run: Promise<unknown>): Promise<RentalResource> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), PROGRESS_AFTER_MS)));
+    const isSlow = await Promise.race([run.then(() => false, () => false), slow]);
+    clearTimeout(timer);
+    if (!isSlow) return staged;
+    try {
+      return await this.store.updateStatus(rental, staged.status as RentalStatus);
+    } catch (err) {
+      await run.catch(() => undefined); // never leave the run behind
+      throw err;
+    }
+  }
+
+  private async markReady(rental: RentalResource, node: NodeResource, hash: string, result: AnsibleRunResult): Promise<void> {
+    const failoverStartedAt = rental.status?.failoverStartedAt;
+    const status: RentalStatus = phaseStatus(rental, 'Ready', [
+      { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
+      { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
+    ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result) });
+    delete status.failoverStartedAt;
+    await this.store.updateStatus(rental, status);
+    // One Event per outcome: where the rental is bound and that its user is there.
+    if (failoverStartedAt) {
+      rentalFailovers.inc({ result: 'success' });
+      rentalFailoverSeconds.observe((Date.now() - Date.parse(failoverStartedAt)) / 1000);
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Migrated', message: `moved to node ${node.metadata.name}; user ${rental.spec.user} is ready there` });
+    } else {
+      await this.store.recordEvent(rental, { type: 'Normal', reason: 'Provisioned', message: `bound to node ${node.metadata.name}; user ${rental.spec.user} is ready there` });
+    }
+  }
+
+  private async expire(rental: RentalResource, signal: AbortSignal): Promise<ReconcileResult | void> {
+    if (rental.status?.phase === 'Expired' && !this.scheduler.nodes.heldNode(rental)) return;
+    await this.releaseNode(rental, signal);
+    await this.store.recordEvent(rental, { type: 'Normal', reason: 'Expired', message: 'TTL reached; the tenant was removed' });
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.store.updateStatus(latest, unboundStatus(latest, 'Expired', 'Expired', `TTL of ${rental.spec.ttlSeconds}s reached`));
+  }
+
+  private async finalize(rental: RentalResource, signal: AbortSignal): Promise<void> {
+    if (!rental.metadata.finalizers?.includes(FINALIZER)) return;
+    await this.releaseNode(rental, signal);
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.store.removeFinalizer(latest, FINALIZER);
+  }
+
+  /**
+   * Removes the tenant from its node and frees the node. A node that is not Alive cannot block this:
+   * the node keeps the tenant in its cleanup list and `delete_user` runs there when it is back.
+   */
+  private async releaseNode(rental: RentalResource, signal: AbortSignal): Promise<void> {
+    const node = this.scheduler.nodes.heldNode(rental);
+    if (!node) return;
+    if (node.status?.health !== 'Alive') {
+      await this.scheduler.release(node, rental, 'RentalReleasedWhileNodeDown');
+      await this.store.recordEvent(rental, { type: 'Warning', reason: 'CleanupDeferred', message: `node ${node.metadata.name} is not Alive; the user is removed when it is back` });
+      return;
+    }
+    if (rental.status?.phase !== 'Releasing') {
+      rental = await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
+        { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
+      ]));
+    }
+    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
+    if (result.result === 'success') return this.scheduler.release(node, rental);
+    if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
+    await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
+      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+    ], { lastRun: ansibleRunSummary(result) }));
+    throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
+  }
+
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, user = rental.spec.user): Promise<AnsibleRunResult> {
+    try {
+      return await this.access.run({
+        node,
+        playbook,
+        user,
+        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
+        owner: refOf(rental),
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof InvalidRunRequestError || err instanceof InvalidPlaybookError) {
+        // The request itself is wrong (bad key, unsafe vars): retrying cannot help.
+        await this.failWith(rental, 'InvalidRequest', err.message);
+        throw new TerminalError(err.message, 'InvalidRequest');
+      }
+      if (!(err instanceof TenantAccessError)) throw err;
+      await this.failWith(rental, err.reason, err.message);
+      throw err;
+    }
+  }
+
+  private async failWith(rental: RentalResource, reason: string, message: string): Promise<void> {
+    await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [{ type: 'Ready', status: 'False', reason, message }]));
+  }
+}
+
+/** How long create_user may run before the rental's status says it is provisioning. */
+const PROGRESS_AFTER_MS = 5000;
+
+function expiryOf(rental: RentalResource): number | undefined {
+  const ttl = rental.spec.ttlSeconds;
+  return ttl === undefined ? undefined : Date.parse(rental.metadata.creationTimestamp) + ttl * 1000;
+}
+
+function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
+  if (expiresAt !== undefined) return { requeueAfterMs: Math.max(0, expiresAt - Date.now()) };
+}
+
+/** What create_user depends on: a change of any of these runs it again. */
+function provisionHash(rental: RentalResource, node: NodeResource): string {
+  const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
+  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid };
+  return digestOf(inputs);
+}
+
+function pick<T extends object, K extends keyof T>(obj: T | undefined, key: K): Partial<T> {
+  return obj && obj[key] !== undefined ? ({ [key]: obj[key] } as unknown as Partial<T>) : {};
+}

@@ -1,0 +1,209 @@
+// Watches a folder of YAML manifests and turns each burst of file changes into one snapshot of
+// what is declared. A file that fails to parse keeps its last valid content in the snapshot: a broken
+// or half-written file is never a deletion. Only removing the file removes what it declared.
+import { watch, type FSWatcher } from 'chokidar';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { keyOf } from '../api/refs.js';
+import type { Manifest } from '../api/validate.js';
+import { parseManifestText, type ManifestError, type ParsedFile } from './manifest-file.js';
+
+export interface DeclaredObject {
+  manifest: Manifest;
+  file: string;
+}
+
+export interface FolderSnapshot {
+  /** Declared objects by key `Kind/namespace/name`. */
+  objects: Map<string, DeclaredObject>;
+  /** Secret data by `namespace/name`. */
+  secrets: Map<string, Record<string, string>>;
+  /** Files whose current content is invalid (their last valid content is still in force). */
+  invalidFiles: Set<string>;
+  errors: ManifestError[];
+}
+
+export interface ManifestFolderOptions {
+  dir: string;
+  /** Folders below `dir` that are never read (the state directory when it lives inside). */
+  ignore?: string[];
+  debounceMs?: number;
+  onSnapshot: (snapshot: FolderSnapshot) => Promise<void>;
+  /** The file that declared an object so far: of two files declaring it, that one keeps it. */
+  currentOwner?: (key: string) => string | undefined;
+  onError?: (err: Error) => void;
+}
+
+const MANIFEST_FILE = /\.ya?ml$/i;
+const WRITE_STABILITY_MS = 120;
+/**
+ * How long a removal waits for the add of the same burst (a rename): chokidar reports the unlink after
+ * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS, polled every 30 ms.
+ */
+const REMOVAL_GRACE_MS = 500;
+
+export class ManifestFolder {
+  private readonly lastValid = new Map<string, ParsedFile>();
+  private readonly fileErrors = new Map<string, ManifestError[]>();
+  private readonly pending = new Set<string>();
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private holdUntil = 0;
+  private processing: Promise<void> = Promise.resolve();
+  private readonly dir: string;
+
+  constructor(private readonly options: ManifestFolderOptions) {
+    this.dir = resolve(options.dir);
+  }
+
+  /** Reads every manifest and resolves after the first snapshot was delivered. */
+  async start(): Promise<void> {
+    const ignored = (options: string): boolean => this.isIgnored(options);
+    const watcher = watch(this.dir, {
+      ignored: (path, stats) => ignored(path) || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
+      ignoreInitial: false,
+      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: 30 },
+    });
+    this.watcher = watcher;
+    watcher.on('add', (path) => this.markDirty(path));
+    watcher.on('change', (path) => this.markDirty(path));
+    watcher.on('unlink', (path) => this.markDirty(path, REMOVAL_GRACE_MS));
+    watcher.on('error', (err) => this.options.onError?.(err as Error));
+    await new Promise<void>((done) => watcher.once('ready', () => done()));
+    clearTimeout(this.timer);
+    await this.flush();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.watcher?.close();
+    await this.processing;
+  }
+
+  /** Processes pending file changes now (also used by tests to avoid waiting for the debounce). */
+  flush(): Promise<void> {
+    this.processing = this.processing.then(() => this.processPending());
+    return this.processing;
+  }
+
+  private isIgnored(path: string): boolean {
+    const rel = relative(this.dir, path);
+    if (!rel) return false;
+    if (rel.split(sep).some((part) => part.startsWith('.'))) return true;
+    return (this.options.ignore ?? []).some((dir) => path === dir || path.startsWith(dir + sep));
+  }
+
+  private markDirty(path: string, holdMs = 0): void {
+    if (!MANIFEST_FILE.test(path)) return;
+    this.pending.add(path);
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + holdMs);
+    clearTimeout(this.timer);
+    const delay = Math.max(this.options.debounceMs ?? 50, this.holdUntil - Date.now());
+    this.timer = setTimeout(() => void this.flush(), delay);
+  }
+
+  private async processPending(): Promise<void> {
+    const files = [...this.pending];
+    this.pending.clear();
+    let removed = false;
+    for (const file of files) removed = (await this.readOne(file)) || removed;
+    // A removal may be half of a rename whose add chokidar has not reported yet: read complete new
+    // files now, so that the objects they declare are not deleted and re-created.
+    if (removed) for (const file of await this.untrackedStableFiles()) await this.readOne(file);
+    try {
+      await this.options.onSnapshot(this.snapshot());
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
+  }
+
+  /** Reads one file into lastValid or fileErrors; returns true when the file is gone. */
+  private async readOne(file: string): Promise<boolean> {
+    const text = await readIfFile(file);
+    const name = displayName(file);
+    if (text === undefined) {
+      this.lastValid.delete(file);
+      this.fileErrors.delete(file);
+      return true;
+    }
+    const parsed = parseManifestText(name, text);
+    const previous = this.lastValid.get(file);
+    const declaresNothing = parsed.objects.length === 0 && parsed.secrets.length === 0;
+    if (parsed.errors.length === 0 && declaresNothing && previous && previous.objects.length + previous.secrets.length > 0) {
+      parsed.errors.push({ file: name, line: 1, field: '', message: 'file declares nothing; keeping its previous resources (delete the file to delete them)' });
+    }
+    if (parsed.errors.length > 0) {
+      this.fileErrors.set(file, parsed.errors);
+      return false;
+    }
+    this.fileErrors.delete(file);
+    this.lastValid.set(file, parsed);
+    return false;
+  }
+
+  /** Manifest files not read yet whose content has not changed for a while (not being written). */
+  private async untrackedStableFiles(): Promise<string[]> {
+    const entries = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    const out: string[] = [];
+    for (const entry of entries) {
+      const path = join(entry.parentPath, entry.name);
+      if (!entry.isFile() || !MANIFEST_FILE.test(path) || this.isIgnored(path)) continue;
+      if (this.lastValid.has(path) || this.fileErrors.has(path)) continue;
+      const info = await stat(path).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs >= WRITE_STABILITY_MS) out.push(path);
+    }
+    return out.sort();
+  }
+
+  /** Of several files declaring one object, the current owner keeps it; the others are reported. */
+  private pickOwner(snapshot: FolderSnapshot, key: string, declared: DeclaredObject[]): void {
+    const owner = this.options.currentOwner?.(key);
+    const winner = declared.find((d) => d.file === owner) ?? (declared[0] as DeclaredObject);
+    snapshot.objects.set(key, winner);
+    for (const loser of declared.filter((d) => d !== winner)) {
+      snapshot.invalidFiles.add(loser.file);
+      snapshot.errors.push({
+        file: displayName(loser.file),
+        line: 1,
+        field: 'metadata.name',
+        message: `duplicate ${key}: already declared in ${displayName(winner.file)}; ignored here`,
+      });
+    }
+  }
+
+  private snapshot(): FolderSnapshot {
+    const snapshot: FolderSnapshot = {
+      objects: new Map(),
+      secrets: new Map(),
+      invalidFiles: new Set(this.fileErrors.keys()),
+      errors: [...this.fileErrors.values()].flat(),
+    };
+    const candidates = new Map<string, DeclaredObject[]>();
+    for (const file of [...this.lastValid.keys()].sort()) {
+      const parsed = this.lastValid.get(file) as ParsedFile;
+      for (const manifest of parsed.objects) {
+        const key = keyOf(manifest);
+        candidates.set(key, [...(candidates.get(key) ?? []), { manifest, file }]);
+      }
+      for (const secret of parsed.secrets) {
+        snapshot.secrets.set(`${secret.metadata.namespace}/${secret.metadata.name}`, secret.data);
+      }
+    }
+    for (const [key, declared] of candidates) this.pickOwner(snapshot, key, declared);
+    return snapshot;
+  }
+}
+
+async function readIfFile(file: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(file)).isFile()) return undefined;
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** File names in messages are relative to where the user runs orion. */
+function displayName(file: string): string {
+  return relative(process.cwd(), file) || file;
+}
