@@ -4,7 +4,9 @@
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
 #                                        libvirt, QEMU and debootstrap for the Lab tests; syslinux, mtools
 #                                        and dosfstools for the bootable desktop image; Xvfb and FreeRDP for
-#                                        the RDP client, Samba for the AD domain controller of the Desktop tests
+#                                        the RDP client, Samba for the AD domain controller of the Desktop tests;
+#                                        nginx and curl for the portal's reverse-proxy and seed tests,
+#                                        python3-venv for schemathesis
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -42,6 +44,10 @@ if [ "$profile" = test ]; then
   have samba || missing+=(samba)
   [ -d /usr/share/samba/setup ] || missing+=(samba-ad-provision)
   have winbindd || missing+=(samba-ad-dc)
+  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis
+  have nginx || missing+=(nginx)
+  have curl || missing+=(curl)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
