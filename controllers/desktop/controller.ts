@@ -24,7 +24,7 @@ import type { DesktopResource, DesktopStatus } from '../../src/api/types.js';
 import { parseRefKey, refKey, refOf, workspaceRef } from '../../src/api/refs.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleHost, type AnsibleRunRequest, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
-import { runSshCommand } from '../../src/exec/ssh-command.js';
+import { KeptSshConnections } from '../../src/exec/ssh-command.js';
 import type { TerraformRunner, Workspace } from '../../src/exec/terraform/runner.js';
 import { writeFileAtomic } from '../../src/base/atomic-file.js';
 import { sha256 } from '../../src/base/hash.js';
@@ -111,6 +111,7 @@ export function desktopController(store: Store, options: DesktopControllerOption
         .list<DesktopResource>('Desktop', namespace)
         .filter((d) => desktopSecretNames(d).includes(name))
         .map((d) => refKey(refOf(d))),
+    stop: () => steps.stop(),
   };
 }
 
@@ -132,6 +133,8 @@ class DesktopSteps {
   private readonly admitted = new Set<string>();
   private admission: Promise<unknown> = Promise.resolve();
   private readonly lastSessionCheck = new Map<string, number>();
+  /** One SSH login per Ready desktop for its session checks, not one per check. */
+  private readonly sessionLogins = new KeptSshConnections();
   private readonly idleCheckMs: number;
   private readonly pollMs: number;
   private readonly adminUser: string;
@@ -189,6 +192,11 @@ class DesktopSteps {
   private forget(key: string): void {
     this.admitted.delete(key);
     this.lastSessionCheck.delete(key);
+    this.sessionLogins.close(key);
+  }
+
+  stop(): void {
+    this.sessionLogins.closeAll();
   }
 
   private async write(desktop: DesktopResource, status: DesktopStatus): Promise<DesktopResource> {
@@ -460,7 +468,7 @@ class DesktopSteps {
     this.lastSessionCheck.set(key, Date.now());
     let sessions;
     try {
-      const run = await runSshCommand({
+      const run = await this.sessionLogins.run(key, {
         address: machine.address,
         port: machine.sshPort ?? 22,
         user: this.adminUser,

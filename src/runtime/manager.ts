@@ -23,6 +23,8 @@ export interface ControllerSetup {
   watches?: WatchMapping[];
   /** Keys to reconcile when a Secret changes. */
   onSecret?: (namespace: string, name: string) => string[];
+  /** Lets go of what the controller holds between reconciles (connections), once no reconcile runs any more. */
+  stop?: () => void | Promise<void>;
 }
 
 /** Who may reconcile when several Orion processes watch the same objects (kube mode: a Lease, src/kube/leader.ts). */
@@ -78,6 +80,7 @@ export class Manager {
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.controllers.map((c) => c.stop()));
+    await Promise.all(this.setups.map((s) => s.stop?.()));
     // Only once no reconcile of this term runs any more may another process lead.
     await this.options.elector?.release();
     await this.store.stop();
