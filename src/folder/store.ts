@@ -15,7 +15,7 @@ import { digestOf } from '../base/hash.js';
 import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError, NotWritableError } from '../store/errors.js';
 import { deepFreeze } from '../store/freeze.js';
 import type { EventInput, NewObject, RecordedEvent, Store, WatchEvent } from '../store/store.js';
-import { Watchers } from '../store/watchers.js';
+import { EventListeners, Watchers, type EventHandler } from '../store/watchers.js';
 import { logger } from '../telemetry/logger.js';
 import { EventLog } from './event-log.js';
 import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
@@ -36,6 +36,7 @@ export class FolderStore implements Store {
   readonly state: StateDir;
   private readonly objects = new Map<string, StoredObject>();
   private readonly events: EventLog;
+  private readonly eventListeners = new EventListeners();
   private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
   private readonly secretWatchers = new Set<(namespace: string, name: string) => void>();
   private secrets = new Map<string, Record<string, string>>();
@@ -188,6 +189,11 @@ export class FolderStore implements Store {
     const key = keyOf(obj);
     if (!this.objects.has(key)) return;
     await this.events.record(key, obj, event);
+    this.eventListeners.emit(obj, event);
+  }
+
+  watchEvents(handler: EventHandler): () => void {
+    return this.eventListeners.add(handler);
   }
 
   eventsOf(obj: Resource): RecordedEvent[] {

@@ -18,7 +18,7 @@ import { Informer, type InformerOptions, type RawObject } from './informer.js';
 import { SecretCache } from './secrets.js';
 import { STATE_OF_LABEL } from './state-secrets.js';
 import type { EventInput, NewObject, Store, WatchEvent } from '../store/store.js';
-import { Watchers } from '../store/watchers.js';
+import { EventListeners, Watchers, type EventHandler } from '../store/watchers.js';
 
 export interface KubeStoreOptions extends KubeConnectOptions {
   /** Watch one namespace; all namespaces when unset. */
@@ -37,6 +37,7 @@ export class KubeStore implements Store {
   readonly client: KubeClient;
   readonly identity: string;
   private readonly caches = new Map<KindName, ObjectCache>();
+  private readonly eventListeners = new EventListeners();
   private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
   private readonly secrets = new SecretCache();
   private readonly informers: Informer[] = [];
@@ -157,6 +158,11 @@ export class KubeStore implements Store {
 
   async recordEvent(obj: Resource, event: EventInput): Promise<void> {
     await this.events.record(obj, event);
+    this.eventListeners.emit(obj, event);
+  }
+
+  watchEvents(handler: EventHandler): () => void {
+    return this.eventListeners.add(handler);
   }
 
   private async startInformers(): Promise<void> {

@@ -1,0 +1,28 @@
+// A value that components follow: set() tells every subscriber; useValue() re-renders a component when it changes.
+import { useEffect, useState } from 'preact/hooks';
+
+export class Observable<T> {
+  private readonly subscribers = new Set<(value: T) => void>();
+
+  constructor(private current: T) {}
+
+  get value(): T {
+    return this.current;
+  }
+
+  set(value: T): void {
+    this.current = value;
+    for (const fn of this.subscribers) fn(value);
+  }
+
+  subscribe(fn: (value: T) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+}
+
+export function useValue<T>(observable: Observable<T>): T {
+  const [, setTick] = useState(0);
+  useEffect(() => observable.subscribe(() => setTick((n) => n + 1)), [observable]);
+  return observable.value;
+}
