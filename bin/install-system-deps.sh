@@ -29,10 +29,12 @@ if [ "$profile" = test ]; then
   have iptables || missing+=(iptables)
   have debootstrap || missing+=(debootstrap)
   have mkfs.ext4 || missing+=(e2fsprogs)
-  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis
+  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis, and
+  # Chromium for the web app's real-browser tests (playwright-core drives it; npx playwright install cannot work here)
   have nginx || missing+=(nginx)
   have curl || missing+=(curl)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  have chromium || missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

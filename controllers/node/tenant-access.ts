@@ -13,6 +13,8 @@ export interface TenantAccessRequest {
   playbook: string;
   user: string;
   sshPublicKeys?: readonly string[];
+  /** The browser console's key for this login (src/store/console-keys.ts), authorized beside the tenant's own. */
+  consoleKey?: string;
   sudo?: boolean;
   /** The resource whose logs (`orion logs`) hold this run. */
   owner: ObjectRef;
@@ -49,6 +51,7 @@ export class TenantAccess {
     const vars = {
       tenant_user: req.user,
       ...(req.sshPublicKeys ? { tenant_ssh_keys: [...req.sshPublicKeys] } : {}),
+      ...(req.consoleKey ? { tenant_console_key: req.consoleKey } : {}),
       ...(req.sudo !== undefined ? { tenant_sudo: req.sudo } : {}),
     };
     return this.runner.run({

@@ -11,6 +11,7 @@ import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/contro
 import { TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import type { ConsoleKeys } from '../../src/store/console-keys.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
@@ -20,10 +21,12 @@ import { TenantAccess, TenantAccessError } from '../node/tenant-access.js';
 export interface RentalControllerOptions {
   runner: AnsibleRunner;
   concurrency?: number;
+  /** The browser console's per-rental keys; without them no console key is authorized. */
+  consoleKeys?: ConsoleKeys;
 }
 
 export function rentalController(store: Store, options: RentalControllerOptions): ControllerSetup {
-  const steps = new RentalSteps(store, options.runner);
+  const steps = new RentalSteps(store, options.runner, options.consoleKeys);
   return {
     name: 'rental',
     kind: 'Rental',
@@ -60,6 +63,7 @@ class RentalSteps {
   constructor(
     private readonly store: Store,
     private readonly runner: AnsibleRunner,
+    private readonly consoleKeys?: ConsoleKeys,
   ) {
     this.scheduler = new RentalScheduler(store);
     this.access = new TenantAccess(store, runner);
@@ -144,7 +148,8 @@ class RentalSteps {
    * otherwise the run's outcome is the one status write.
    */
   private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
-    const hash = provisionHash(rental, node);
+    const consoleKey = (await this.consoleKeys?.of(rental))?.publicKey;
+    const hash = provisionHash(rental, node, consoleKey);
     if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
     const previousUser = rental.status?.nodeName === node.metadata.name ? rental.status.connection?.user : undefined;
     if (previousUser && previousUser !== rental.spec.user) {
@@ -152,7 +157,7 @@ class RentalSteps {
       await this.scheduler.addCleanup(node, previousUser, rental, 'UserRenamed');
     }
     let staged: RentalResource = { ...rental, status: startingStatus(rental, node, previousUser) };
-    const run = this.runPlaybook(staged, node, rental.spec.playbooks.create, signal);
+    const run = this.runPlaybook(staged, node, rental.spec.playbooks.create, signal, { consoleKey });
     staged = await this.reportProgress(rental, staged, run);
     const result = await run;
     if (result.result !== 'success') {
@@ -213,6 +218,7 @@ class RentalSteps {
     if (!rental.metadata.finalizers?.includes(FINALIZER)) return;
     await this.releaseNode(rental, signal);
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.consoleKeys?.discard(latest);
     await this.store.removeFinalizer(latest, FINALIZER);
   }
 
@@ -233,7 +239,7 @@ class RentalSteps {
         { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
       ]));
     }
-    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
+    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, { user: tenantOnNode(rental) });
     if (result.result === 'success') return this.scheduler.release(node, rental);
     if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
     await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
@@ -242,13 +248,15 @@ class RentalSteps {
     throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
   }
 
-  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, user = rental.spec.user): Promise<AnsibleRunResult> {
+  /** `as`: the login to act on (default the rental's user) and, for create, the console's key to authorize. */
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, as: { user?: string; consoleKey?: string } = {}): Promise<AnsibleRunResult> {
+    const { user = rental.spec.user, consoleKey } = as;
     try {
       return await this.access.run({
         node,
         playbook,
         user,
-        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
+        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo, consoleKey } : {}),
         owner: refOf(rental),
         signal,
       });
@@ -282,9 +290,9 @@ function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
 }
 
 /** What create_user depends on: a change of any of these runs it again. */
-function provisionHash(rental: RentalResource, node: NodeResource): string {
+function provisionHash(rental: RentalResource, node: NodeResource, consoleKey: string | undefined): string {
   const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
-  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid };
+  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid, ...(consoleKey ? { consoleKey } : {}) };
   return digestOf(inputs);
 }
 

@@ -16,6 +16,7 @@ import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
 import { runKubeUntilSignal } from './run-kube.js';
 import { formatReport, validatePaths } from './validate.js';
+import { addOidcOptions, oidcSettings, type OidcFlags } from './oidc-options.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -23,7 +24,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-interface RunCommandOptions {
+interface RunCommandOptions extends OidcFlags {
   dir?: string;
   kube?: boolean;
   kubeconfig?: string;
@@ -80,12 +81,12 @@ function portalOptions(opts: RunCommandOptions): PortalRunOptions {
     namespace: opts.tenantNamespace,
     rentWaitSeconds: opts.rentWait,
     sessionWaitSeconds: opts.sessionWait,
+    oidc: oidcSettings(opts, Boolean(opts.kube)),
   };
 }
 
 function addRunCommand(program: Command): void {
-  program
-    .command('run')
+  addOidcOptions(program.command('run'))
     .description('reconcile the manifests of a folder (--dir, the embedded default) or of a cluster (--kube)')
     .option('--dir <dir>', 'folder of YAML manifests to watch (folder mode)')
     .option('--kube', 'watch the CRDs of a Kubernetes cluster (Kubernetes mode)')

@@ -22,6 +22,14 @@ import { MetricsHistory, historyRoutes } from './api/history.js';
 import { oidcRoutes, type OidcSettings } from './auth/oidc.js';
 import { sessionRoutes } from './auth/session-routes.js';
 import { SessionBook } from './auth/sessions.js';
+import type { Server } from 'node:http';
+import type { ConsoleKeys } from '../store/console-keys.js';
+import { defaultConsoleTargets, type Connector } from './console/resolvers.js';
+import { consoleTicketRoutes } from './console/routes.js';
+import type { ConsoleTargets } from './console/targets.js';
+import { TicketBook } from './console/tickets.js';
+import { attachConsoles } from './console/upgrade.js';
+import { transportRule } from './transport.js';
 import { hostCheck, type TransportOptions } from './transport.js';
 
 export interface PortalSetup {
@@ -35,6 +43,8 @@ export interface PortalSetup {
   transport?: TransportOptions;
   /** OpenID Connect login for the web app (Kubernetes mode). */
   oidc?: OidcSettings;
+  /** The browser consoles: the rentals' console keys, how lab machines are reached, more targets (Desktops). */
+  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; extend?: (targets: ConsoleTargets) => void };
 }
 
 export const PORTAL_PREFIXES = ['/api', '/ansible'];
@@ -51,6 +61,8 @@ export interface BuiltPortal {
   hostCheck: RequestHandler;
   /** Stops the portal's timers. */
   close(): void;
+  /** Serves the consoles' websockets on the HTTP server. */
+  attach(server: Server): void;
 }
 
 export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal {
@@ -68,6 +80,9 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
   const checks = hostCheck(listenHost, setup.transport ?? {});
   const feed = new EventFeed(setup.store);
   const history = new MetricsHistory();
+  const tickets = new TicketBook();
+  const targets = defaultConsoleTargets({ store: setup.store, ...setup.consoles });
+  setup.consoles?.extend?.(targets);
   history.start();
   const router = Router();
   const openapi = JSON.stringify(openApiDocument());
@@ -78,7 +93,7 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
   router.use(AUTH_PREFIX, problemHandler);
   router.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.type('application/json').send(openapi));
   router.use(PORTAL_PREFIXES, door, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
-  router.use(watchRoutes(portal), eventRoutes(portal, feed), historyRoutes(portal, history), choiceRoutes(portal));
+  router.use(watchRoutes(portal), eventRoutes(portal, feed), historyRoutes(portal, history), choiceRoutes(portal), consoleTicketRoutes(portal, tickets, targets));
   router.use(runRoutes(portal), actionRoutes(portal), resourceRoutes(portal), seedRoutes(portal));
   router.use(PORTAL_PREFIXES, (req, _res, next) => next(new ApiProblem(404, `no route ${req.method} ${req.originalUrl.split('?')[0]}`)));
   router.use(PORTAL_PREFIXES, problemHandler);
@@ -86,5 +101,14 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
     if (!identityOf(res).admin) return next(new ApiProblem(403, 'admins only'));
     next();
   };
-  return { router, portal, requireAdmin: [checks, door, adminOnly], sessions, hostCheck: checks, close: () => history.stop() };
+  const transport = transportRule(listenHost, setup.transport ?? {});
+  return {
+    router,
+    portal,
+    requireAdmin: [checks, door, adminOnly],
+    sessions,
+    hostCheck: checks,
+    close: () => history.stop(),
+    attach: (server) => attachConsoles(server, { tickets, targets, access: setup.access, sessions, transport }),
+  };
 }

@@ -21,7 +21,7 @@ const CSP = [
 ].join('; ');
 
 /** Paths that belong to the server, never to the app's router. */
-const SERVER_PATHS = /^\/(api|ansible|auth|console|metrics|healthz|readyz|quickstart)(\/|$)/;
+const SERVER_PATHS = /^\/(api|ansible|auth|console\/ssh|console\/vnc|metrics|healthz|readyz|quickstart)(\/|$)/;
 
 export function webAppDir(): string {
   return join(packageRoot(), 'dist', 'ui');

@@ -23,6 +23,12 @@ export class Observable<T> {
 
 export function useValue<T>(observable: Observable<T>): T {
   const [, setTick] = useState(0);
-  useEffect(() => observable.subscribe(() => setTick((n) => n + 1)), [observable]);
-  return observable.value;
+  const value = observable.value;
+  useEffect(() => {
+    const off = observable.subscribe(() => setTick((n) => n + 1));
+    // Effects run after paint: a change between this render and the subscription would otherwise be missed.
+    if (observable.value !== value) setTick((n) => n + 1);
+    return off;
+  }, [observable]);
+  return value;
 }
