@@ -12,7 +12,7 @@ export interface ReviewClient {
 }
 import { logger } from '../../telemetry/logger.js';
 import type { Access, AccessRequest } from './access.js';
-import type { Identity } from './identity.js';
+import { loginOf, type Identity } from './identity.js';
 
 const TOKEN_TTL_MS = 60_000;
 const DENIED_TOKEN_TTL_MS = 5_000;
@@ -75,7 +75,7 @@ export class KubeAccess implements Access {
 
   /** Acting for another person is impersonating them, as kubectl --as asks for. */
   async mayActFor(identity: Identity, login: string): Promise<boolean> {
-    if (identity.name === login || identity.name.endsWith(`:${login}`)) return true;
+    if (loginOf(identity) === login) return true;
     return this.review(identity, { group: '', resource: 'users', verb: 'impersonate', name: login });
   }
 
