@@ -88,7 +88,7 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
   const openapi = JSON.stringify(openApiDocument());
   const secure = (req: express.Request): boolean => req.secure;
   router.use([...PORTAL_PREFIXES, AUTH_PREFIX], checks);
-  router.use(sessionRoutes({ access: setup.access, sessions, oidc: setup.oidc !== undefined, secure }));
+  router.use(sessionRoutes({ access: setup.access, sessions, oidc: setup.oidc !== undefined, secure, namespace: setup.policy.namespace }));
   if (setup.oidc) router.use(oidcRoutes(setup.oidc, sessions, secure));
   router.use(AUTH_PREFIX, problemHandler);
   router.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.type('application/json').send(openapi));

@@ -30,13 +30,14 @@ export function App() {
   }, []);
   useEffect(() => {
     if (!info?.authenticated) return;
-    startWatch(info.admin ? ADMIN_KINDS : TENANT_KINDS);
+    const wanted = info.admin ? ADMIN_KINDS : TENANT_KINDS;
+    startWatch(info.watchable ? wanted.filter((k) => info.watchable?.includes(k)) : wanted, info.namespace);
     startFeed();
     return () => {
       stopWatch();
       stopFeed();
     };
-  }, [info?.authenticated, info?.name, info?.admin]);
+  }, [info?.authenticated, info?.name, info?.admin, info?.watchable?.join()]);
   if (!info) return <p class="loading">Loading…</p>;
   if (!info.authenticated) return <Login info={info} />;
   return (

@@ -59,7 +59,7 @@ export function Console({ target }: { target: ConsoleTarget }) {
         {status === 'connected' ? 'Connected.' : status === 'closed' ? `Disconnected${message ? `: ${message}` : '.'}` : 'Connecting…'}{' '}
         {status === 'closed' && <button type="button" onClick={() => setAttempt(attempt + 1)}>Reconnect</button>}
       </p>
-      <div ref={host} class={`console ${target.kind}`} aria-label={target.kind === 'ssh' ? `Terminal of ${what}` : `Screen of ${what}`} />
+      <div ref={host} class={`console ${target.kind}`} role="application" aria-label={target.kind === 'ssh' ? `Terminal of ${what}` : `Screen of ${what}`} />
       <p><Link href={`/${target.plural}/${target.namespace}/${target.name}`}>Back to {target.name}</Link></p>
     </>
   );

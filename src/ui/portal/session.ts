@@ -11,6 +11,10 @@ export interface SessionInfo {
   groups?: string[];
   admin?: boolean;
   csrf?: string;
+  /** The kinds (plurals) this person may watch. */
+  watchable?: string[];
+  /** Set when this person's objects are watched in one namespace (Kubernetes mode, a tenant). */
+  namespace?: string;
 }
 
 export const session = new Observable<SessionInfo | undefined>(undefined);

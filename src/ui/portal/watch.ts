@@ -25,7 +25,7 @@ export const watched = new Observable<WatchState>({ synced: false, connected: fa
 
 let source: EventSource | undefined;
 
-export function startWatch(kinds: Kind[]): void {
+export function startWatch(kinds: Kind[], namespace?: string): void {
   stopWatch();
   let objects = empty();
   let seen = new Set<string>();
@@ -56,7 +56,7 @@ export function startWatch(kinds: Kind[]): void {
     if (listing) seen.add(`${kind}:${keyOf(obj)}`);
     else publish();
   };
-  source = new EventSource(`/api/v1/watch?kind=${kinds.join(',')}`);
+  source = new EventSource(`/api/v1/watch?kind=${kinds.join(',')}${namespace ? `&namespace=${encodeURIComponent(namespace)}` : ''}`);
   source.onopen = () => {
     listing = true;
     seen = new Set();
