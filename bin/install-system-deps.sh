@@ -3,7 +3,8 @@
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
 #                                        libvirt, QEMU and debootstrap for the Lab tests, nginx and curl
-#                                        for the portal's reverse-proxy and seed tests, python3-venv for schemathesis
+#                                        for the portal's reverse-proxy and seed tests, python3-venv for schemathesis,
+#                                        chromium for the web app's real-browser tests
 set -euo pipefail
 profile=${1:-runtime}
 
