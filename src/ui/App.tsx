@@ -20,24 +20,33 @@ import { Logs } from './pages/Logs.js';
 import { RentalDetail, RentalList } from './pages/Rentals.js';
 import { RentForm } from './pages/RentForm.js';
 
-const TENANT_KINDS: Kind[] = ['rentals', 'desktops', 'labs'];
-const ADMIN_KINDS: Kind[] = ['nodes', 'rentals', 'desktops', 'labs', 'playbookruns'];
+/** The kinds a page shows: only those are listed and watched (the fleet of 1,000 Nodes does not wait for Rentals). */
+function kindsFor(path: string): Kind[] {
+  const first = path.split('/')[1] ?? '';
+  if (first === 'fleet') return ['nodes'];
+  if (first === 'jobs') return path === '/jobs/new' ? ['nodes', 'playbookruns'] : ['playbookruns'];
+  if (first === 'console' || first === 'logs') return [(path.split('/')[2] ?? 'rentals') as Kind];
+  if (['rentals', 'desktops', 'labs'].includes(first)) return [first as Kind];
+  return [];
+}
 
 export function App() {
   const info = useValue(session);
+  const path = usePath();
+  const kinds = kindsFor(path).filter((k) => !info?.watchable || info.watchable.includes(k)).join(',');
   useEffect(() => {
     void loadSession().catch(() => session.set({ authenticated: false, mode: 'folder', oidc: false }));
   }, []);
   useEffect(() => {
     if (!info?.authenticated) return;
-    const wanted = info.admin ? ADMIN_KINDS : TENANT_KINDS;
-    startWatch(info.watchable ? wanted.filter((k) => info.watchable?.includes(k)) : wanted, info.namespace);
     startFeed();
-    return () => {
-      stopWatch();
-      stopFeed();
-    };
-  }, [info?.authenticated, info?.name, info?.admin, info?.watchable?.join()]);
+    return () => stopFeed();
+  }, [info?.authenticated, info?.name]);
+  useEffect(() => {
+    if (!info?.authenticated) return;
+    startWatch(kinds ? (kinds.split(',') as Kind[]) : [], info.namespace);
+    return () => stopWatch();
+  }, [info?.authenticated, info?.name, info?.namespace, kinds]);
   if (!info) return <p class="loading">Loading…</p>;
   if (!info.authenticated) return <Login info={info} />;
   return (

@@ -25,7 +25,7 @@ describe('OpenID Connect login (real Dex, real kube-apiserver, SubjectAccessRevi
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     dex = await startDex(`${url}/auth/oidc/callback`);
-    bed = await KubeBed.create({ workers: 1, basePort: 24700 });
+    bed = await KubeBed.create({ workers: 1, basePort: 25200 });
     await bed.apply([bed.keySecret(), bed.nodeManifest('w0', bed.workers[0]?.port ?? 0)]);
     await bed.apply([
       {

@@ -5,7 +5,11 @@
 // can neither see nor open the first one's objects or consoles, even with crafted URLs and tickets; sessions end at
 // logout and refuse writes without their CSRF token; every page passes an axe-core scan (no serious violations).
 // Screenshots of each page are kept in test-artifacts/ui/.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
 import { launchChromium, newContext, ensureWebApp, screenshot, seriousViolations, type TestBrowser } from '../harness/browser.js';
@@ -28,7 +32,10 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
 
   beforeAll(async () => {
     await ensureWebApp();
-    bed = await PortalBed.create({ workers: 3, basePort: 24600, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000 } } });
+    // Labs are offered to tenants through the admin's preset: an image, no playbook.
+    const preset = join(await mkdtemp(join(tmpdir(), 'orion-ui-preset-')), 'lab-preset.yaml');
+    await writeFile(preset, stringify({ spec: { provider: { type: 'libvirt' } }, images: ['debian.qcow2'], playbooks: [] }));
+    bed = await PortalBed.create({ workers: 3, basePort: 25100, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000, labPresetFile: preset } } });
     tokens = { admin: await bed.token('admin', true), alice: await bed.token('alice'), bob: await bed.token('bob') };
     await waitFor('3 Alive nodes', () => bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive').length === 3, 60_000);
     chrome = await launchChromium();
@@ -98,6 +105,10 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     await alicePage.locator('.xterm-helper-textarea').focus();
     await alicePage.keyboard.type('whoami\n');
     await waitFor('whoami answered alice', async () => /^alice$/m.test(await terminalText(alicePage)), 20_000);
+    // The terminal's size reached the shell (the resize control message): stty says the rows and columns xterm has.
+    const rows = await alicePage.locator('.xterm-rows > div').count();
+    await alicePage.keyboard.type('stty size\n');
+    await waitFor('stty size answered the terminal\'s size', async () => new RegExp(`^${rows} \\d+$`, 'm').test(await terminalText(alicePage)), 20_000);
     await check(alicePage, '05-terminal');
     const rental = bed.list<RentalResource>('Rental').find((r) => r.metadata.name === rentalName);
     expect(rental?.status?.phase).toBe('Ready');
@@ -109,6 +120,7 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     await waitFor('3 nodes in the table', async () => (await adminPage.locator('table.fleet tbody tr').count()) === 3, 20_000);
     expect(await adminPage.locator('[data-stat=alive] .value').textContent()).toBe('3');
     expect(await adminPage.locator('[data-stat=rented] .value').textContent()).toBe('1');
+    await adminPage.getByRole('img', { name: /Node health: Alive now \d/ }).waitFor(); // the chart, with its figures in words
     await check(adminPage, '06-admin-fleet');
     for (const [link, name] of [['Rentals', '07-admin-rentals'], ['Desktops', '08-admin-desktops'], ['Labs', '09-admin-labs'], ['Jobs', '10-admin-jobs'], ['Events', '11-admin-events']]) {
       await adminPage.getByRole('navigation').getByRole('link', { name: link as string }).click();
@@ -135,11 +147,15 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     for (const page of [alicePage, adminPage]) await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
     const worker = bed.dataPlane.workers.find((w) => w.port === bed.list<NodeResource>('Node').find((n) => n.metadata.name === oldNode)?.spec.port);
     await worker?.kill();
+    // Notified as it happens: the tenant that the rental moved, the admin that the node died.
+    const notified = Promise.all([
+      alicePage.locator('.notice', { hasText: 'moved to node' }).waitFor({ timeout: LIVE_MS * 3 }),
+      adminPage.locator('.notice', { hasText: `Node ${oldNode}: node is Dead` }).waitFor({ timeout: LIVE_MS * 3 }),
+    ]);
     await adminPage.locator(`tr[data-node=${oldNode}] .health`, { hasText: 'Dead' }).waitFor({ timeout: LIVE_MS });
     await alicePage.locator('dd.node', { hasNotText: oldNode }).filter({ hasText: /^n\d$/ }).waitFor({ timeout: LIVE_MS * 2 });
     await alicePage.locator('h1 .badge', { hasText: 'Ready' }).waitFor({ timeout: LIVE_MS * 2 });
-    await alicePage.locator('.notice', { hasText: `moved to node` }).waitFor({ timeout: LIVE_MS }); // notified as it happened
-    await adminPage.locator('.notice', { hasText: `Node ${oldNode}: node is Dead` }).waitFor({ timeout: LIVE_MS });
+    await notified;
     for (const page of [alicePage, adminPage]) expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     await screenshot(adminPage, '14-fleet-node-dead');
     await check(alicePage, '15-rental-moved');
@@ -158,6 +174,35 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     await adminPage.getByText('Finished: SUCCESS').waitFor({ timeout: 120_000 });
     expect(await adminPage.locator('.log-line', { hasText: 'PLAY RECAP' }).count()).toBeGreaterThan(0);
     await check(adminPage, '17-job-log');
+  });
+
+  it('puts the portal\'s refusal of a form beside the field it names, and creates nothing', async () => {
+    await alicePage.goto(`${bed.url}/labs/new`);
+    await alicePage.getByRole('heading', { name: 'New lab' }).waitFor();
+    expect(await alicePage.getByLabel('Image').locator('option').allTextContents()).toEqual(['debian.qcow2']); // only what the admin allows
+    await alicePage.getByLabel('Machine name').fill('Bad_Name');
+    await alicePage.getByRole('button', { name: 'Create lab' }).click();
+    await alicePage.locator('#lab-name-error', { hasText: /must match/ }).waitFor();
+    expect(await alicePage.getByLabel('Machine name').getAttribute('aria-invalid')).toBe('true');
+    expect(bed.list('Lab')).toHaveLength(0);
+    await check(alicePage, '18a-lab-form-refused');
+  });
+
+  it('works by keyboard and on a phone-sized screen', async () => {
+    const phone = await (await newContext(chrome.browser, { width: 375, height: 740 })).newPage();
+    await phone.goto(bed.url);
+    await phone.getByLabel(/token/i).fill(tokens.alice);
+    await phone.keyboard.press('Enter');
+    await phone.getByRole('heading', { name: 'My rentals' }).waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true); // no sideways scroll of the page
+    await check(phone, '18b-phone-rentals');
+    // Tab from the top: the skip link first, then on to "Rent a machine", opened with Enter.
+    await phone.keyboard.press('Tab');
+    expect(await phone.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the page');
+    for (let i = 0; i < 15 && (await phone.evaluate(() => document.activeElement?.textContent)) !== 'Rent a machine'; i++) await phone.keyboard.press('Tab');
+    await phone.keyboard.press('Enter');
+    await phone.getByRole('heading', { name: 'Rent a machine' }).waitFor();
+    await phone.close();
   });
 
   it('shows a rental\'s runs and their logs', async () => {
@@ -200,6 +245,14 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     }, rentalName);
     expect(apiAnswers).toEqual([404, 404, 404, 404]);
     await check(bobPage, '19-other-tenant');
+    // A rental of bob's that ends in 4 minutes: the time left is shown with a visible warning.
+    await writeFile(join(bed.manifests, 'bob.yaml'), stringify({
+      apiVersion: 'orion.lab/v1alpha1', kind: 'Rental', metadata: { name: 'bob-short', annotations: { 'orion.lab/owner': 'bob' }, labels: { 'orion.lab/owner': 'bob' } },
+      spec: { user: 'bob', sshPublicKeys: [bed.tenantKey.publicKey], ttlSeconds: 240 },
+    }));
+    await bobPage.goto(`${bed.url}/rentals`);
+    await bobPage.locator('tr', { hasText: 'bob-short' }).locator('.warning', { hasText: /Warning: \d min left before release/ }).waitFor({ timeout: 30_000 });
+    await check(bobPage, '19a-rental-expiring');
   });
 
   it('refuses a session\'s writes without its CSRF token, and ends the session at logout', async () => {

@@ -41,6 +41,7 @@ export async function bridgeSsh(ws: WebSocket, endpoint: SshEndpoint): Promise<v
     });
     ws.on('close', () => finish());
     ws.on('error', () => finish());
+    ws.resume();
     client.on('ready', () => {
       client.shell({ term: 'xterm-256color', cols: size.cols, rows: size.rows }, (err, stream) => {
         if (err) return finish(`the shell could not start: ${err.message}`);

@@ -60,11 +60,15 @@ function redeem(gate: ConsoleGate, req: IncomingMessage): Ticket | undefined {
 }
 
 async function serve(gate: ConsoleGate, ws: WebSocket, ticket: Ticket): Promise<void> {
+  // Nothing the browser sends (its terminal size first) may be lost while the target is resolved: the socket is
+  // not read until a bridge listens (the bridges resume it).
+  ws.pause();
   const { target, identity } = ticket;
   const obj = gate.targets.store.get({ kind: target.kind as never, namespace: target.namespace, name: target.name });
   const where = `${target.kind} ${target.namespace}/${target.name}${target.machine ? `/${target.machine}` : ''}`;
   if (!obj || !gate.access.sees(identity, obj)) {
     status(ws, 'closed', `${where} is gone`);
+    ws.resume();
     return void ws.close(1008, 'not found');
   }
   const started = Date.now();
@@ -77,6 +81,7 @@ async function serve(gate: ConsoleGate, ws: WebSocket, ticket: Ticket): Promise<
   } catch (err) {
     const message = err instanceof ConsoleUnavailable ? err.message : `the console could not connect: ${(err as Error).message}`;
     status(ws, 'closed', message);
+    ws.resume();
     ws.close(1011, message.slice(0, 120));
   } finally {
     log.info({ seconds: Math.round((Date.now() - started) / 1000) }, 'console closed');

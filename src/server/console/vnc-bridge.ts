@@ -35,5 +35,6 @@ export function bridgeVnc(ws: WebSocket, vnc: Duplex): Promise<void> {
     });
     ws.on('close', () => finish());
     ws.on('error', () => finish());
+    ws.resume();
   });
 }

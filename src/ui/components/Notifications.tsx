@@ -1,5 +1,5 @@
 // Notifications as they happen, in a polite live region (screen readers hear them without losing their place);
-// each can be dismissed, and they leave by themselves after a while.
+// each can be dismissed; news leaves by itself after a while, warnings stay until dismissed (the newest five show).
 import { dismiss, notices } from '../portal/events.js';
 import { useValue } from '../lib/observable.js';
 

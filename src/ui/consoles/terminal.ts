@@ -19,7 +19,9 @@ export function attachTerminal(host: HTMLElement, socket: WebSocket, onStatus: (
   const sendSize = (): void => {
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
   };
-  socket.onopen = () => sendSize();
+  // The socket may have opened while this module loaded: send the size now, or as soon as it opens.
+  if (socket.readyState === WebSocket.OPEN) sendSize();
+  else socket.addEventListener('open', sendSize, { once: true });
   socket.onmessage = (e) => {
     if (typeof e.data === 'string') {
       const control = JSON.parse(e.data) as { type: string; state?: string; message?: string };

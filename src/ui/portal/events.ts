@@ -47,7 +47,8 @@ export function stopFeed(): void {
 function notify(event: FeedEvent): void {
   const notice: Notice = { id: event.seq, text: `${event.object.kind} ${event.object.name}: ${event.message}`, tone: event.type === 'Warning' ? 'warn' : 'info' };
   notices.set([...notices.value, notice].slice(-5));
-  setTimeout(() => dismiss(notice.id), 15_000);
+  // Warnings stay until dismissed (or pushed out by newer ones): nobody should miss one for reading slowly.
+  if (notice.tone === 'info') setTimeout(() => dismiss(notice.id), 20_000);
 }
 
 export function dismiss(id: number): void {

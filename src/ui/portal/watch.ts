@@ -1,5 +1,5 @@
-// The objects the person may see, kept current by one server-sent event stream (/api/v1/watch): it lists every
-// visible object, says SYNCED, then sends each change. On a reconnect (EventSource does it by itself after a
+// The objects of the kinds the current page shows, that the person may see, kept current by one server-sent event
+// stream (/api/v1/watch): it lists every visible object, says SYNCED, then sends each change. On a reconnect (EventSource does it by itself after a
 // network drop) the list comes again: objects not in it are gone. Changes are applied at most once per animation
 // frame, so a burst of status writes costs one render.
 import { Observable } from '../lib/observable.js';
@@ -27,6 +27,7 @@ let source: EventSource | undefined;
 
 export function startWatch(kinds: Kind[], namespace?: string): void {
   stopWatch();
+  if (kinds.length === 0) return void watched.set({ synced: true, connected: true, objects: empty(), appliedAt: performance.now() });
   let objects = empty();
   let seen = new Set<string>();
   let listing = true;
@@ -74,6 +75,7 @@ export function startWatch(kinds: Kind[], namespace?: string): void {
       for (const [key, obj] of objects[kind]) if (seen.has(`${kind}:${key}`)) kept[kind].set(key, obj);
     }
     objects = kept;
+    performance.mark('orion-watch-synced');
     for (const kind of Object.keys(objects) as Kind[]) dirty.add(kind);
     watched.set({ synced: true, connected: true, objects: snapshot(), appliedAt: performance.now() });
   });
