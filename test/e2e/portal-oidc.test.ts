@@ -92,6 +92,18 @@ describe('OpenID Connect login (real Dex, real kube-apiserver, SubjectAccessRevi
     await screenshot(page, '23-oidc-terminal');
   });
 
+  it('also logs in with a Kubernetes token pasted on the login page (TokenReview), in its own session', async () => {
+    await bed.apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pasted' } }]);
+    const token = (await bed.mustKubectl(['create', 'token', 'pasted', '-n', NAMESPACE, '--duration=1h'])).trim();
+    const other = await (await newContext(chrome.browser)).newPage();
+    await other.goto(url);
+    await other.getByLabel('Kubernetes token').fill(token);
+    await other.getByRole('button', { name: 'Log in' }).click();
+    await other.getByText(`system:serviceaccount:${NAMESPACE}:pasted`).waitFor();
+    expect(await seriousViolations(other)).toEqual([]);
+    await other.close();
+  });
+
   it('refuses the same session once the group\'s binding is gone', async () => {
     const list = (): Promise<number> => page.evaluate((ns) => fetch(`/api/v1/namespaces/${ns}/rentals`).then((r) => r.status), NAMESPACE);
     expect(await list()).toBe(200);
