@@ -60,6 +60,8 @@ export async function bridgeSsh(ws: WebSocket, endpoint: SshEndpoint): Promise<v
         stream.on('close', () => finish('the shell ended'));
       });
     });
+    // Keystrokes are tiny writes: no Nagle delay on the SSH connection (ssh2 leaves it on).
+    client.on('connect', () => client.setNoDelay(true));
     client.on('error', (err) => finish(describe(err, endpoint)));
     client.on('close', () => finish());
     try {
