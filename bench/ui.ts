@@ -6,9 +6,9 @@
 //
 //   fleet view usable      navigation to /fleet → every Node's row in the table (the page's own performance.now())
 //   JS/CSS size            gzipped: what the first page loads, and everything (the consoles' chunks too)
-//   update after a death   a Node's status write saying Dead (seen in Orion's store) → its row saying Dead in the
-//                          browser (MutationObserver, wall clocks of one machine), p50/p95 over the Nodes of a
-//                          killed worker
+//   update after a death   a Node's status write saying Dead (seen in Orion's store) → the fleet's "dead" count
+//                          counting it in the browser (MutationObserver, wall clocks of one machine), p50/p95 over
+//                          the Nodes of a killed worker
 //   keystroke echo         a key pressed in the rental's terminal (keydown in the page) → the echoed character
 //                          drawn in xterm's rows, through Orion's websocket, ssh2 and a real sshd
 //
@@ -131,44 +131,50 @@ async function fleetLoads(page: Page, url: string): Promise<void> {
     await page.locator('main h1').waitFor();
     const t0 = Date.now();
     await page.goto(`${url}/fleet`);
-    await page.waitForFunction((n) => document.querySelectorAll('table.fleet tbody tr').length >= n, NODES + 1, { timeout: 60_000, polling: 'raf' });
+    // Usable: the table knows all its rows (the ones near the screen are drawn) and the first is there.
+    await page.waitForFunction((n) => document.querySelector('table.fleet')?.getAttribute('aria-rowcount') === String(n) && document.querySelector('table.fleet tbody tr[data-node]') !== null, NODES + 2, { timeout: 60_000, polling: 'raf' });
     // navigationStart → the table's last row, by the page's own clock; and when the list had arrived (SYNCED)
     const [usable, synced] = await page.evaluate(() => [performance.now(), performance.getEntriesByName('orion-watch-synced')[0]?.startTime ?? NaN]);
     times.push(usable as number);
     say(`  load ${i + 1}: ${fmt(usable as number, 0)} ms in the page (list synced at ${fmt(synced as number, 0)} ms; ${Date.now() - t0} ms from the test's goto)`);
   }
-  say(`fleet view usable (navigation → ${NODES + 1} rows): median ${fmt(percentile(times, 50), 0)} ms, p95 ${fmt(percentile(times, 95), 0)} ms   goal ≤ 1500 ms`);
+  say(`fleet view usable (navigation → a table of ${NODES + 1} Nodes, the first screenful drawn): median ${fmt(percentile(times, 50), 0)} ms, p95 ${fmt(percentile(times, 95), 0)} ms   goal ≤ 1500 ms`);
 }
 
 async function updateAfterDeath(page: Page, orion: RunningOrion, plane: LocalDataPlane): Promise<void> {
+  // Most rows of the dying Nodes are off screen (not drawn): the capacity summary's "dead" count is what changes on
+  // screen for each of them. The k-th Dead status write is matched with the moment the count first showed k.
   await page.evaluate(() => {
-    const seen: Record<string, number> = {};
-    (window as unknown as { deadSeen: Record<string, number> }).deadSeen = seen;
+    const shown: number[] = [];
+    (window as unknown as { deadShown: number[] }).deadShown = shown;
+    const value = document.querySelector('[data-stat=dead] .value') as HTMLElement;
     new MutationObserver(() => {
-      for (const row of document.querySelectorAll('table.fleet tbody tr')) {
-        const name = row.getAttribute('data-node') ?? '';
-        if (!seen[name] && row.querySelector('.health')?.textContent === 'Dead') seen[name] = Date.now();
-      }
-    }).observe(document.querySelector('table.fleet tbody') as Node, { subtree: true, childList: true, characterData: true });
+      const n = Number(value.textContent);
+      while (shown.length < n) shown.push(Date.now());
+    }).observe(value, { subtree: true, childList: true, characterData: true });
   });
-  const written: Record<string, number> = {};
+  const written: number[] = [];
+  const dead = new Set<string>();
   const off = orion.store.watch('Node', (e) => {
     const node = e.object as NodeResource;
-    if (node.status?.health === 'Dead' && !written[node.metadata.name]) written[node.metadata.name] = Date.now();
+    if (node.status?.health === 'Dead' && !dead.has(node.metadata.name)) {
+      dead.add(node.metadata.name);
+      written.push(Date.now());
+    }
   });
   const victim = plane.workers[0];
-  const victims = orion.store.list<NodeResource>('Node').filter((n) => n.spec.port === victim?.port).map((n) => n.metadata.name);
+  const victims = orion.store.list<NodeResource>('Node').filter((n) => n.spec.port === victim?.port).length;
   await victim?.kill();
   const deadline = Date.now() + 120_000;
-  let seen: Record<string, number> = {};
+  let shown: number[] = [];
   while (Date.now() < deadline) {
-    seen = await page.evaluate(() => (window as unknown as { deadSeen: Record<string, number> }).deadSeen);
-    if (victims.every((v) => seen[v])) break;
+    shown = await page.evaluate(() => (window as unknown as { deadShown: number[] }).deadShown);
+    if (shown.length >= victims) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   off();
-  const delays = victims.filter((v) => seen[v] && written[v]).map((v) => (seen[v] as number) - (written[v] as number));
-  say(`update on screen after a Node's Dead status write (${delays.length} of ${victims.length} Nodes): p50 ${fmt(percentile(delays, 50), 0)} ms, p95 ${fmt(percentile(delays, 95), 0)} ms, max ${fmt(Math.max(...delays), 0)} ms   goal p95 ≤ 500 ms`);
+  const delays = written.slice(0, shown.length).map((at, k) => (shown[k] as number) - at);
+  say(`update on screen after a Node's Dead status write (${delays.length} of ${victims} Nodes): p50 ${fmt(percentile(delays, 50), 0)} ms, p95 ${fmt(percentile(delays, 95), 0)} ms, max ${fmt(Math.max(...delays), 0)} ms   goal p95 ≤ 500 ms`);
   await victim?.start();
 }
 

@@ -5,7 +5,7 @@
 // can neither see nor open the first one's objects or consoles, even with crafted URLs and tickets; sessions end at
 // logout and refuse writes without their CSRF token; every page passes an axe-core scan (no serious violations).
 // Screenshots of each page are kept in test-artifacts/ui/.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -28,12 +28,14 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   let alicePage: Page;
   let adminPage: Page;
   let rentalName = '';
+  let presetDir = '';
   const scanned: string[] = [];
 
   beforeAll(async () => {
     await ensureWebApp();
     // Labs are offered to tenants through the admin's preset: an image, no playbook.
-    const preset = join(await mkdtemp(join(tmpdir(), 'orion-ui-preset-')), 'lab-preset.yaml');
+    presetDir = await mkdtemp(join(tmpdir(), 'orion-ui-preset-'));
+    const preset = join(presetDir, 'lab-preset.yaml');
     await writeFile(preset, stringify({ spec: { provider: { type: 'libvirt' } }, images: ['debian.qcow2'], playbooks: [] }));
     bed = await PortalBed.create({ workers: 3, basePort: 25100, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000, labPresetFile: preset } } });
     tokens = { admin: await bed.token('admin', true), alice: await bed.token('alice'), bob: await bed.token('bob') };
@@ -52,6 +54,7 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   afterAll(async () => {
     await chrome?.close();
     await bed?.destroy();
+    if (presetDir) await rm(presetDir, { recursive: true, force: true });
   });
 
   /** Scans the page with axe-core and keeps a screenshot: no serious or critical violation may be found. */

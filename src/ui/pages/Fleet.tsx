@@ -1,7 +1,8 @@
 // The fleet, for admins: a live capacity summary (alive, dead, free, rented), small charts of health and failovers
 // over the last hour, and every Node with its health, last probe, allocation and host-key problems. A table of a
-// thousand rows is filtered as one types.
-import { useEffect, useState } from 'preact/hooks';
+// thousand rows is filtered as one types, and only the rows near the screen are in the page (lib/row-window.ts).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRowWindow } from '../lib/row-window.js';
 import { api } from '../portal/http.js';
 import { useObjects } from '../portal/objects.js';
 import type { NodeSpec, NodeStatus, Resource } from '../portal/types.js';
@@ -50,27 +51,37 @@ export function Fleet() {
         <label for="node-filter">Filter nodes</label>
         <input id="node-filter" type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} placeholder="name, health, rental" />
       </div>
-      {items.length === 0 ? <Empty synced={synced}>No nodes are declared.</Empty> : (
-        <div class="table-wrap">
-          <table class="fleet">
-            <caption class="sr-only">Nodes ({shown.length} of {items.length})</caption>
-            <thead><tr><th scope="col">Node</th><th scope="col">Health</th><th scope="col">Last probe</th><th scope="col">Address</th><th scope="col">Allocation</th><th scope="col">Problems</th></tr></thead>
-            <tbody>
-              {shown.map((n) => (
-                <tr key={n.metadata.uid} data-node={n.metadata.name}>
-                  <th scope="row">{n.metadata.name}</th>
-                  <td class="health"><Phase phase={n.status?.health ?? 'Unknown'} /></td>
-                  <td>{ago(n.status?.lastProbeTime)}</td>
-                  <td>{n.spec.address}:{n.spec.port}</td>
-                  <td>{n.status?.allocation?.rental ?? (n.spec.unschedulable ? 'cordoned' : 'free')}</td>
-                  <td>{hostKeyProblem(n) ?? (n.status?.health === 'Dead' ? n.status?.lastError ?? '' : '')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {items.length === 0 ? <Empty synced={synced}>No nodes are declared.</Empty> : <NodeTable nodes={shown} total={items.length} />}
     </>
+  );
+}
+
+const ROW_PX = 38;
+
+function NodeTable({ nodes, total }: { nodes: Node[]; total: number }) {
+  const body = useRef<HTMLTableSectionElement>(null);
+  const { first, last, rowPx } = useRowWindow(body, nodes.length, ROW_PX);
+  return (
+    <div class="table-wrap">
+      <table class="fleet" aria-rowcount={nodes.length + 1}>
+        <caption class="sr-only">Nodes ({nodes.length} of {total})</caption>
+        <thead><tr aria-rowindex={1}><th scope="col">Node</th><th scope="col">Health</th><th scope="col">Last probe</th><th scope="col">Address</th><th scope="col">Allocation</th><th scope="col">Problems</th></tr></thead>
+        <tbody ref={body}>
+          {first > 0 && <tr aria-hidden="true" class="spacer" style={{ height: `${first * rowPx}px` }} />}
+          {nodes.slice(first, last).map((n, i) => (
+            <tr key={n.metadata.uid} data-node={n.metadata.name} aria-rowindex={first + i + 2}>
+              <th scope="row">{n.metadata.name}</th>
+              <td class="health"><Phase phase={n.status?.health ?? 'Unknown'} /></td>
+              <td>{ago(n.status?.lastProbeTime)}</td>
+              <td>{n.spec.address}:{n.spec.port}</td>
+              <td>{n.status?.allocation?.rental ?? (n.spec.unschedulable ? 'cordoned' : 'free')}</td>
+              <td class="problem">{hostKeyProblem(n) ?? (n.status?.health === 'Dead' ? n.status?.lastError ?? '' : '')}</td>
+            </tr>
+          ))}
+          {last < nodes.length && <tr aria-hidden="true" class="spacer" style={{ height: `${(nodes.length - last) * rowPx}px` }} />}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
