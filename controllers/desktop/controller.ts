@@ -32,7 +32,7 @@ import { moduleJson } from '../../src/exec/terraform/workspace.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
 import { TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
-import type { GeneratedPassword, GeneratedPasswords, PasswordReference } from '../../src/store/generated-passwords.js';
+import { GeneratedSecretConflict, type GeneratedPassword, type GeneratedPasswords, type PasswordReference } from '../../src/store/generated-passwords.js';
 import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { provisionSeconds } from '../../src/telemetry/metrics.js';
@@ -288,13 +288,14 @@ class DesktopSteps {
 
   private async inputs(desktop: DesktopResource): Promise<{ ok: true; desktop: DesktopResource; inputs: Inputs } | { ok: false; desktop: DesktopResource }> {
     let secrets: DesktopSecrets;
+    let generated: GeneratedPassword | undefined;
     try {
       secrets = await readDesktopSecrets(this.store, desktop);
+      generated = await this.generatedPassword(desktop, secrets);
     } catch (err) {
       if (!(err instanceof SecretProblem)) throw err;
       return { ok: false, desktop: await this.write(desktop, failedStatus(desktop, 'Ready', err.reason, err.message)) };
     }
-    const generated = await this.generatedPassword(desktop, secrets);
     if (generated) secrets.rdpPassword = generated.password;
     const runner = await this.runner(desktop);
     const ws = await runner.workspace(workspaceRef(refOf(desktop)));
@@ -327,7 +328,10 @@ class DesktopSteps {
   /** Without a password of its own (and without AD, which authenticates), the Desktop gets a generated one. */
   private async generatedPassword(desktop: DesktopResource, secrets: DesktopSecrets): Promise<GeneratedPassword | undefined> {
     if (secrets.rdpPassword || desktop.spec.adJoin || !this.options.passwords) return undefined;
-    return this.options.passwords.ensure(desktop, RDP_PASSWORD);
+    return this.options.passwords.ensure(desktop, RDP_PASSWORD).catch((err: unknown) => {
+      // Its place is taken by a Secret Orion did not make: neither used nor replaced, and the Desktop says so.
+      throw err instanceof GeneratedSecretConflict ? new SecretProblem(err.message, 'SecretConflict') : err;
+    });
   }
 
   private runner(desktop: DesktopResource): Promise<TerraformRunner> {

@@ -105,7 +105,7 @@ export class SecretProblem extends Error {
   override name = 'SecretProblem';
   constructor(
     message: string,
-    readonly reason: 'SecretMissing' | 'SecretInvalid',
+    readonly reason: 'SecretMissing' | 'SecretInvalid' | 'SecretConflict',
   ) {
     super(message);
   }
