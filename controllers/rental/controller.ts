@@ -15,7 +15,7 @@ import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metr
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
 import { phaseStatus, startingStatus, unboundStatus } from './status.js';
-import { TenantAccess, TenantAccessError } from '../node/tenant-access.js';
+import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
   runner: AnsibleRunner;
@@ -79,7 +79,7 @@ class RentalSteps {
     if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
 
     let node = this.scheduler.nodes.heldNode(rental);
-    if (node && node.status?.health === 'Dead') {
+    if (node && mustLeave(node)) {
       rental = await this.startFailover(rental, node);
       node = undefined;
     } else if (!node && rental.status?.nodeName) {
@@ -110,12 +110,16 @@ class RentalSteps {
     }
   }
 
-  /** The node died (or vanished): let go of it, keep its tenant for cleanup, and look for another. */
+  /**
+   * The node died, is being deleted or vanished: let go of it, keep its tenant for cleanup (a deleted node's finalizer
+   * removes it), and look for another.
+   */
   private async startFailover(rental: RentalResource, node: NodeResource | undefined): Promise<RentalResource> {
     const nodeName = node?.metadata.name ?? rental.status?.nodeName ?? '?';
-    if (node) await this.scheduler.release(node, rental, 'NodeDead');
-    const declaredDeadAt = node?.status?.lastTransitionTime ?? new Date().toISOString();
-    const message = `node ${nodeName} is ${node ? 'Dead' : 'gone'}; moving to a healthy node`;
+    const why = leaving(node);
+    if (node) await this.scheduler.release(node, rental, why.reason);
+    const declaredDeadAt = why.since ?? new Date().toISOString();
+    const message = `node ${nodeName} is ${why.state}; moving to a healthy node`;
     await this.store.recordEvent(rental, { type: 'Warning', reason: 'NodeDead', message });
     return this.store.updateStatus(rental, unboundStatus(rental, 'Migrating', 'NodeDead', message, {
       failoverStartedAt: rental.status?.failoverStartedAt ?? declaredDeadAt,
@@ -156,11 +160,16 @@ class RentalSteps {
     staged = await this.reportProgress(rental, staged, run);
     const result = await run;
     if (result.result !== 'success') {
+      // An account Orion did not make: nothing changed on the node, and retrying cannot change that (Node events
+      // still bring the rental back, so it proceeds once an admin has dealt with the account).
+      const refused = refusedExistingAccount(result);
+      const reason = refused ? 'AccountExists' : 'PlaybookFailed';
       await this.store.updateStatus(staged, phaseStatus(staged, 'Failed', [
-        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
-        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
+        { type: 'Provisioned', status: 'False', reason, message: describeAnsibleRun(result) },
+        { type: 'Ready', status: 'False', reason, message: describeAnsibleRun(result) },
       ], { lastRun: ansibleRunSummary(result) }));
-      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
+      const message = `${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`;
+      throw refused ? new TerminalError(message, reason) : new Error(message);
     }
     await this.markReady(staged, node, hash, result);
   }
@@ -233,7 +242,14 @@ class RentalSteps {
         { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
       ]));
     }
-    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
+    let result: AnsibleRunResult;
+    try {
+      result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
+    } catch (err) {
+      // The node's own login was never made by Orion: there is nothing of this rental's to remove.
+      if (err instanceof AdminLoginError) return this.scheduler.release(node, rental);
+      throw err;
+    }
     if (result.result === 'success') return this.scheduler.release(node, rental);
     if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
     await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
@@ -248,6 +264,7 @@ class RentalSteps {
         node,
         playbook,
         user,
+        ownerUid: rental.metadata.uid,
         ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
         owner: refOf(rental),
         signal,
@@ -259,14 +276,27 @@ class RentalSteps {
         throw new TerminalError(err.message, 'InvalidRequest');
       }
       if (!(err instanceof TenantAccessError)) throw err;
+      if (err instanceof AdminLoginError && playbook !== rental.spec.playbooks.create) throw err; // a release: the caller lets go
       await this.failWith(rental, err.reason, err.message);
-      throw err;
+      throw err instanceof AdminLoginError ? new TerminalError(err.message, err.reason) : err;
     }
   }
 
   private async failWith(rental: RentalResource, reason: string, message: string): Promise<void> {
     await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [{ type: 'Ready', status: 'False', reason, message }]));
   }
+}
+
+/** A rental leaves a node that is Dead or being deleted. */
+function mustLeave(node: NodeResource): boolean {
+  return node.status?.health === 'Dead' || Boolean(node.metadata.deletionTimestamp);
+}
+
+/** Why a rental leaves its node (or the node it named, gone), and since when. */
+function leaving(node: NodeResource | undefined): { reason: string; state: string; since?: string } {
+  if (!node) return { reason: 'NodeGone', state: 'gone' };
+  if (node.metadata.deletionTimestamp) return { reason: 'NodeDeleted', state: 'being deleted', since: node.metadata.deletionTimestamp };
+  return { reason: 'NodeDead', state: 'Dead', since: node.status?.lastTransitionTime };
 }
 
 /** How long create_user may run before the rental's status says it is provisioning. */

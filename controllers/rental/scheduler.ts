@@ -162,7 +162,7 @@ export class RentalScheduler {
     if (!current || !isFree(current) || this.claiming.has(key)) return undefined;
     const status: NodeStatus = {
       ...current.status,
-      allocation: { rental: rentalId(rental), uid: rental.metadata.uid, since: new Date().toISOString() },
+      allocation: { rental: rentalId(rental), uid: rental.metadata.uid, user: rental.spec.user, since: new Date().toISOString() },
     };
     const write = this.store.updateStatus(current, status);
     this.claiming.set(key, write);
@@ -187,9 +187,12 @@ export class RentalScheduler {
     });
   }
 
-  /** Records a tenant to remove from a node the rental keeps (its user was renamed). */
+  /** Records a tenant to remove from a node the rental keeps (its user was renamed); the allocation names the new login. */
   async addCleanup(node: NodeResource, user: string, rental: RentalResource, reason: string): Promise<void> {
-    await this.updateNode(node, (status) => addCleanupEntry(status, user, rental, reason));
+    await this.updateNode(node, (status) => {
+      addCleanupEntry(status, user, rental, reason);
+      if (status.allocation?.uid === rental.metadata.uid) status.allocation = { ...status.allocation, user: rental.spec.user };
+    });
   }
 
   private async updateNode(node: NodeResource, change: (status: NodeStatus) => void): Promise<void> {
@@ -210,7 +213,7 @@ export function tenantOnNode(rental: RentalResource): string {
 
 function addCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, reason: string): void {
   const others = (status.cleanup ?? []).filter((c) => c.user !== user);
-  status.cleanup = [...others, { user, rental: rentalId(rental), reason, since: new Date().toISOString() }];
+  status.cleanup = [...others, { user, rental: rentalId(rental), uid: rental.metadata.uid, reason, since: new Date().toISOString() }];
 }
 
 function describeSelector(rental: RentalResource): string {
