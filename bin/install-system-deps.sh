@@ -2,7 +2,7 @@
 # Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
-#                                        libvirt, QEMU and debootstrap for the Lab tests
+#                                        libvirt, QEMU and debootstrap for the Lab tests, python3-fusepy
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -28,6 +28,9 @@ if [ "$profile" = test ]; then
   have iptables || missing+=(iptables)
   have debootstrap || missing+=(debootstrap)
   have mkfs.ext4 || missing+=(e2fsprogs)
+  # a FUSE file system whose reads fail with EIO (test/harness/eio-fs), and mkfifo/setpriv for the damage tests
+  /usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
+  have setpriv || missing+=(util-linux)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
