@@ -48,7 +48,7 @@ describe('Rentals and Nodes on the tenant wall (real sshd and Ansible)', () => {
     await writeNode(w[0] as SshWorker, 'test');
     await writeNode(w[1] as SshWorker, 'test');
     await writeNode(w[2] as SshWorker, 'ops', { user: 'ops' });
-    await writeNode(w[3] as SshWorker, 'spare', { annotations: { 'orion.lab/abandon-cleanup': 'true' } });
+    await writeNode(w[3] as SshWorker, 'spare');
     await bed.startOrion();
     await waitFor('4 Alive nodes with the finalizer', () =>
       bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive' && n.metadata.finalizers?.includes('orion.lab/finalizer')).length === 4);
@@ -141,9 +141,19 @@ describe('Rentals and Nodes on the tenant wall (real sshd and Ansible)', () => {
     await waitFor('erin Ready', () => rental('erin')?.status?.phase === 'Ready', 120_000);
     await spare.kill();
     await bed.remove(`node-${spare.name}.yaml`);
-    await waitFor('the Node let go', () => node(spare.name) === undefined, 60_000);
+    const stuck = await waitFor('CleanupPending=True', () => {
+      const n = node(spare.name);
+      return getCondition(n?.status?.conditions, 'CleanupPending')?.status === 'True' && n;
+    }, 120_000);
+    // Folder mode: the admin puts the Node's file back with the annotation; the terminating Node takes it and lets go.
+    await writeNode(spare, 'spare', { annotations: { 'orion.lab/abandon-cleanup': 'true' } });
+    await waitFor('the Node let go (and made anew from the file)', () => node(spare.name)?.metadata.uid !== stuck.metadata.uid, 60_000);
+    await bed.remove(`node-${spare.name}.yaml`);
+    await waitFor('the new Node, which holds no one, gone', () => node(spare.name) === undefined, 60_000);
     await spare.start();
     expect(await userExists(spare, 'erin')).toBe(true);
+    await bed.remove('erin.yaml');
+    await waitFor('erin gone', () => rental('erin') === undefined, 60_000);
   }, 300_000);
 
   it('an allocation whose rental no longer exists is cleared, and its tenant removed', async () => {
