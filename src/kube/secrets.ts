@@ -128,7 +128,7 @@ export class SecretReader {
     if (own) return { ...own.data };
     const key = `${namespace}/${name}`;
     let entry = this.entries.get(key);
-    if (!entry || Date.now() - entry.fetchedAt >= this.freshMs) entry = await this.fetch(namespace, name);
+    if (!entry || Date.now() - entry.fetchedAt >= this.freshMs) entry = await this.fetchOrKeep(namespace, name, entry);
     entry.readAt = Date.now();
     this.touch(key, entry);
     return entry.data ? { ...entry.data } : undefined;
@@ -143,6 +143,17 @@ export class SecretReader {
   /** What the on-demand cache holds ("namespace/name") and its size: tests check the bound. */
   cached(): { keys: string[]; bytes: number } {
     return { keys: [...this.entries.keys()], bytes: this.bytes };
+  }
+
+  /** A fresh read; when the API cannot answer, what was read before (as an informer's cache would serve it). */
+  private async fetchOrKeep(namespace: string, name: string, previous: Entry | undefined): Promise<Entry> {
+    try {
+      return await this.fetch(namespace, name);
+    } catch (err) {
+      if (!previous) throw err;
+      logger.warn({ secret: `${namespace}/${name}`, err: (err as Error).message }, 'cannot read a Secret again; using the one read before');
+      return previous;
+    }
   }
 
   private fetch(namespace: string, name: string): Promise<Entry> {
