@@ -4,7 +4,7 @@
 // nodes (AnsibleCoalescer): the result is this node's own.
 //
 // Every run names the rental that owns the account (its uid): the playbooks create and remove only an account
-// whose marker on the node holds that uid (docs/adr/0015-tenant-accounts.md). The node's own login is never a
+// whose marker on the node holds that uid (docs/adr/0016-tenant-accounts.md). The node's own login is never a
 // tenant: a run for it does not start.
 import type { NodeResource } from '../../src/api/types.js';
 import type { ObjectRef } from '../../src/api/refs.js';

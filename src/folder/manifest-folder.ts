@@ -1,5 +1,5 @@
 // Watches a folder of YAML manifests and turns each burst of file changes into one snapshot of
-// what is declared. Damage is never deletion (docs/adr/0016-damage-is-never-deletion.md): a file that fails to
+// what is declared. Damage is never deletion (docs/adr/0017-damage-is-never-deletion.md): a file that fails to
 // parse, is emptied, cannot be read (EACCES, EIO, ...) or is not a regular file (a FIFO, a socket, a device) keeps
 // its last valid content in the snapshot and is reported with its reason. Across restarts too: what the state
 // directory says each file declared counts as its last valid content until the file is read again. Only a file that

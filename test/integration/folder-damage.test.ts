@@ -1,4 +1,4 @@
-// Damage is never deletion, across restarts (docs/adr/0016-damage-is-never-deletion.md). `orion run --dir` runs as a
+// Damage is never deletion, across restarts (docs/adr/0017-damage-is-never-deletion.md). `orion run --dir` runs as a
 // separate process, as root without the capabilities that bypass file permissions (setpriv), so that a file it may
 // not read fails with EACCES as it would for any service. Each manifest file declares a Rental that is Ready on a
 // real sshd worker. For each kind of damage, while Orion runs and then across a restart with the file still damaged:
