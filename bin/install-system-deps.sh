@@ -2,7 +2,9 @@
 # Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
-#                                        libvirt, QEMU and debootstrap for the Lab tests, python3-fusepy
+#                                        libvirt, QEMU and debootstrap for the Lab tests, nginx and curl
+#                                        for the portal's reverse-proxy and seed tests, python3-venv for schemathesis,
+#                                        python3-fusepy for the damage tests
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -31,6 +33,10 @@ if [ "$profile" = test ]; then
   # a FUSE file system whose reads fail with EIO (test/harness/eio-fs), and mkfifo/setpriv for the damage tests
   /usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
   have setpriv || missing+=(util-linux)
+  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis
+  have nginx || missing+=(nginx)
+  have curl || missing+=(curl)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
