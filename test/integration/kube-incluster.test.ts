@@ -98,10 +98,10 @@ describe('Orion in-cluster: service account token, in-cluster config and the RBA
   }, 300_000);
 
   it('the ServiceAccount has what Orion needs and no more', async () => {
-    const can = async (verb: string, resource: string, namespace = NAMESPACE) =>
-      (await bed.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', SERVICE_ACCOUNT])).stdout.trim();
+    const can = async (verb: string, resource: string, namespace = NAMESPACE, subresource?: string) =>
+      (await bed.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', SERVICE_ACCOUNT, ...(subresource ? ['--subresource', subresource] : [])])).stdout.trim();
     expect(await can('watch', 'rentals.orion.lab')).toBe('yes');
-    expect(await can('update', 'rentals.orion.lab/status')).toBe('yes');
+    expect(await can('update', 'rentals.orion.lab', NAMESPACE, 'status')).toBe('yes');
     expect(await can('create', 'events.events.k8s.io')).toBe('yes');
     expect(await can('update', 'leases.coordination.k8s.io', SYSTEM_NS)).toBe('yes');
     expect(await can('get', 'secrets')).toBe('yes'); // the Node's key, read by name
