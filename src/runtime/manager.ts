@@ -1,8 +1,9 @@
 // Wires controllers to a store: each controller reconciles one kind, and changes of that kind (and
 // of the kinds it watches) become keys in its queue. Workers start only after the store has synced and, with an
 // elector, only once this process leads: a standby keeps its cache (and /readyz) but reconciles nothing.
-import { keyOf } from '../api/refs.js';
-import type { KindName } from '../api/types.js';
+import { keyOf, parseRefKey } from '../api/refs.js';
+import type { KindName, Resource } from '../api/types.js';
+import { recordFailure } from '../store/status-writer.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import { logger } from '../telemetry/logger.js';
 import { Controller, type ReconcileFn } from './controller.js';
@@ -21,6 +22,11 @@ export interface ControllerSetup {
   concurrency?: number;
   backoff?: BackoffOptions;
   watches?: WatchMapping[];
+  /**
+   * false: a change of one of its objects that touches nothing but the status does not reconcile it (the
+   * controller's own status writes do not wake it up again; metadata and spec changes always do). Default true.
+   */
+  reconcileOnStatusChange?: boolean;
   /** Keys to reconcile when a Secret changes. */
   onSecret?: (namespace: string, name: string) => string[];
 }
@@ -90,8 +96,9 @@ export class Manager {
       reconcile: setup.reconcile,
       concurrency: setup.concurrency,
       backoff: setup.backoff,
+      recordFailure: (key, failure, stalled) => recordFailure(this.store, parseRefKey(key), failure, stalled),
     });
-    const own = (event: WatchEvent): string[] => [keyOf(event.object)];
+    const own = setup.reconcileOnStatusChange === false ? beyondStatus() : (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {
@@ -109,4 +116,26 @@ export class Manager {
     }
     return controller;
   }
+}
+
+/** The own-kind mapping that lets through every change but one that touched the status alone. */
+function beyondStatus(): (event: WatchEvent) => string[] {
+  const seen = new Map<string, string>();
+  return (event) => {
+    const key = keyOf(event.object);
+    if (event.type === 'DELETED') {
+      seen.delete(key);
+      return [key];
+    }
+    const signature = metadataSignature(event.object);
+    const unchanged = event.type === 'MODIFIED' && seen.get(key) === signature;
+    seen.set(key, signature);
+    return unchanged ? [] : [key];
+  };
+}
+
+/** Everything but the status and the resourceVersion: generation (the spec), uid, deletion, finalizers, labels, annotations. */
+function metadataSignature(obj: Resource): string {
+  const { uid, generation, deletionTimestamp, finalizers, labels, annotations } = obj.metadata;
+  return JSON.stringify([uid, generation, deletionTimestamp ?? null, finalizers ?? [], labels ?? {}, annotations ?? {}]);
 }
