@@ -80,23 +80,23 @@ function libvirtState(state: string): PowerState {
 export class VirshPower implements PowerDriver {
   constructor(private readonly options: VirshOptions) {}
 
+  /** One `virsh list`, then the display and the lease of every running machine at once: two round trips in all. */
   async observe(ids: string[], signal?: AbortSignal): Promise<Map<string, MachineObservation>> {
     const rows = parseVirshList(await this.virsh(['list', '--all'], signal));
-    const seen = new Map<string, MachineObservation>();
-    for (const id of ids) {
-      const row = rows.get(id);
-      if (!row) {
-        seen.set(id, { state: 'missing', detail: 'not found' });
-        continue;
-      }
-      const observation: MachineObservation = { state: libvirtState(row.state), detail: row.state, ...(row.id ? { runId: row.id } : {}) };
-      if (observation.state === 'running') {
-        observation.vncPort = parseVncDisplay(await this.virsh(['domdisplay', '--type', 'vnc', id], signal, true));
-        observation.address = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease'], signal, true));
-      }
-      seen.set(id, observation);
-    }
-    return seen;
+    return new Map(await Promise.all(ids.map(async (id) => [id, await this.observeOne(id, rows.get(id), signal)] as const)));
+  }
+
+  private async observeOne(id: string, row: { id?: string; state: string } | undefined, signal?: AbortSignal): Promise<MachineObservation> {
+    if (!row) return { state: 'missing', detail: 'not found' };
+    const observation: MachineObservation = { state: libvirtState(row.state), detail: row.state, ...(row.id ? { runId: row.id } : {}) };
+    if (observation.state !== 'running') return observation;
+    const [display, lease] = await Promise.all([
+      this.virsh(['domdisplay', '--type', 'vnc', id], signal, true),
+      this.virsh(['domifaddr', id, '--source', 'lease'], signal, true),
+    ]);
+    observation.vncPort = parseVncDisplay(display);
+    observation.address = parseDomifaddr(lease);
+    return observation;
   }
 
   /** restart is a power cycle (destroy, then start): it works whether or not the guest handles ACPI. */
@@ -204,4 +204,25 @@ export class ProxmoxPower implements PowerDriver {
       req.end();
     });
   }
+}
+
+// ---- which ------------------------------------------------------------------------------------------------------
+
+/** The driver of a provider: the Proxmox API with the Lab's token, else virsh on the libvirt URI. */
+export function powerDriverFor(
+  provider: { type: string; libvirt?: { uri?: string }; proxmox?: { endpoint: string; node: string; tlsInsecure?: boolean } },
+  secrets: { proxmoxToken?: { id: string; secret: string }; ca?: string },
+  opts: { logFile: string; virsh?: string },
+): PowerDriver {
+  if (provider.type === 'proxmox' && provider.proxmox && secrets.proxmoxToken) {
+    return new ProxmoxPower({
+      endpoint: provider.proxmox.endpoint,
+      node: provider.proxmox.node,
+      tokenId: secrets.proxmoxToken.id,
+      tokenSecret: secrets.proxmoxToken.secret,
+      tlsInsecure: provider.proxmox.tlsInsecure ?? false,
+      ...(secrets.ca ? { ca: secrets.ca } : {}),
+    });
+  }
+  return new VirshPower({ uri: provider.libvirt?.uri ?? 'qemu:///system', virsh: opts.virsh, logFile: opts.logFile });
 }
