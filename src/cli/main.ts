@@ -7,6 +7,7 @@ import { getCommand, invalidManifests } from './get.js';
 import { packageVersion, resolveStateDir } from './paths.js';
 import { logsCommand } from './logs.js';
 import { quickstart } from './quickstart.js';
+import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
 import { runKubeUntilSignal } from './run-kube.js';
@@ -102,7 +103,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Commands that read manifests or the state directory: logs, validate, get, crds. */
+/** Commands that read manifests or the state directory: logs, validate, render, get, crds. */
 function addInspectCommands(program: Command): void {
   program
     .command('logs')
@@ -129,6 +130,21 @@ function addInspectCommands(program: Command): void {
         process.exitCode = 1;
       } else {
         process.stdout.write(`${text}\n`);
+      }
+    });
+
+  program
+    .command('render')
+    .description('print the OpenTofu root module (main.tf.json) Orion would apply for each Lab and Desktop; runs and contacts nothing')
+    .argument('<paths...>', 'manifest files or folders')
+    .option('--image-dir <dir...>', 'folders a libvirt machine may boot images, kernels and initrds from (as orion run)')
+    .option('--output-dir <dir>', 'write <dir>/<kind>/<namespace>/<name>/main.tf.json instead of printing')
+    .action(async (paths: string[], opts: { imageDir?: string[]; outputDir?: string }) => {
+      const report = await renderCommand(paths, { imageDirs: opts.imageDir, outputDir: opts.outputDir });
+      if (report.text) process.stdout.write(`${report.text}\n`);
+      if (report.errors.length > 0) {
+        process.stderr.write(`${report.errors.join('\n')}\n`);
+        process.exitCode = 1;
       }
     });
 
