@@ -66,7 +66,7 @@ export function desktopController(store: Store, options: DesktopControllerOption
     concurrency: options.concurrency ?? 4,
     reconcile: (request) => steps.reconcile(request),
     // Its own status writes do not wake it up again: a failure waits for the queue's backoff.
-    reconcileOnStatusChange: false,
+    reconcileOnOwnStatusWrites: false,
     // A slot frees up when a desktop is gone or has expired: look at the waiting ones again.
     watches: [{ kind: 'Desktop', map: (event) => steps.admission.waitingAfter(event) }],
     onSecret: (namespace, name) =>

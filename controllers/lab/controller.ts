@@ -45,7 +45,7 @@ export function labController(store: Store, options: LabControllerOptions): Cont
     concurrency: options.concurrency ?? 4,
     reconcile: (request) => steps.reconcile(request),
     // Its own status writes do not wake it up again: a failure waits for the queue's backoff.
-    reconcileOnStatusChange: false,
+    reconcileOnOwnStatusWrites: false,
     onSecret: (namespace, name) =>
       store
         .list<LabResource>('Lab', namespace)

@@ -23,10 +23,11 @@ export interface ControllerSetup {
   backoff?: BackoffOptions;
   watches?: WatchMapping[];
   /**
-   * false: a change of one of its objects that touches nothing but the status does not reconcile it (the
-   * controller's own status writes do not wake it up again; metadata and spec changes always do). Default true.
+   * false: a status write of this process to one of its objects does not reconcile it again (its own status writes
+   * do not wake it up, so a failure waits for the backoff); changes from elsewhere, and of metadata or spec, always
+   * do. Default true.
    */
-  reconcileOnStatusChange?: boolean;
+  reconcileOnOwnStatusWrites?: boolean;
   /** Keys to reconcile when a Secret changes. */
   onSecret?: (namespace: string, name: string) => string[];
 }
@@ -98,7 +99,7 @@ export class Manager {
       backoff: setup.backoff,
       recordFailure: (key, failure, stalled) => recordFailure(this.store, parseRefKey(key), failure, stalled),
     });
-    const own = setup.reconcileOnStatusChange === false ? beyondStatus() : (event: WatchEvent): string[] => [keyOf(event.object)];
+    const own = setup.reconcileOnOwnStatusWrites === false ? exceptOwnStatusWrites() : (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {
@@ -118,8 +119,8 @@ export class Manager {
   }
 }
 
-/** The own-kind mapping that lets through every change but one that touched the status alone. */
-function beyondStatus(): (event: WatchEvent) => string[] {
+/** The own-kind mapping that lets through every change but a status write of this process. */
+function exceptOwnStatusWrites(): (event: WatchEvent) => string[] {
   const seen = new Map<string, string>();
   return (event) => {
     const key = keyOf(event.object);
@@ -128,9 +129,9 @@ function beyondStatus(): (event: WatchEvent) => string[] {
       return [key];
     }
     const signature = metadataSignature(event.object);
-    const unchanged = event.type === 'MODIFIED' && seen.get(key) === signature;
+    const statusOnly = event.type === 'MODIFIED' && seen.get(key) === signature;
     seen.set(key, signature);
-    return unchanged ? [] : [key];
+    return statusOnly && event.ownWrite ? [] : [key];
   };
 }
 

@@ -1,6 +1,6 @@
 // The one status writer on a real FolderStore: a write only when the status differs (run timing aside), a draft
 // written once for several steps (and also when a step throws), a failure recorded by the controller loop on the
-// latest object, and a controller that its own status writes do not wake up again while spec changes do.
+// latest object, and a controller that the status writes of its process do not wake up again while spec changes do.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,7 +109,7 @@ describe('recordFailure', () => {
   });
 });
 
-describe('a controller with reconcileOnStatusChange false', () => {
+describe('a controller with reconcileOnOwnStatusWrites false', () => {
   it('is not woken up by its status writes, is by a spec change, and its RetryLater lands in the status', async () => {
     await store.stop();
     store = new FolderStore({ dir, stateDir: join(root, 'state-2') });
@@ -118,7 +118,7 @@ describe('a controller with reconcileOnStatusChange false', () => {
     manager.add({
       name: 'status-test',
       kind: 'Lab',
-      reconcileOnStatusChange: false,
+      reconcileOnOwnStatusWrites: false,
       backoff: { baseMs: 60_000, maxMs: 60_000 },
       reconcile: async () => {
         const current = lab();
@@ -132,9 +132,9 @@ describe('a controller with reconcileOnStatusChange false', () => {
       await waitFor(() => seen.length > 0, 'the first reconcile');
       await new Promise((r) => setTimeout(r, 300)); // (the Manager's start may add the key once more)
       const settled = seen.length;
-      await writeStatus(store, lab(), { fields: { configuredHash: 'written by someone' } });
+      await writeStatus(store, lab(), { fields: { configuredHash: 'written in this process' } });
       await new Promise((r) => setTimeout(r, 300));
-      expect(seen.length).toBe(settled); // a write to the status alone does not bring it back
+      expect(seen.length).toBe(settled); // a status write of this process does not bring it back
       writeFileSync(join(dir, 'lab.yaml'), labYaml(2));
       await waitFor(() => lab().status?.phase === 'Failed', 'the failure recorded');
       expect(seen.slice(settled)).toEqual([2]);
