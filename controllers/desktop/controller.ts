@@ -69,11 +69,7 @@ export function desktopController(store: Store, options: DesktopControllerOption
     reconcileOnOwnStatusWrites: false,
     // A slot frees up when a desktop is gone or has expired: look at the waiting ones again.
     watches: [{ kind: 'Desktop', map: (event) => steps.admission.waitingAfter(event) }],
-    onSecret: (namespace, name) =>
-      store
-        .list<DesktopResource>('Desktop', namespace)
-        .filter((d) => steps.pipeline.secretNames(d).includes(name))
-        .map((d) => refKey(refOf(d))),
+    onSecret: (namespace, name) => steps.pipeline.readersOf('Desktop', namespace, name),
   };
 }
 

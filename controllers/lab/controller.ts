@@ -9,7 +9,7 @@
 //   readiness                                           → phase, Ready, readyAt: one status write from the apply to here
 //   deletion                                            → destroy, then release the finalizer
 import { join } from 'node:path';
-import { parseRefKey, refKey, refOf } from '../../src/api/refs.js';
+import { parseRefKey } from '../../src/api/refs.js';
 import type { LabResource } from '../../src/api/types.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
@@ -46,11 +46,7 @@ export function labController(store: Store, options: LabControllerOptions): Cont
     reconcile: (request) => steps.reconcile(request),
     // Its own status writes do not wake it up again: a failure waits for the queue's backoff.
     reconcileOnOwnStatusWrites: false,
-    onSecret: (namespace, name) =>
-      store
-        .list<LabResource>('Lab', namespace)
-        .filter((lab) => steps.pipeline.secretNames(lab).includes(name))
-        .map((lab) => refKey(refOf(lab))),
+    onSecret: (namespace, name) => steps.pipeline.readersOf('Lab', namespace, name),
   };
 }
 

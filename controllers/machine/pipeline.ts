@@ -12,7 +12,7 @@
 // A failed step throws; the controller loop records it in the status (src/runtime/errors.ts).
 import { join } from 'node:path';
 import { isConditionTrue } from '../../src/api/conditions.js';
-import { refOf, workspaceRef } from '../../src/api/refs.js';
+import { keyOf, refOf, workspaceRef } from '../../src/api/refs.js';
 import type { StatusChange } from '../../src/api/status.js';
 import type { LabSpec } from '../../src/api/types.js';
 import { writeFileAtomic } from '../../src/base/atomic-file.js';
@@ -87,9 +87,12 @@ export class MachinePipeline<R extends MachineResource> {
     this.pollMs = options.pollMs ?? 3000;
   }
 
-  /** The Secrets the resource reads: a change of one reconciles it. */
-  secretNames(obj: R): string[] {
-    return this.view.secretNeeds(obj).map((need) => need.name);
+  /** The keys of the resources of `kind` that read the Secret: a change of it reconciles them. */
+  readersOf(kind: R['kind'], namespace: string, secret: string): string[] {
+    return this.store
+      .list<R>(kind, namespace)
+      .filter((obj) => this.view.secretNeeds(obj).some((need) => need.name === secret))
+      .map((obj) => keyOf(obj));
   }
 
   // ---- prepare, render --------------------------------------------------------------------------------------------
