@@ -65,8 +65,8 @@ export function desktopController(store: Store, options: DesktopControllerOption
     kind: 'Desktop',
     concurrency: options.concurrency ?? 4,
     reconcile: (request) => steps.reconcile(request),
-    // Its own status writes do not wake it up again: a failure waits for the queue's backoff.
-    reconcileOnOwnStatusWrites: false,
+    // Its own writes (status, finalizer) do not wake it up again: a failure waits for the queue's backoff.
+    reconcileOnOwnWrites: false,
     // A slot frees up when a desktop is gone or has expired: look at the waiting ones again.
     watches: [{ kind: 'Desktop', map: (event) => steps.admission.waitingAfter(event) }],
     onSecret: (namespace, name) => steps.pipeline.readersOf('Desktop', namespace, name),

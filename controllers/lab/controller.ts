@@ -44,8 +44,8 @@ export function labController(store: Store, options: LabControllerOptions): Cont
     kind: 'Lab',
     concurrency: options.concurrency ?? 4,
     reconcile: (request) => steps.reconcile(request),
-    // Its own status writes do not wake it up again: a failure waits for the queue's backoff.
-    reconcileOnOwnStatusWrites: false,
+    // Its own writes (status, finalizer) do not wake it up again: a failure waits for the queue's backoff.
+    reconcileOnOwnWrites: false,
     onSecret: (namespace, name) => steps.pipeline.readersOf('Lab', namespace, name),
   };
 }

@@ -2,7 +2,7 @@
 // of the kinds it watches) become keys in its queue. Workers start only after the store has synced and, with an
 // elector, only once this process leads: a standby keeps its cache (and /readyz) but reconciles nothing.
 import { keyOf, parseRefKey } from '../api/refs.js';
-import type { KindName, Resource } from '../api/types.js';
+import type { KindName } from '../api/types.js';
 import { recordFailure } from '../store/status-writer.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import { logger } from '../telemetry/logger.js';
@@ -23,11 +23,11 @@ export interface ControllerSetup {
   backoff?: BackoffOptions;
   watches?: WatchMapping[];
   /**
-   * false: a status write of this process to one of its objects does not reconcile it again (its own status writes
-   * do not wake it up, so a failure waits for the backoff); changes from elsewhere, and of metadata or spec, always
-   * do. Default true.
+   * false: a write of this process to one of its objects (a status, a finalizer) does not reconcile it again: the
+   * controller made it in the middle of a reconcile, knowing what it wrote, and a failure waits for the backoff.
+   * Changes from elsewhere, and any change of spec or deletion, always do. Default true.
    */
-  reconcileOnOwnStatusWrites?: boolean;
+  reconcileOnOwnWrites?: boolean;
   /** Keys to reconcile when a Secret changes. */
   onSecret?: (namespace: string, name: string) => string[];
 }
@@ -99,7 +99,7 @@ export class Manager {
       backoff: setup.backoff,
       recordFailure: (key, failure, stalled) => recordFailure(this.store, parseRefKey(key), failure, stalled),
     });
-    const own = setup.reconcileOnOwnStatusWrites === false ? exceptOwnStatusWrites() : (event: WatchEvent): string[] => [keyOf(event.object)];
+    const own = setup.reconcileOnOwnWrites === false ? exceptOwnWrites() : (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {
@@ -119,8 +119,8 @@ export class Manager {
   }
 }
 
-/** The own-kind mapping that lets through every change but a status write of this process. */
-function exceptOwnStatusWrites(): (event: WatchEvent) => string[] {
+/** The own-kind mapping that lets through every change but a write of this process that left spec and deletion alone. */
+function exceptOwnWrites(): (event: WatchEvent) => string[] {
   const seen = new Map<string, string>();
   return (event) => {
     const key = keyOf(event.object);
@@ -128,15 +128,10 @@ function exceptOwnStatusWrites(): (event: WatchEvent) => string[] {
       seen.delete(key);
       return [key];
     }
-    const signature = metadataSignature(event.object);
-    const statusOnly = event.type === 'MODIFIED' && seen.get(key) === signature;
+    const { uid, generation, deletionTimestamp } = event.object.metadata;
+    const signature = JSON.stringify([uid, generation, deletionTimestamp ?? null]);
+    const same = event.type === 'MODIFIED' && seen.get(key) === signature;
     seen.set(key, signature);
-    return statusOnly && event.ownWrite ? [] : [key];
+    return same && event.ownWrite ? [] : [key];
   };
-}
-
-/** Everything but the status and the resourceVersion: generation (the spec), uid, deletion, finalizers, labels, annotations. */
-function metadataSignature(obj: Resource): string {
-  const { uid, generation, deletionTimestamp, finalizers, labels, annotations } = obj.metadata;
-  return JSON.stringify([uid, generation, deletionTimestamp ?? null, finalizers ?? [], labels ?? {}, annotations ?? {}]);
 }

@@ -109,7 +109,7 @@ describe('recordFailure', () => {
   });
 });
 
-describe('a controller with reconcileOnOwnStatusWrites false', () => {
+describe('a controller with reconcileOnOwnWrites false', () => {
   it('is not woken up by its status writes, is by a spec change, and its RetryLater lands in the status', async () => {
     await store.stop();
     store = new FolderStore({ dir, stateDir: join(root, 'state-2') });
@@ -118,7 +118,7 @@ describe('a controller with reconcileOnOwnStatusWrites false', () => {
     manager.add({
       name: 'status-test',
       kind: 'Lab',
-      reconcileOnOwnStatusWrites: false,
+      reconcileOnOwnWrites: false,
       backoff: { baseMs: 60_000, maxMs: 60_000 },
       reconcile: async () => {
         const current = lab();
