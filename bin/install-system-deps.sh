@@ -2,7 +2,8 @@
 # Installs the Debian packages Orion needs when they are missing (a no-op when all are there).
 #   bin/install-system-deps.sh runtime   what `npm start` needs: sshd/ssh-keygen, Ansible, nsenter
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
-#                                        libvirt, QEMU and debootstrap for the Lab tests
+#                                        libvirt, QEMU and debootstrap for the Lab tests, nginx and curl
+#                                        for the portal's reverse-proxy and seed tests, python3-venv for schemathesis
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -28,6 +29,10 @@ if [ "$profile" = test ]; then
   have iptables || missing+=(iptables)
   have debootstrap || missing+=(debootstrap)
   have mkfs.ext4 || missing+=(e2fsprogs)
+  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis
+  have nginx || missing+=(nginx)
+  have curl || missing+=(curl)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

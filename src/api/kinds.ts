@@ -2,6 +2,7 @@
 import { desktopKind } from './schemas/desktop.js';
 import { labKind } from './schemas/lab.js';
 import { nodeKind } from './schemas/node.js';
+import { playbookRunKind } from './schemas/playbookrun.js';
 import { rentalKind } from './schemas/rental.js';
 import type { KindName } from './types.js';
 
@@ -21,7 +22,7 @@ export interface KindDefinition {
   readonly printerColumns: readonly PrinterColumn[];
 }
 
-export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind];
+export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind, playbookRunKind];
 
 /** Finds a kind by any name a user may type: kind, plural, singular, short name, or `plural.orion.lab`. */
 export function findKind(name: string): KindDefinition | undefined {

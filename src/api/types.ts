@@ -4,9 +4,10 @@ import type { nodeSpecSchema, nodeStatusSchema } from './schemas/node.js';
 import type { rentalSpecSchema, rentalStatusSchema } from './schemas/rental.js';
 import type { labSpecSchema, labStatusSchema } from './schemas/lab.js';
 import type { desktopSpecSchema, desktopStatusSchema } from './schemas/desktop.js';
+import type { playbookRunSpecSchema, playbookRunStatusSchema } from './schemas/playbookrun.js';
 import type { conditionSchema, runSummarySchema } from './schemas/common.js';
 
-export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop';
+export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop' | 'PlaybookRun';
 
 export type Condition = FromSchema<typeof conditionSchema>;
 export type RunSummary = FromSchema<typeof runSummarySchema>;
@@ -18,6 +19,8 @@ export type LabSpec = FromSchema<typeof labSpecSchema>;
 export type LabStatus = FromSchema<typeof labStatusSchema>;
 export type DesktopSpec = FromSchema<typeof desktopSpecSchema>;
 export type DesktopStatus = FromSchema<typeof desktopStatusSchema>;
+export type PlaybookRunSpec = FromSchema<typeof playbookRunSpecSchema>;
+export type PlaybookRunStatus = FromSchema<typeof playbookRunStatusSchema>;
 
 export interface ObjectMeta {
   name: string;
@@ -44,3 +47,4 @@ export type NodeResource = Resource<NodeSpec, NodeStatus>;
 export type RentalResource = Resource<RentalSpec, RentalStatus>;
 export type LabResource = Resource<LabSpec, LabStatus>;
 export type DesktopResource = Resource<DesktopSpec, DesktopStatus>;
+export type PlaybookRunResource = Resource<PlaybookRunSpec, PlaybookRunStatus>;

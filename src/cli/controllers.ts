@@ -7,6 +7,7 @@ import { labController, type LabControllerOptions } from '../../controllers/lab/
 import type { RunnerSource } from '../../controllers/machine/terraform-access.js';
 import { nodeCleanupController } from '../../controllers/node/cleanup.js';
 import { nodeController, type NodeControllerOptions } from '../../controllers/node/controller.js';
+import { playbookRunController } from '../../controllers/playbookrun/controller.js';
 import { rentalController } from '../../controllers/rental/controller.js';
 import { defaultPlaybookDir } from '../exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../exec/ansible/runner.js';
@@ -30,6 +31,8 @@ export interface ControllerDeps {
 export interface ControllerSettings {
   nodeConcurrency?: number;
   rentalConcurrency?: number;
+  /** Recipes a PlaybookRun (and the portal's /ansible/run) may name (default: base). */
+  recipes?: string[];
   /** Directories a libvirt Lab or Desktop machine may boot images, kernels and initrds from. */
   imageDirs?: string[];
   /** Extra settings per controller (tests and benchmarks: probes, shorter polls and grace periods, stand-ins). */
@@ -53,7 +56,7 @@ export interface RunnerSettings {
 /** What both run modes take. */
 export interface OrionOptions extends ControllerSettings, RunnerSettings {}
 
-export type ControllerName = 'node' | 'node-cleanup' | 'rental' | 'lab' | 'desktop';
+export type ControllerName = 'node' | 'node-cleanup' | 'rental' | 'playbookrun' | 'lab' | 'desktop';
 
 interface ControllerEntry {
   name: ControllerName;
@@ -72,6 +75,10 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   {
     name: 'rental',
     setup: ({ store, ansible }, s) => rentalController(store, { runner: ansible, concurrency: s.rentalConcurrency }),
+  },
+  {
+    name: 'playbookrun',
+    setup: ({ store, ansible }, s) => playbookRunController(store, { runner: ansible, recipes: s.recipes }),
   },
   {
     name: 'lab',

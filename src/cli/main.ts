@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { allCrds } from '../api/crds.js';
 import { getCommand, invalidManifests } from './get.js';
 import { packageVersion, resolveStateDir } from './paths.js';
+import { followLogs } from './follow.js';
 import { logsCommand } from './logs.js';
+import { findKind } from '../api/kinds.js';
+import type { KindName } from '../api/types.js';
+import type { PortalRunOptions } from './portal-options.js';
+import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { quickstart } from './quickstart.js';
 import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
@@ -34,6 +39,49 @@ interface RunCommandOptions {
   terraform?: string;
   imageDir?: string[];
   stateVersions?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+  allowedHost?: string[];
+  allowedOrigin?: string[];
+  recipe?: string[];
+  quota?: string[];
+  rateLimit?: number;
+  desktopPreset?: string;
+  labPreset?: string;
+  tenantNamespace?: string;
+  rentWait?: number;
+  sessionWait?: number;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** The portal's flags of `orion run` as options. */
+function portalOptions(opts: RunCommandOptions): PortalRunOptions {
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('give both --tls-cert and --tls-key');
+  const quotas: Partial<Record<KindName, number>> = {};
+  for (const entry of opts.quota ?? []) {
+    const [plural = '', count = ''] = entry.split('=');
+    const def = findKind(plural);
+    if (!def || !/^\d+$/.test(count)) throw new InvalidArgumentError(`--quota takes KIND=N, e.g. rentals=2 (got "${entry}")`);
+    quotas[def.kind] = Number(count);
+  }
+  return {
+    ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: opts.tlsCert, key: opts.tlsKey } } : {}),
+    insecureHttp: opts.insecureHttp,
+    allowedHosts: opts.allowedHost,
+    allowedOrigins: opts.allowedOrigin,
+    recipes: opts.recipe,
+    quotas,
+    ratePerMinute: opts.rateLimit,
+    desktopPresetFile: opts.desktopPreset,
+    labPresetFile: opts.labPreset,
+    namespace: opts.tenantNamespace,
+    rentWaitSeconds: opts.rentWait,
+    sessionWaitSeconds: opts.sessionWait,
+  };
 }
 
 function addRunCommand(program: Command): void {
@@ -47,13 +95,26 @@ function addRunCommand(program: Command): void {
     .option('--leader-elect', 'only reconcile while holding the orion-leader Lease (--kube)')
     .option('--lease-namespace <ns>', 'namespace of the Lease (--kube; default: --namespace or the pod namespace)')
     .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: scratch for run logs and Terraform workspaces, default $TMPDIR/orion)')
-    .option('--listen <addr>', 'address of /metrics, /healthz, /readyz', '127.0.0.1:9477')
+    .option('--listen <addr>', 'address of the portal (/api, /ansible), /metrics, /healthz, /readyz', '127.0.0.1:9477')
     .option('--node-concurrency <n>', 'SSH probes running at once', positiveInt, 64)
     .option('--rental-concurrency <n>', 'rentals reconciled at once (their create_user/delete_user runs share ansible-playbook processes)', positiveInt, 32)
     .option('--playbook-dir <dir...>', 'extra folders of allowed playbooks')
     .option('--terraform <binary>', 'tofu or terraform binary for Labs (default: tofu, else terraform, on PATH)')
     .option('--image-dir <dir...>', 'folders a libvirt Lab machine may boot images, kernels and initrds from')
     .option('--state-versions <n>', 'Terraform state versions kept in Secrets per Lab or Desktop (--kube)', positiveInt)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--insecure-http', 'serve the portal over plain HTTP on a non-loopback --listen (behind a TLS-terminating proxy)')
+    .option('--allowed-host <host>', 'a host name the portal answers to besides loopback (reverse proxy, DNS name); repeatable', collect)
+    .option('--allowed-origin <origin>', 'an origin (https://host) allowed to send cross-origin writes; repeatable', collect)
+    .option('--recipe <name>', 'a playbook a PlaybookRun (/ansible/run) may name; repeatable (default: base)', collect)
+    .option('--quota <kind=n>', 'objects of a kind one person may hold (default rentals=1, desktops=1, labs=2); repeatable', collect)
+    .option('--rate-limit <n>', 'portal requests per minute per person (default 600)', positiveInt)
+    .option('--desktop-preset <file>', 'YAML: the Desktop spec tenants get (provider, template, …) and maxTtlSeconds')
+    .option('--lab-preset <file>', 'YAML: the Lab spec tenants get (provider, …), the images and playbooks they may name')
+    .option('--tenant-namespace <ns>', 'namespace of the seeds\' routes (/api/rent, /api/session, /ansible) (default: default)')
+    .option('--rent-wait <s>', 'how long POST /api/rent waits for Ready before answering 202 (default 120)', positiveInt)
+    .option('--session-wait <s>', 'how long /api/session/create waits for Ready before answering 202 (default 300)', positiveInt)
     .action(async (opts: RunCommandOptions) => {
       if (Boolean(opts.dir) === Boolean(opts.kube)) throw new InvalidArgumentError('give exactly one of --dir and --kube');
       // Both modes take the same options (controllers.ts); the rest says where the objects and the state are.
@@ -65,6 +126,8 @@ function addRunCommand(program: Command): void {
         playbookDirs: opts.playbookDir,
         terraform: opts.terraform,
         imageDirs: opts.imageDir,
+        recipes: opts.recipe,
+        portal: portalOptions(opts),
       };
       if (opts.dir) {
         if (opts.kubeconfig || opts.namespace || opts.leaderElect || opts.leaseNamespace || opts.stateVersions) {
@@ -90,7 +153,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
 
   addRunCommand(program);
+  addTokenCommands(program);
   addInspectCommands(program);
+  addRenderCommand(program);
   addQuickstartCommands(program);
 
   program
@@ -103,7 +168,45 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Commands that read manifests or the state directory: logs, validate, render, get, crds. */
+/** Folder mode's bearer tokens. */
+function addTokenCommands(program: Command): void {
+  const token = program.command('token').description('bearer tokens of the portal (folder mode): create, list, revoke');
+  const where = (cmd: Command): Command =>
+    cmd.option('--dir <dir>', 'the manifests folder (its state directory holds the tokens)').option('--state <dir>', 'state directory');
+  where(token.command('create').description('issue a token for NAME and print it once (only its hash is kept)').argument('<name>', 'the person: a POSIX login'))
+    .option('--admin', 'an admin token: sees and changes everything')
+    .option('--ttl <duration>', 'expires after this long (30d, 12h, 90m)')
+    .option('--ssh-key <file>', 'an SSH public key file of the person (used by rents that send none); repeatable', collect)
+    .action(async (name: string, opts: { dir?: string; state?: string; admin?: boolean; ttl?: string; sshKey?: string[] }) => {
+      process.stdout.write(`${await tokenCreate(resolveStateDir(opts), name, opts)}\n`);
+    });
+  where(token.command('list').description('list the tokens (names, roles, expiry; never the tokens)')).action(async (opts: { dir?: string; state?: string }) => {
+    process.stdout.write(`${await tokenList(resolveStateDir(opts))}\n`);
+  });
+  where(token.command('revoke').description('revoke the token of NAME').argument('<name>')).action(async (name: string, opts: { dir?: string; state?: string }) => {
+    process.stdout.write(`${await tokenRevoke(resolveStateDir(opts), name)}\n`);
+  });
+}
+
+/** `orion render`: what Orion would apply for each Lab and Desktop, without running anything. */
+function addRenderCommand(program: Command): void {
+  program
+    .command('render')
+    .description('print the OpenTofu root module (main.tf.json) Orion would apply for each Lab and Desktop; runs and contacts nothing')
+    .argument('<paths...>', 'manifest files or folders')
+    .option('--image-dir <dir...>', 'folders a libvirt machine may boot images, kernels and initrds from (as orion run)')
+    .option('--output-dir <dir>', 'write <dir>/<kind>/<namespace>/<name>/main.tf.json instead of printing')
+    .action(async (paths: string[], opts: { imageDir?: string[]; outputDir?: string }) => {
+      const report = await renderCommand(paths, { imageDirs: opts.imageDir, outputDir: opts.outputDir });
+      if (report.text) process.stdout.write(`${report.text}\n`);
+      if (report.errors.length > 0) {
+        process.stderr.write(`${report.errors.join('\n')}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+/** Commands that read manifests or the state directory: logs, validate, get, crds. */
 function addInspectCommands(program: Command): void {
   program
     .command('logs')
@@ -114,8 +217,18 @@ function addInspectCommands(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--all', 'print every kept run, oldest first')
     .option('--list', 'list the kept runs instead of printing them')
-    .action(async (resource: string, opts: { dir?: string; state?: string; namespace: string; all?: boolean; list?: boolean }) => {
-      process.stdout.write(await logsCommand(resource, { ...opts, stateDir: resolveStateDir(opts) }));
+    .option('-f, --follow', 'follow the running (or next) run through the portal, until its result')
+    .option('--server <url>', 'the portal for --follow (default http://127.0.0.1:9477)', 'http://127.0.0.1:9477')
+    .option('--token <token>', 'bearer token for --follow (default: $ORION_TOKEN)')
+    .action(async (resource: string, opts: { dir?: string; state?: string; namespace: string; all?: boolean; list?: boolean; follow?: boolean; server: string; token?: string }) => {
+      if (!opts.follow) return void process.stdout.write(await logsCommand(resource, { ...opts, stateDir: resolveStateDir(opts) }));
+      const [kindName = '', name = ''] = resource.split('/');
+      const def = findKind(kindName);
+      if (!def || !name) throw new Error(`expected KIND/NAME (for example rental/alice), got "${resource}"`);
+      const token = opts.token ?? process.env.ORION_TOKEN;
+      if (!token) throw new Error('--follow needs a token: --token or $ORION_TOKEN (orion token create)');
+      const state = await followLogs(def.plural, name, { server: opts.server, token, namespace: opts.namespace, out: (t) => process.stdout.write(t) });
+      if (state !== 'SUCCESS') process.exitCode = 1;
     });
 
   program
@@ -130,21 +243,6 @@ function addInspectCommands(program: Command): void {
         process.exitCode = 1;
       } else {
         process.stdout.write(`${text}\n`);
-      }
-    });
-
-  program
-    .command('render')
-    .description('print the OpenTofu root module (main.tf.json) Orion would apply for each Lab and Desktop; runs and contacts nothing')
-    .argument('<paths...>', 'manifest files or folders')
-    .option('--image-dir <dir...>', 'folders a libvirt machine may boot images, kernels and initrds from (as orion run)')
-    .option('--output-dir <dir>', 'write <dir>/<kind>/<namespace>/<name>/main.tf.json instead of printing')
-    .action(async (paths: string[], opts: { imageDir?: string[]; outputDir?: string }) => {
-      const report = await renderCommand(paths, { imageDirs: opts.imageDir, outputDir: opts.outputDir });
-      if (report.text) process.stdout.write(`${report.text}\n`);
-      if (report.errors.length > 0) {
-        process.stderr.write(`${report.errors.join('\n')}\n`);
-        process.exitCode = 1;
       }
     });
 
@@ -201,8 +299,10 @@ function addQuickstartCommands(program: Command): void {
     .argument('<action>', 'stop, kill or start')
     .argument('<name>', 'worker name, e.g. worker-1')
     .option('--listen <addr>', 'address of the running quickstart', '127.0.0.1:9477')
-    .action(async (action: string, name: string, opts: { listen: string }) => {
-      process.stdout.write(`${await workerCommand(action, name, opts.listen)}\n`);
+    .option('--dir <dir>', 'the quickstart folder (its admin token is read from its state directory)')
+    .option('--token <token>', 'an admin token (default: $ORION_TOKEN, else the quickstart\'s)')
+    .action(async (action: string, name: string, opts: { listen: string; dir?: string; token?: string }) => {
+      process.stdout.write(`${await workerCommand(action, name, opts)}\n`);
     });
 }
 

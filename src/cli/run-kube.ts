@@ -15,9 +15,14 @@ import { DEFAULT_KUBE_STATE_VERSIONS, KubeStateBackends } from '../kube/state-ba
 import { KubeStore } from '../kube/store.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
-import { createApp, listen } from '../server/http.js';
+import { KubeAccess } from '../server/auth/kube-access.js';
+import { policyFromFlags } from '../server/api/policy.js';
+import { createOrionApp, listen } from '../server/http.js';
+import { NodeIndex } from '../../controllers/rental/scheduler.js';
+import { RunCatalog } from '../exec/run-catalog.js';
 import { logger } from '../telemetry/logger.js';
 import { makeRunners, registerControllers, type OrionOptions } from './controllers.js';
+import type { PortalRunOptions } from './portal-options.js';
 
 export interface KubeRunOptions extends OrionOptions {
   kubeconfig?: string;
@@ -31,6 +36,8 @@ export interface KubeRunOptions extends OrionOptions {
   listen: string;
   /** Terraform state versions kept in Secrets per resource (default 3). */
   stateVersions?: number;
+  /** The portal: transport and policy (RBAC decides who may do what). */
+  portal?: PortalRunOptions;
   /** Called when leadership is lost; the default exits the process. */
   onLeadershipLost?: () => void;
 }
@@ -61,7 +68,22 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
   const deps = { store, ...runners, passwords: new KubeGeneratedPasswords(store.client, store) };
   const manager = registerControllers(new Manager(store, { elector }), deps, options);
   registerStateMetrics(store, () => 0);
-  const server = await listen(createApp({ store }), options.listen);
+  const portalOptions = options.portal ?? {};
+  const { app } = createOrionApp({
+    store,
+    listen: options.listen,
+    tls: portalOptions.tls,
+    insecureHttp: portalOptions.insecureHttp,
+    portal: {
+      store,
+      access: new KubeAccess(store.client),
+      policy: await policyFromFlags({ ...portalOptions, recipes: options.recipes ?? portalOptions.recipes, namespace: portalOptions.namespace ?? options.namespace }),
+      runs: new RunCatalog(stateDir),
+      nodes: new NodeIndex(store),
+      transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+    },
+  });
+  const server = await listen(app, options.listen, portalOptions.tls);
   const running: RunningKubeOrion = {
     store,
     manager,

@@ -8,9 +8,15 @@ import { FolderGeneratedPasswords } from '../folder/generated-passwords.js';
 import { FolderStore } from '../folder/store.js';
 import { Manager } from '../runtime/manager.js';
 import { registerStateMetrics } from '../runtime/state-metrics.js';
-import { createApp, listen } from '../server/http.js';
+import { FolderAccess } from '../server/auth/access.js';
+import { TokenStore, tokensFile } from '../server/auth/tokens.js';
+import { policyFromFlags } from '../server/api/policy.js';
+import { createOrionApp, listen, type OrionApp } from '../server/http.js';
+import { NodeIndex } from '../../controllers/rental/scheduler.js';
+import { RunCatalog } from '../exec/run-catalog.js';
 import { logger } from '../telemetry/logger.js';
 import { makeRunners, registerControllers, type OrionOptions, type Registration } from './controllers.js';
+import type { PortalRunOptions } from './portal-options.js';
 
 export interface FolderOrionOptions extends OrionOptions {
   /** The folder of manifests. */
@@ -23,6 +29,8 @@ export interface FolderOrionOptions extends OrionOptions {
 
 export interface RunOptions extends FolderOrionOptions {
   listen: string;
+  /** The portal: transport and policy. */
+  portal?: PortalRunOptions;
 }
 
 export interface FolderOrion {
@@ -45,6 +53,7 @@ export function assembleFolderOrion(options: FolderOrionOptions, registration: R
 
 export interface RunningOrion extends FolderOrion {
   app: Express;
+  portal: OrionApp['portal'];
   server: Server;
   stop(): Promise<void>;
 }
@@ -52,8 +61,22 @@ export interface RunningOrion extends FolderOrion {
 export async function startOrion(options: RunOptions): Promise<RunningOrion> {
   const { store, manager } = assembleFolderOrion(options);
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
-  const app = createApp({ store });
-  const server = await listen(app, options.listen);
+  const portalOptions = options.portal ?? {};
+  const { app, portal } = createOrionApp({
+    store,
+    listen: options.listen,
+    tls: portalOptions.tls,
+    insecureHttp: portalOptions.insecureHttp,
+    portal: {
+      store,
+      access: new FolderAccess(new TokenStore(tokensFile(store.state.root))),
+      policy: await policyFromFlags({ ...portalOptions, recipes: options.recipes ?? portalOptions.recipes }),
+      runs: new RunCatalog(store.state.root),
+      nodes: new NodeIndex(store),
+      transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+    },
+  });
+  const server = await listen(app, options.listen, portalOptions.tls);
   try {
     await manager.start();
   } catch (err) {
@@ -67,6 +90,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
   );
   return {
     app,
+    portal,
     store,
     manager,
     server,

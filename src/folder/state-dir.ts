@@ -11,6 +11,8 @@ import type { RecordedEvent } from '../store/store.js';
 /** An object as folder mode keeps it: the resource plus where it was declared. */
 export interface StoredObject extends Resource {
   source?: { file: string };
+  /** Created through the store (the portal), not declared by a file: only delete() removes it. */
+  apiCreated?: true;
   specHash: string;
 }
 

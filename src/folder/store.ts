@@ -1,15 +1,20 @@
 // Folder mode: the Store over a watched folder of YAML manifests and a local state directory.
 // Specs come from the files; status, finalizers, generation and events live in the state directory
 // and survive restarts, so a resource whose file went away while Orion was stopped is still finalized.
+// Objects created through the store (the portal's tenants) live in the state directory alone: the folder is the
+// admin's. They are written durably before create() returns, survive restarts, and only delete() removes them
+// (through their finalizers); a file that declares the same name is reported, never merged with them.
+// (Over 300 lines: the two sources of objects share the commit/emit path, and splitting it would expose it.)
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { keyOf, refKey, type ObjectRef } from '../api/refs.js';
 import type { KindName, Resource } from '../api/types.js';
+import { validateManifest, type Manifest } from '../api/validate.js';
 import { digestOf } from '../base/hash.js';
-import { ConflictError, NotFoundError } from '../store/errors.js';
+import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError, NotWritableError } from '../store/errors.js';
 import { deepFreeze } from '../store/freeze.js';
-import type { EventInput, RecordedEvent, Store, WatchEvent } from '../store/store.js';
+import type { EventInput, NewObject, RecordedEvent, Store, WatchEvent } from '../store/store.js';
 import { Watchers } from '../store/watchers.js';
 import { logger } from '../telemetry/logger.js';
 import { EventLog } from './event-log.js';
@@ -104,6 +109,50 @@ export class FolderStore implements Store {
     return data ? { ...data } : undefined;
   }
 
+  async create<T extends Resource>(obj: NewObject): Promise<T> {
+    const manifest = validated(obj);
+    const key = keyOf(manifest);
+    const existing = this.objects.get(key);
+    if (existing) {
+      const why = existing.metadata.deletionTimestamp ? ' and is being deleted' : '';
+      throw new AlreadyExistsError(`${manifest.kind} ${manifest.metadata.namespace}/${manifest.metadata.name} already exists${why}`);
+    }
+    const created: StoredObject = { ...this.newObject(manifest), apiCreated: true };
+    await this.commit(created, 'ADDED');
+    return created as unknown as T;
+  }
+
+  async update<T extends Resource>(obj: T): Promise<T> {
+    const current = this.writable(this.current(obj));
+    const manifest = validated({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata, spec: obj.spec });
+    const specHash = digestOf(manifest.spec);
+    const specChanged = specHash !== current.specHash;
+    const { labels, annotations } = manifest.metadata;
+    const next = this.bump(current, { spec: manifest.spec, specHash }, { labels, annotations, generation: current.metadata.generation + (specChanged ? 1 : 0) });
+    if (!labels) delete next.metadata.labels;
+    if (!annotations) delete next.metadata.annotations;
+    await this.commit(next, 'MODIFIED');
+    return next as unknown as T;
+  }
+
+  async delete(ref: ObjectRef, options: { uid?: string } = {}): Promise<void> {
+    const current = this.objects.get(refKey(ref));
+    if (!current || (options.uid !== undefined && current.metadata.uid !== options.uid)) {
+      throw new NotFoundError(`${ref.kind} ${ref.namespace}/${ref.name} not found`);
+    }
+    this.writable(current);
+    if (current.metadata.deletionTimestamp) return;
+    if ((current.metadata.finalizers ?? []).length === 0) return this.release(current);
+    await this.commit(this.bump(current, {}, { deletionTimestamp: new Date().toISOString() }), 'MODIFIED');
+  }
+
+  /** Objects of manifest files change with their file only. */
+  private writable(obj: StoredObject): StoredObject {
+    if (obj.apiCreated) return obj;
+    const file = obj.source ? ` in ${displayPath(obj.source.file)}` : '';
+    throw new NotWritableError(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name} is declared${file}: change or delete it there`);
+  }
+
   async updateStatus<T extends Resource>(obj: T, status: NonNullable<T['status']>): Promise<T> {
     const current = this.current(obj);
     if (isDeepStrictEqual(current.status, status)) return current as unknown as T;
@@ -184,12 +233,15 @@ export class FolderStore implements Store {
   /** Brings the objects in line with what the files declare. */
   private async applySnapshot(snapshot: FolderSnapshot): Promise<void> {
     this.lastSnapshot = snapshot;
-    this.reportInvalid(snapshot.errors);
+    const declaredOverApi = [...snapshot.objects].filter(([key]) => this.objects.get(key)?.apiCreated);
+    this.reportInvalid([...snapshot.errors, ...declaredOverApi.map(([key, d]) => apiNameTaken(key, d))]);
     this.applySecrets(snapshot.secrets);
     const writes: Promise<void>[] = [];
-    for (const [key, declared] of snapshot.objects) writes.push(this.applyDeclared(key, declared));
+    for (const [key, declared] of snapshot.objects) {
+      if (!this.objects.get(key)?.apiCreated) writes.push(this.applyDeclared(key, declared));
+    }
     for (const [key, obj] of this.objects) {
-      if (snapshot.objects.has(key)) continue;
+      if (snapshot.objects.has(key) || obj.apiCreated) continue;
       if (obj.source && snapshot.invalidFiles.has(resolve(obj.source.file))) continue; // last valid stays
       writes.push(this.applyRemoved(obj));
     }
@@ -203,26 +255,7 @@ export class FolderStore implements Store {
     if (current?.metadata.deletionTimestamp) return; // finishing its deletion first
     const labels = manifest.metadata.labels;
     const annotations = manifest.metadata.annotations;
-    if (!current) {
-      const created: StoredObject = {
-        apiVersion: manifest.apiVersion,
-        kind: manifest.kind,
-        metadata: {
-          name: manifest.metadata.name,
-          namespace: manifest.metadata.namespace,
-          uid: randomUUID(),
-          generation: 1,
-          resourceVersion: String(++this.revision),
-          creationTimestamp: new Date().toISOString(),
-          ...(labels ? { labels } : {}),
-          ...(annotations ? { annotations } : {}),
-        },
-        spec: manifest.spec,
-        source: { file },
-        specHash,
-      };
-      return this.commit(created, 'ADDED');
-    }
+    if (!current) return this.commit({ ...this.newObject(manifest), source: { file } }, 'ADDED');
     const sameMeta = isDeepStrictEqual(current.metadata.labels, labels) && isDeepStrictEqual(current.metadata.annotations, annotations);
     if (current.specHash === specHash && sameMeta && current.source?.file === file) return;
     const specChanged = current.specHash !== specHash;
@@ -234,6 +267,26 @@ export class FolderStore implements Store {
     if (!labels) delete next.metadata.labels;
     if (!annotations) delete next.metadata.annotations;
     return this.commit(next, 'MODIFIED');
+  }
+
+  private newObject(manifest: Manifest): StoredObject {
+    const { labels, annotations } = manifest.metadata;
+    return {
+      apiVersion: manifest.apiVersion,
+      kind: manifest.kind,
+      metadata: {
+        name: manifest.metadata.name,
+        namespace: manifest.metadata.namespace,
+        uid: randomUUID(),
+        generation: 1,
+        resourceVersion: String(++this.revision),
+        creationTimestamp: new Date().toISOString(),
+        ...(labels ? { labels } : {}),
+        ...(annotations ? { annotations } : {}),
+      },
+      spec: manifest.spec,
+      specHash: digestOf(manifest.spec),
+    };
   }
 
   private async applyRemoved(obj: StoredObject): Promise<void> {
@@ -263,3 +316,18 @@ export class FolderStore implements Store {
   }
 }
 
+/** A new or updated object as the schema has it (defaults applied), or InvalidObjectError. */
+function validated(obj: NewObject): Manifest {
+  const result = validateManifest(obj);
+  if (result.ok) return result.value;
+  const fields = result.errors.map((e) => ({ field: e.field, message: e.message }));
+  throw new InvalidObjectError(fields.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; '), fields);
+}
+
+function apiNameTaken(key: string, declared: DeclaredObject): ManifestError {
+  return { file: displayPath(declared.file), line: 1, field: 'metadata.name', message: `${key} was created through the portal; ignored here` };
+}
+
+function displayPath(file: string): string {
+  return relative(process.cwd(), file) || file;
+}

@@ -9,7 +9,7 @@ import { GROUP, VERSION } from '../api/group.js';
 import { KINDS, kindDefinition } from '../api/kinds.js';
 import { refKey, refOf, type ObjectRef } from '../api/refs.js';
 import type { KindName, Resource } from '../api/types.js';
-import { ConflictError, NotFoundError } from '../store/errors.js';
+import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError } from '../store/errors.js';
 import { logger } from '../telemetry/logger.js';
 import { ObjectCache } from './cache.js';
 import { KubeApiError, KubeClient, type KubeConnectOptions } from './client.js';
@@ -17,7 +17,7 @@ import { EventRecorder } from './events.js';
 import { Informer, type InformerOptions, type RawObject } from './informer.js';
 import { SecretCache } from './secrets.js';
 import { STATE_OF_LABEL } from './state-secrets.js';
-import type { EventInput, Store, WatchEvent } from '../store/store.js';
+import type { EventInput, NewObject, Store, WatchEvent } from '../store/store.js';
 import { Watchers } from '../store/watchers.js';
 
 export interface KubeStoreOptions extends KubeConnectOptions {
@@ -96,6 +96,29 @@ export class KubeStore implements Store {
 
   async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     return this.secrets.get(namespace, name);
+  }
+
+  async create<T extends Resource>(obj: NewObject): Promise<T> {
+    const def = kindDefinition(obj.kind);
+    const path = collectionPath(`/apis/${GROUP}/${VERSION}`, def.plural, obj.metadata.namespace);
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: obj.kind, metadata: obj.metadata, spec: obj.spec };
+    const written = await this.write<T>(obj as unknown as Resource, { method: 'POST', path, verb: 'create', resource: def.plural, body });
+    return this.cache(obj.kind).applyWrite(written) as T;
+  }
+
+  async update<T extends Resource>(obj: T): Promise<T> {
+    const { apiVersion, kind, metadata, spec } = obj;
+    const written = await this.write<T>(obj, { method: 'PUT', path: objectPath(obj), verb: 'update', resource: plural(obj), body: { apiVersion, kind, metadata, spec } });
+    return this.cache(obj.kind).applyWrite(written) as T;
+  }
+
+  async delete(ref: ObjectRef, options: { uid?: string } = {}): Promise<void> {
+    const obj = { kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } } as Resource;
+    const body = { kind: 'DeleteOptions', apiVersion: 'v1', ...(options.uid ? { preconditions: { uid: options.uid } } : {}) };
+    const written = await this.write<Resource>(obj, { method: 'DELETE', path: objectPath(obj), verb: 'delete', resource: plural(obj), body });
+    // With finalizers the server answers with the object, now carrying its deletionTimestamp; otherwise it is gone
+    // and the informer's DELETED event removes it from the cache.
+    if (written.metadata?.deletionTimestamp && (written.metadata.finalizers ?? []).length > 0) this.cache(ref.kind).applyWrite(written);
   }
 
   async updateStatus<T extends Resource>(obj: T, status: NonNullable<T['status']>): Promise<T> {
@@ -188,8 +211,10 @@ export class KubeStore implements Store {
     } catch (err) {
       if (!(err instanceof KubeApiError)) throw err;
       const what = `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+      if (err.statusCode === 409 && err.reason === 'AlreadyExists') throw new AlreadyExistsError(`${what} already exists`);
       if (err.statusCode === 409) throw new ConflictError(`${what} was modified: ${err.message}`);
       if (err.statusCode === 404) throw new NotFoundError(`${what} not found`);
+      if (err.statusCode === 422) throw new InvalidObjectError(err.message);
       throw err;
     }
   }

@@ -23,6 +23,14 @@ export interface RecordedEvent extends EventInput {
   lastTimestamp: string;
 }
 
+/** An object as a writer asks for it: the server sets uid, resourceVersion, generation and timestamps. */
+export interface NewObject {
+  apiVersion: string;
+  kind: KindName;
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: unknown;
+}
+
 export interface Store {
   readonly mode: 'folder' | 'kube';
   /** Loads and starts watching; resolves once the cache has synced. */
@@ -35,6 +43,22 @@ export interface Store {
   list<T extends Resource>(kind: KindName, namespace?: string): T[];
   /** Calls the handler for every change of the kind; returns an unsubscribe function. */
   watch(kind: KindName, handler: (event: WatchEvent) => void): () => void;
+
+  /**
+   * Creates the object (schema defaults applied) and returns it as stored; folder mode writes it durably first.
+   * AlreadyExistsError when the name is taken, InvalidObjectError when the schema refuses it.
+   */
+  create<T extends Resource>(obj: NewObject): Promise<T>;
+  /**
+   * Writes spec, labels and annotations (not status or finalizers); the generation moves when the spec changed.
+   * `obj.metadata.resourceVersion` must be current (ConflictError); NotWritableError for a manifest file's object.
+   */
+  update<T extends Resource>(obj: T): Promise<T>;
+  /**
+   * Asks for the object's deletion: with finalizers it gets a deletionTimestamp and the controllers finish it;
+   * without, it is gone. NotFoundError when absent (or its uid is not `uid`); NotWritableError as update().
+   */
+  delete(ref: ObjectRef, options?: { uid?: string }): Promise<void>;
 
   /**
    * Writes the status subresource. `obj.metadata.resourceVersion` must still be current:

@@ -77,9 +77,25 @@ describe('quickstart (npm start)', () => {
     expect(login.ok, login.output).toBe(true);
   });
 
+  it('issues an admin and a tenant token and says how to use them; the tenant rents through the portal', async () => {
+    const tenant = /^ {2}carol: {2}(orion_\S+)$/m.exec(output)?.[1];
+    expect(/^ {2}admin: {2}orion_\S+ {3}\(also in .*quickstart\/admin\.token, for orion worker\)$/m.test(output)).toBe(true);
+    expect(output).toContain(`curl -s -X POST -H "Authorization: Bearer $ORION_TOKEN" http://${LISTEN}/api/rent`);
+    const rent = await fetch(`http://${LISTEN}/api/rent`, { method: 'POST', headers: { authorization: `Bearer ${tenant ?? ''}` } });
+    const body = (await rent.json()) as { host: string; port: number; user: string; name: string };
+    expect(rent.status, JSON.stringify(body)).toBe(200);
+    const login = await sshLogin(join(dir, '.orion', 'keys', 'tenant', 'id_ed25519'), body.host, body.port, 'carol');
+    expect(login.ok, login.output).toBe(true);
+    expect((await fetch(`http://${LISTEN}/api/rent/${body.name}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant ?? ''}` } })).status).toBe(202);
+    await waitFor('carol released', async () => !(await table('rentals', dir)).some((r) => r.name === body.name), 60_000);
+  });
+
   it('marks a stopped worker Dead and moves the rental that was on it', async () => {
     const alice = (await table('rentals', dir)).find((r) => r.name === 'alice');
-    expect(await orion(['worker', 'stop', alice?.node ?? '', '--listen', LISTEN])).toMatch(/stopped/);
+    // The workers' controls are an admin's: refused without the quickstart's admin token, done with it.
+    const anonymous = await fetch(`http://${LISTEN}/quickstart/workers/${alice?.node ?? ''}/stop`, { method: 'POST' });
+    expect(anonymous.status).toBe(401);
+    expect(await orion(['worker', 'stop', alice?.node ?? '', '--listen', LISTEN, '--dir', dir])).toMatch(/stopped/);
     await waitFor('its node Dead', async () => (await table('nodes', dir)).find((r) => r.name === alice?.node)?.phase === 'Dead', 60_000);
     const nodes = await table('nodes', dir);
     expect(nodes.filter((r) => r.phase === 'Alive')).toHaveLength(3);

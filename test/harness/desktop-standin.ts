@@ -29,7 +29,7 @@ import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 /** The stand-in machine module, in the form of terraform/libvirt-vm's output (`machines`). */
 export const STANDIN_MODULE = 'desktop-standin';
 
-const STANDIN_MODULE_TF = `# TEST STAND-IN for a desktop VM (see test/harness/desktop-standin.ts): the "machine" is a record file, and its
+export const STANDIN_MODULE_TF = `# TEST STAND-IN for a desktop VM (see test/harness/desktop-standin.ts): the "machine" is a record file, and its
 # address and SSH port are those of a real sshd worker on loopback.
 terraform {
   required_providers {

@@ -75,7 +75,7 @@ describe('orion validate: broken manifests', () => {
     `${f('dup-b.yaml')}:1: metadata.name: duplicate Node/default/shared-name: already declared in ${f('dup-a.yaml')}`,
     `${f('duplicate-key.yaml')}:7: invalid YAML: Map keys must be unique`,
     `${f('header.yaml')}:1: apiVersion: must be "orion.lab/v1alpha1", got "v1"`,
-    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop)`,
+    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop, PlaybookRun)`,
     `${f('lab-limits.yaml')}:8: spec.machines[0].name: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
     `${f('lab-limits.yaml')}:9: spec.machines[0].cpu: must be <= 8`,
     `${f('lab-limits.yaml')}:10: spec.machines[0].memoryMiB: must be <= 16384`,

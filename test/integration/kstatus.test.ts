@@ -1,7 +1,7 @@
 // Status that GitOps tools read right: Flux's kstatus library itself (test/harness/kstatus, sigs.k8s.io/cli-utils)
 // on every version of every kind's objects that Orion's real controllers wrote to a real kube-apiserver — Nodes and
-// Rentals on real sshd workers with real Ansible, a Lab on a real libvirtd with real OpenTofu, a Desktop on the named
-// stand-in machine of desktop-standin.ts — in each state:
+// Rentals and PlaybookRuns on real sshd workers with real Ansible, a Lab on a real libvirtd with real OpenTofu, a
+// Desktop on the named stand-in machine of desktop-standin.ts — in each state:
 //
 //   progressing (Reconciling)                → InProgress     ready (Ready=True)                   → Current
 //   terminal error (Stalled)                 → Failed         generation not yet observed          → InProgress
@@ -23,8 +23,8 @@ import { ensureTofu, type TofuTools } from '../harness/tofu.js';
 const BASE_PORT = 23400;
 const DESKTOP_PORT = 23420;
 const LISTEN = '127.0.0.1:23411';
-const KINDS: KindName[] = ['Node', 'Rental', 'Lab', 'Desktop'];
-const PLURAL: Record<KindName, string> = { Node: 'nodes.orion.lab', Rental: 'rental', Lab: 'lab', Desktop: 'desktop' };
+const KINDS: KindName[] = ['Node', 'Rental', 'Lab', 'Desktop', 'PlaybookRun'];
+const PLURAL: Record<KindName, string> = { Node: 'nodes.orion.lab', Rental: 'rental', Lab: 'lab', Desktop: 'desktop', PlaybookRun: 'playbookrun' };
 
 type State = 'progressing' | 'ready' | 'terminal error' | 'generation not yet observed';
 const EXPECTED: Record<State, KstatusVerdict['status']> = {
@@ -145,11 +145,13 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       machines.desktopManifest('d-ok', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 }),
       machines.desktopManifest('d-bad', { template: '/etc/hostname' }),
     ]);
-    await waitFor('n-ok, r-ok, l-ok and d-ok Ready', async () => (await Promise.all([
-      ready('Node', 'n-ok')(), ready('Rental', 'r-ok')(), ready('Lab', 'l-ok')(), ready('Desktop', 'd-ok')(),
+    await waitFor('n-ok Alive', ready('Node', 'n-ok'), 60_000);
+    await bed.apply([playbookRun('p-ok', 'base'), playbookRun('p-bad', 'create_user')]);
+    await waitFor('n-ok, r-ok, l-ok, d-ok and p-ok Ready', async () => (await Promise.all([
+      ready('Node', 'n-ok')(), ready('Rental', 'r-ok')(), ready('Lab', 'l-ok')(), ready('Desktop', 'd-ok')(), ready('PlaybookRun', 'p-ok')(),
     ])).every(Boolean), 300_000);
-    await waitFor('r-bad, l-bad and d-bad Stalled', async () => (await Promise.all([
-      stalled('Rental', 'r-bad')(), stalled('Lab', 'l-bad')(), stalled('Desktop', 'd-bad')(),
+    await waitFor('r-bad, l-bad, d-bad and p-bad Stalled', async () => (await Promise.all([
+      stalled('Rental', 'r-bad')(), stalled('Lab', 'l-bad')(), stalled('Desktop', 'd-bad')(), stalled('PlaybookRun', 'p-bad')(),
     ])).every(Boolean), 60_000);
 
     // A Node whose host key is not the pinned one any more waits for an admin: Stalled once it is Dead.
@@ -179,6 +181,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       ['Rental', 'r-ok', { spec: { ttlSeconds: 86400 } }],
       ['Lab', 'l-ok', { spec: { driftDetection: { intervalSeconds: 3600 } } }],
       ['Desktop', 'd-ok', { spec: { warningSeconds: 120 } }],
+      ['PlaybookRun', 'p-ok', { spec: { ttlSecondsAfterFinished: 7200 } }],
     ];
     for (const [kind, name, patch] of changes) await bed.mustKubectl(['patch', '-n', NAMESPACE, PLURAL[kind], name, '--type=merge', '-p', JSON.stringify(patch)]);
     // A new object, before Orion wrote any status: the CRD's default says observedGeneration 0.
@@ -210,6 +213,11 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
   }
 
   function names(kind: KindName): string[] {
-    return { Node: ['n-ok', 'n-hostkey', 'n-nokey'], Rental: ['r-ok', 'r-bad'], Lab: ['l-ok', 'l-bad'], Desktop: ['d-ok', 'd-bad'] }[kind];
+    return { Node: ['n-ok', 'n-hostkey', 'n-nokey'], Rental: ['r-ok', 'r-bad'], Lab: ['l-ok', 'l-bad'], Desktop: ['d-ok', 'd-bad'], PlaybookRun: ['p-ok', 'p-bad'] }[kind];
+  }
+
+  /** A PlaybookRun of `playbook` on n-ok ("create_user" is no recipe Orion allows by default: refused for good). */
+  function playbookRun(name: string, playbook: string): object {
+    return { apiVersion: 'orion.lab/v1alpha1', kind: 'PlaybookRun', metadata: { name }, spec: { playbook, nodes: ['n-ok'] } };
   }
 });

@@ -105,8 +105,11 @@ describe('Orion in-cluster: service account token, in-cluster config and the RBA
     expect(await can('create', 'events.events.k8s.io')).toBe('yes');
     expect(await can('update', 'leases.coordination.k8s.io', SYSTEM_NS)).toBe('yes');
     // Never: deleting users' resources, creating them, or touching anything outside its API group and Secrets.
-    expect(await can('delete', 'rentals.orion.lab')).toBe('no');
-    expect(await can('create', 'labs.orion.lab')).toBe('no');
+    // The portal creates and deletes for people their own RBAC allowed (SubjectAccessReview); Nodes stay the admin's.
+    expect(await can('delete', 'rentals.orion.lab')).toBe('yes');
+    expect(await can('create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
+    expect(await can('create', 'nodes.orion.lab')).toBe('no');
+    expect(await can('delete', 'nodes.orion.lab')).toBe('no');
     expect(await can('create', 'pods')).toBe('no');
     expect(await can('get', 'configmaps')).toBe('no');
     expect(await can('update', 'leases.coordination.k8s.io', NAMESPACE)).toBe('no');

@@ -67,9 +67,13 @@ function grants(rules: PolicyRule[]): string[] {
   return out.sort();
 }
 
-const ORION_KINDS = ['nodes', 'rentals', 'labs', 'desktops'];
+const ORION_KINDS = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns'];
 const EXPECTED_CLUSTER_GRANTS = [
   ...ORION_KINDS.flatMap((r) => ['get', 'list', 'watch', 'patch', 'update'].map((v) => `orion.lab/${r}:${v}`)),
+  // the portal writes for people after a SubjectAccessReview; Nodes stay the admin's
+  ...ORION_KINDS.filter((r) => r !== 'nodes').flatMap((r) => ['create', 'delete'].map((v) => `orion.lab/${r}:${v}`)),
+  'authentication.k8s.io/tokenreviews:create',
+  'authorization.k8s.io/subjectaccessreviews:create',
   ...ORION_KINDS.flatMap((r) => ['get', 'patch', 'update'].map((v) => `orion.lab/${r}/status:${v}`)),
   ...ORION_KINDS.map((r) => `orion.lab/${r}/finalizers:update`),
   'events.k8s.io/events:create',
@@ -157,7 +161,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     templated = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE])));
     // What a dry run cannot do for itself: the CRDs and the namespace must exist.
     ok(await kube.kubectl(['apply', '--server-side', '--field-manager=orion-install', '-f', 'crds/']));
-    const crds = ['nodes', 'rentals', 'labs', 'desktops'].map((plural) => `crd/${plural}.orion.lab`);
+    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns'].map((plural) => `crd/${plural}.orion.lab`);
     ok(await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]));
     // The base's own Namespace, for real: it enforces the restricted Pod Security Standard.
     ok(await kube.kubectl(['apply', '-f', '-'], { input: asList(byKind(kustomized, 'Namespace')) }));
@@ -169,7 +173,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
 
   it('keeps the CRD copies of the kustomize base and the chart identical to crds/', async () => {
     const generated = await crdFiles('crds');
-    expect(generated.size).toBe(4);
+    expect(generated.size).toBe(5);
     for (const copy of ['manifests/crds', 'helm/orion/crds']) {
       expect(await crdFiles(copy), `${copy} is stale: run npm run crds`).toEqual(generated);
     }
@@ -181,7 +185,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     const kinds = kustomized.map((o) => o.kind).sort();
     expect(kinds).toEqual([
       'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-      'CustomResourceDefinition', 'Deployment', 'Namespace', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     for (const o of kustomized.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(x.kind))) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NAMESPACE);
@@ -238,8 +242,11 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(await can('delete', 'secrets')).toBe(true);
     expect(await can('update', 'leases.coordination.k8s.io', NAMESPACE)).toBe(true);
 
-    expect(await can('create', 'rentals.orion.lab')).toBe(false);
-    expect(await can('delete', 'rentals.orion.lab')).toBe(false);
+    // The portal creates and deletes for people whose own RBAC allowed it (SubjectAccessReview); Nodes are not its.
+    expect(await can('create', 'rentals.orion.lab')).toBe(true);
+    expect(await can('create', 'tokenreviews.authentication.k8s.io')).toBe(true);
+    expect(await can('create', 'nodes.orion.lab')).toBe(false);
+    expect(await can('delete', 'nodes.orion.lab')).toBe(false);
     expect(await can('update', 'leases.coordination.k8s.io', 'tenant-a')).toBe(false);
     expect(await can('create', 'pods')).toBe(false);
     expect(await can('get', 'configmaps')).toBe(false);
@@ -260,7 +267,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     // (`helm show crds` concatenates the files without `---`: the rendering with --include-crds separates them.)
     const withCrds = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE, '--include-crds'])));
     const crds = byKind(withCrds, 'CustomResourceDefinition');
-    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'labs.orion.lab', 'nodes.orion.lab', 'rentals.orion.lab']);
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'labs.orion.lab', 'nodes.orion.lab', 'playbookruns.orion.lab', 'rentals.orion.lab']);
   });
 
   it('follows its values: replicas, leader election, watched namespace, ServiceMonitor, RBAC and service account', async () => {
@@ -280,6 +287,15 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     const bareContainer = (bare[0] as K8sObject & { spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } } }).spec.template.spec;
     expect(bareContainer.serviceAccountName).toBe('existing');
     expect(bareContainer.containers[0]?.args).not.toContain('--leader-elect');
+
+    // The portal over TLS from a Secret: the certificate mounted, the flags given, the probes on HTTPS.
+    const tls = one(await render('portal.tls.secretName=orion-tls', 'portal.allowedHosts[0]=orion.example.org'), 'Deployment') as K8sObject & {
+      spec: { template: { spec: { containers: Array<Container & { livenessProbe: { httpGet: { scheme?: string } } }>; volumes: Array<{ name: string; secret?: { secretName: string } }> } } };
+    };
+    const tlsContainer = tls.spec.template.spec.containers[0];
+    expect(tlsContainer?.args).toEqual(expect.arrayContaining(['--tls-cert', '/etc/orion/tls/tls.crt', '--tls-key', '/etc/orion/tls/tls.key', '--allowed-host', 'orion.example.org']));
+    expect(tlsContainer?.livenessProbe.httpGet.scheme).toBe('HTTPS');
+    expect(tls.spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'orion-tls' } });
 
     const refused = await helm(['template', 'orion', 'helm/orion', '--set', 'replicas=2', '--set', 'leaderElection.enabled=false']);
     expect(refused.exitCode).not.toBe(0);

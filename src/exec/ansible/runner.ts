@@ -14,14 +14,14 @@
 // The pieces of a run live beside this file: playbooks.ts (names to paths), validate.ts (what a request may
 // carry), inventory.ts (the run directory, SSH options, environment), summary.ts (the outcome), coalescer.ts
 // (runs sharing one process).
-import { copyFile, link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { refKey, runLogRef, type ObjectRef } from '../../api/refs.js';
 import { logger as rootLogger, type Logger } from '../../telemetry/logger.js';
 import { ansibleRunSeconds, ansibleRunsTotal } from '../../telemetry/metrics.js';
 import { runProcess, type ProcessResult } from '../process.js';
-import { pruneRunLogs, resourceLogDir, runLogName } from '../run-logs.js';
+import { pruneRunLogs, recordRunEnd, recordRunStart, resourceLogDir, runLogName } from '../run-logs.js';
 import { AnsibleCoalescer, type CoalescingOptions } from './coalescer.js';
 import { ansibleEnv, writeRunFiles } from './inventory.js';
 import { defaultPlaybookDir, playbookBaseName, resolvePlaybookIn } from './playbooks.js';
@@ -84,6 +84,7 @@ export class AnsibleRunner {
     const run = await this.execute(req, [req.resource]);
     const outcome = outcomeOf(run.summary, run.proc);
     ansibleRunsTotal.inc({ playbook, result: outcome.result });
+    await recordOutcome(run.logFiles[0], outcome);
     return this.result(playbook, outcome, run, 0);
   }
 
@@ -105,8 +106,9 @@ export class AnsibleRunner {
       signal: whenAllAborted(members.map((m) => m.signal)),
     };
     const run = await this.execute(merged, members.map((m) => m.resource));
-    return members.map((member, i) => {
-      const outcome = hostOutcomeOf(run.summary, run.proc, member.hosts[0]?.name ?? '');
+    const outcomes = members.map((member) => hostOutcomeOf(run.summary, run.proc, member.hosts[0]?.name ?? ''));
+    await Promise.all(outcomes.map((outcome, i) => recordOutcome(run.logFiles[i], outcome ?? RUN_AGAIN_ALONE)));
+    return outcomes.map((outcome, i) => {
       if (!outcome) return undefined;
       ansibleRunsTotal.inc({ playbook, result: outcome.result });
       return this.result(playbook, outcome, run, i);
@@ -143,6 +145,7 @@ export class AnsibleRunner {
     const dir = await mkdtemp(join(tmpdir(), 'orion-ansible-'));
     const endTimer = ansibleRunSeconds.startTimer({ playbook });
     try {
+      await openRunLogs(logFiles, startedAt);
       const files = await writeRunFiles(dir, req);
       const proc = await runProcess(
         this.ansiblePlaybook,
@@ -159,10 +162,10 @@ export class AnsibleRunner {
       );
       const summary = parseRunSummary(await readFile(files.summary, 'utf8').catch(() => ''));
       log.info({ exitCode: proc.exitCode, durationMs: proc.durationMs }, 'ansible run done');
-      await Promise.all(logFiles.slice(1).map((f) => linkRunLog(logFile, f)));
       return { proc, summary, logFiles, startedAt: startedAt.toISOString() };
     } catch (err) {
       ansibleRunsTotal.inc({ playbook, result: 'error' });
+      await Promise.all(logFiles.map((f) => recordRunEnd(f, { ok: false, result: 'error', message: (err as Error).message }).catch(() => undefined)));
       throw err;
     } finally {
       endTimer();
@@ -196,6 +199,26 @@ function whenAllAborted(signals: Array<AbortSignal | undefined>): AbortSignal | 
   for (const s of all) s.addEventListener('abort', check, { once: true });
   check();
   return controller.signal;
+}
+
+/** A shared run whose outcome for this host is unknown: the coalescer runs it again, alone (another log). */
+const RUN_AGAIN_ALONE: RunOutcome = { result: 'failed', hosts: {}, changed: false, message: 'the shared run did not tell this host\'s outcome; it runs again alone' };
+
+/**
+ * Records that the run started and creates its log before the process starts, linked into every member's folder,
+ * so that each resource's log can be followed live (the portal's streams).
+ */
+async function openRunLogs(logFiles: string[], startedAt: Date): Promise<void> {
+  const [first, ...others] = logFiles;
+  if (!first) return;
+  await Promise.all(logFiles.map((f) => recordRunStart(f, startedAt)));
+  await writeFile(first, '', { mode: 0o600, flag: 'a' });
+  await Promise.all(others.map((f) => linkRunLog(first, f)));
+}
+
+async function recordOutcome(logFile: string | undefined, outcome: RunOutcome): Promise<void> {
+  if (!logFile) return;
+  await recordRunEnd(logFile, { ok: outcome.result === 'success', result: outcome.result, ...(outcome.message ? { message: outcome.message } : {}) });
 }
 
 async function linkRunLog(from: string, to: string): Promise<void> {

@@ -13,7 +13,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from '../process.js';
-import { runLogName } from '../run-logs.js';
+import { recordRunEnd, recordRunStart, removeRunLog, runLogName } from '../run-logs.js';
 import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe, type TerraformFlavor } from './binary.js';
 import { extractTerraformError, tailOf } from './diagnostics.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './lock.js';
@@ -388,9 +388,11 @@ export class TerraformRunner {
   }
 
   private async run(ws: Workspace, op: TerraformOp, args: string[], opts: RunOptions, okCodes = [0]): Promise<TerraformRunResult> {
-    const logFile = join(ws.logDir, runLogName(new Date(), op));
+    const startedAt = new Date();
+    const logFile = join(ws.logDir, runLogName(startedAt, op));
     const log = this.log.child({ workspace: `${ws.kind}/${ws.namespace}/${ws.name}`, op });
     this.spawned[op] += 1;
+    await recordRunStart(logFile, startedAt);
     const run = await runProcess(this.binary, args, {
       cwd: ws.dir,
       env: { ...BASE_ENV, ...this.options.env, ...opts.env },
@@ -404,6 +406,7 @@ export class TerraformRunner {
       outputToLogFile: true,
     });
     const result = await this.describe(ws, op, run, okCodes, logFile);
+    await recordRunEnd(logFile, { ok: result.result === 'success', result: result.result, ...(result.error ? { message: result.error } : {}) });
     terraformRunsTotal.inc({ op, result: result.result });
     terraformRunSeconds.observe({ op }, run.durationMs / 1000);
     log.info({ result: result.result, exitCode: run.exitCode, durationMs: run.durationMs, logFile }, `terraform ${op}`);
@@ -478,8 +481,6 @@ export class TerraformRunner {
   private async pruneLogs(ws: Workspace): Promise<void> {
     const keep = this.options.keepLogs ?? DEFAULT_KEEP_LOGS;
     const logs = (await readdir(ws.logDir)).filter((n) => n.endsWith('.log')).sort();
-    for (const old of logs.slice(0, Math.max(logs.length - keep, 0))) {
-      await rm(join(ws.logDir, old), { force: true });
-    }
+    for (const old of logs.slice(0, Math.max(logs.length - keep, 0))) await removeRunLog(join(ws.logDir, old));
   }
 }

@@ -1,0 +1,67 @@
+// The few actions people need beyond create and delete, as changes of the object that the controllers carry out:
+// extend a Desktop (a longer spec.ttlSeconds, within the admin's limit), power a Lab on or off (spec.powerState)
+// and restart it (the orion.lab/restartedAt annotation, as `kubectl rollout restart` does).
+import { Router } from 'express';
+import type { DesktopResource, LabResource, Resource } from '../../api/types.js';
+import { identityOf } from '../auth/middleware.js';
+import type { Identity } from '../auth/identity.js';
+import { ApiProblem } from '../problem.js';
+import { API_PREFIX, authorize, fromStoreError, objectPath, recordWrite, view, visibleObject, watchLinks, type Portal } from './context.js';
+import { param } from './resources.js';
+
+export const RESTARTED_AT = 'orion.lab/restartedAt';
+const MAX_TTL_SECONDS = 2592000; // the schema's
+
+export function actionRoutes(portal: Portal): Router {
+  const router = Router();
+  const ns = `${API_PREFIX}/namespaces/:namespace`;
+
+  router.post(`${ns}/desktops/:name/extend`, async (req, res) => {
+    const identity = identityOf(res);
+    const seconds = (req.body as { seconds?: unknown } | undefined)?.seconds;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds > 86400 * 7) {
+      throw new ApiProblem(400, 'send {"seconds": N}: how much longer the desktop may live, 60 to 604800');
+    }
+    const desktop = await target<DesktopResource>(portal, identity, 'Desktop', param(req, 'namespace'), param(req, 'name'));
+    const ttl = desktop.spec.ttlSeconds + seconds;
+    const limit = portal.access.mode === 'folder' && !identity.admin ? portal.policy.desktop?.maxTtlSeconds ?? MAX_TTL_SECONDS : MAX_TTL_SECONDS;
+    if (ttl > limit) throw new ApiProblem(403, `limit: a desktop lives at most ${limit} s in all; it has ${desktop.spec.ttlSeconds} s`);
+    const updated = await write(portal, identity, { ...desktop, spec: { ...desktop.spec, ttlSeconds: ttl } }, 'Extended', `extended by ${seconds} s`);
+    answer(res, portal, identity, updated);
+  });
+
+  router.post(`${ns}/labs/:name/power`, async (req, res) => {
+    const identity = identityOf(res);
+    const state = (req.body as { state?: unknown } | undefined)?.state;
+    if (state !== 'Running' && state !== 'Stopped') throw new ApiProblem(400, 'send {"state": "Running"} or {"state": "Stopped"}');
+    const lab = await target<LabResource>(portal, identity, 'Lab', param(req, 'namespace'), param(req, 'name'));
+    const updated = await write(portal, identity, { ...lab, spec: { ...lab.spec, powerState: state } }, 'PowerChanged', `power set to ${state}`);
+    answer(res, portal, identity, updated);
+  });
+
+  router.post(`${ns}/labs/:name/restart`, async (req, res) => {
+    const identity = identityOf(res);
+    const lab = await target<LabResource>(portal, identity, 'Lab', param(req, 'namespace'), param(req, 'name'));
+    const annotations = { ...lab.metadata.annotations, [RESTARTED_AT]: new Date().toISOString() };
+    const updated = await write(portal, identity, { ...lab, metadata: { ...lab.metadata, annotations } }, 'RestartRequested', 'restart requested');
+    answer(res, portal, identity, updated);
+  });
+
+  return router;
+}
+
+async function target<T extends Resource>(portal: Portal, identity: Identity, kind: T['kind'], namespace: string, name: string): Promise<T> {
+  await authorize(portal, identity, { verb: 'patch', kind, namespace, name });
+  return visibleObject<T>(portal, identity, { kind, namespace, name });
+}
+
+async function write<T extends Resource>(portal: Portal, identity: Identity, obj: T, reason: string, what: string): Promise<T> {
+  const updated = await portal.store.update(obj).catch(fromStoreError);
+  await recordWrite(portal, updated, identity, reason, what);
+  return updated;
+}
+
+function answer(res: import('express').Response, portal: Portal, identity: Identity, obj: Resource): void {
+  res.status(202).location(objectPath(obj)).setHeader('Link', watchLinks(obj));
+  res.json(view(portal, identity, obj));
+}

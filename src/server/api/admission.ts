@@ -1,0 +1,175 @@
+// What a request body may say, before anything is created. The body is data: its metadata may carry a name, labels
+// and annotations; the namespace comes from the URL, the owner from the caller's identity, finalizers and status
+// from Orion — a body that sets them is refused with the field named. In folder mode a tenant's spec is held to
+// the portal's policy: their own login as the user, the admin's preset for provider, template and secrets, allowed
+// images and playbooks. (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.)
+import { randomBytes } from 'node:crypto';
+import { API_VERSION } from '../../api/group.js';
+import { DNS_LABEL } from '../../base/names.js';
+import type { KindName } from '../../api/types.js';
+import { validateManifest } from '../../api/validate.js';
+import type { NewObject } from '../../store/store.js';
+import { OWNER_ANNOTATION, OWNER_LABEL, loginOf, ownerLabelValue, type Identity } from '../auth/identity.js';
+import { ApiProblem } from '../problem.js';
+import type { PortalPolicy } from './policy.js';
+
+const SERVER_SET_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink'];
+const RESERVED_PREFIX = 'orion.lab/';
+const NAME = new RegExp(DNS_LABEL);
+
+export interface AdmissionContext {
+  identity: Identity;
+  /** Folder mode tenants are held to the policy; admins and Kubernetes mode are not. */
+  restricted: boolean;
+  kind: KindName;
+  namespace: string;
+  policy: PortalPolicy;
+}
+
+export function admit(body: unknown, ctx: AdmissionContext): NewObject {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object with "spec" (and optionally "metadata")');
+  const { metadata = {}, spec } = checkShape(body as Record<string, unknown>, ctx.kind);
+  const meta = admitMetadata(metadata, ctx);
+  const admitted = ctx.restricted ? restrictSpec(spec, ctx) : spec;
+  const candidate: NewObject = { apiVersion: API_VERSION, kind: ctx.kind, metadata: meta, spec: admitted };
+  const result = validateManifest(candidate);
+  if (!result.ok) {
+    const errors = result.errors.map((e) => ({ field: e.field, message: e.message }));
+    throw new ApiProblem(422, `the ${ctx.kind} is invalid: ${errors.map((e) => `${e.field || '(body)'} ${e.message}`).join('; ')}`, { errors });
+  }
+  return result.value;
+}
+
+/** The body's top level: apiVersion, kind, metadata and spec, nothing else, and never a status. */
+function checkShape(body: Record<string, unknown>, kind: KindName): { metadata?: unknown; spec: Record<string, unknown> } {
+  const { apiVersion, kind: bodyKind, metadata, spec, status, ...rest } = body;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw bad(`unknown field "${unknown[0]}": a body has apiVersion, kind, metadata and spec`);
+  if (status !== undefined) throw bad('status is written by Orion\'s controllers, never by a request');
+  if (apiVersion !== undefined && apiVersion !== API_VERSION) throw bad(`apiVersion must be "${API_VERSION}"`);
+  if (bodyKind !== undefined && bodyKind !== kind) throw bad(`kind must be "${kind}" at this URL`);
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw bad('spec is required and must be an object');
+  return { metadata, spec: spec as Record<string, unknown> };
+}
+
+/** Fields of metadata that the server or Orion sets: named in the refusal. */
+function refuseServerFields(m: Record<string, unknown>, namespace: string): void {
+  if (m.namespace !== undefined && m.namespace !== namespace) throw bad(`metadata.namespace: the namespace is "${namespace}", set by the URL`);
+  if (m.finalizers !== undefined) throw bad('metadata.finalizers: set by Orion, never by a request');
+  if (m.ownerReferences !== undefined) throw bad('metadata.ownerReferences: set by Orion, never by a request');
+  const serverSet = SERVER_SET_METADATA.find((f) => m[f] !== undefined);
+  if (serverSet) throw bad(`metadata.${serverSet}: set by the server, never by a request`);
+  const known = new Set(['name', 'generateName', 'namespace', 'labels', 'annotations']);
+  const other = Object.keys(m).find((k) => !known.has(k));
+  if (other) throw bad(`metadata.${other}: unknown field`);
+}
+
+function admitMetadata(metadata: unknown, ctx: AdmissionContext): NewObject['metadata'] {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw bad('metadata must be an object');
+  const m = metadata as Record<string, unknown>;
+  refuseServerFields(m, ctx.namespace);
+  const labels = stringMap(m.labels, 'metadata.labels');
+  const annotations = stringMap(m.annotations, 'metadata.annotations');
+  for (const [field, map] of [['labels', labels], ['annotations', annotations]] as const) {
+    const reserved = Object.keys(map ?? {}).find((k) => k.startsWith(RESERVED_PREFIX));
+    if (reserved) throw bad(`metadata.${field}.${reserved}: keys under ${RESERVED_PREFIX} are set by Orion (the owner comes from your identity)`);
+  }
+  const name = m.name ?? generatedName(m.generateName, ctx);
+  if (typeof name !== 'string' || !NAME.test(name) || name.length > 63) throw bad('metadata.name must be a DNS label: lower-case letters, digits and "-", at most 63');
+  return {
+    name,
+    namespace: ctx.namespace,
+    labels: { ...labels, [OWNER_LABEL]: ownerLabelValue(ctx.identity.name) },
+    annotations: { ...annotations, [OWNER_ANNOTATION]: ctx.identity.name },
+  };
+}
+
+function generatedName(prefix: unknown, ctx: AdmissionContext): string {
+  const base = typeof prefix === 'string' && prefix ? prefix.replace(/-+$/, '') : (loginOf(ctx.identity) ?? ctx.kind.toLowerCase()).replace(/_/g, '-');
+  return `${base.slice(0, 50)}-${randomBytes(4).toString('hex').slice(0, 5)}`.replace(/^-+/, 'x-');
+}
+
+function stringMap(value: unknown, field: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw bad(`${field} must map strings to strings`);
+  }
+  return value as Record<string, string>;
+}
+
+/** A folder-mode tenant's spec, held to the policy. */
+function restrictSpec(spec: Record<string, unknown>, ctx: AdmissionContext): Record<string, unknown> {
+  const login = loginOf(ctx.identity);
+  switch (ctx.kind) {
+    case 'Rental':
+      return restrictRental(spec, ownLogin(spec, login), ctx.policy);
+    case 'Desktop':
+      return restrictDesktop(spec, ownLogin(spec, login), ctx.policy);
+    case 'Lab':
+      return restrictLab(spec, ctx.policy);
+    default:
+      throw new ApiProblem(403, `${ctx.kind} objects are written by admins only`);
+  }
+}
+
+/** The machines' login is the caller's own: never another person's account. */
+function ownLogin(spec: Record<string, unknown>, login: string | undefined): string {
+  if (!login) throw new ApiProblem(403, 'your identity has no usable login name (a POSIX login that is not a system account); ask an admin');
+  if (spec.user !== undefined && spec.user !== login) throw bad(`spec.user must be your own login "${login}" (or left out)`);
+  return login;
+}
+
+function restrictRental(spec: Record<string, unknown>, user: string, policy: PortalPolicy): Record<string, unknown> {
+  const playbooks = (spec.playbooks ?? {}) as Record<string, unknown>;
+  for (const step of ['create', 'delete'] as const) {
+    const name = playbooks[step];
+    if (name !== undefined && !policy.rentalPlaybooks[step].includes(String(name).replace(/\.ya?ml$/, ''))) {
+      throw bad(`spec.playbooks.${step}: "${String(name)}" is not allowed (allowed: ${policy.rentalPlaybooks[step].join(', ')})`);
+    }
+  }
+  if (spec.sudo === true) throw bad('spec.sudo: root on a shared node is granted by admins only');
+  return { ...spec, user };
+}
+
+const DESKTOP_TENANT_FIELDS = new Set(['user', 'ttlSeconds', 'idleTimeoutSeconds', 'warningSeconds']);
+
+function restrictDesktop(spec: Record<string, unknown>, user: string, policy: PortalPolicy): Record<string, unknown> {
+  const preset = policy.desktop;
+  if (!preset) throw new ApiProblem(403, 'desktops are not offered here: the admin has set no desktop preset (orion run --desktop-preset)');
+  const chosen = Object.keys(spec).find((k) => !DESKTOP_TENANT_FIELDS.has(k));
+  if (chosen) throw bad(`spec.${chosen} is chosen by the admin's desktop preset; a tenant may set ${[...DESKTOP_TENANT_FIELDS].join(', ')}`);
+  if (typeof spec.ttlSeconds === 'number' && spec.ttlSeconds > preset.maxTtlSeconds) {
+    throw bad(`spec.ttlSeconds: at most ${preset.maxTtlSeconds} (the admin's limit)`);
+  }
+  return { ...preset.spec, ...spec, user };
+}
+
+const LAB_TENANT_FIELDS = new Set(['machines', 'ansible', 'powerState', 'driftDetection']);
+const MACHINE_TENANT_FIELDS = new Set(['name', 'count', 'cpu', 'memoryMiB', 'diskGiB', 'image', 'template']);
+
+function restrictLab(spec: Record<string, unknown>, policy: PortalPolicy): Record<string, unknown> {
+  const preset = policy.lab;
+  if (!preset) throw new ApiProblem(403, 'labs are not offered here: the admin has set no lab preset (orion run --lab-preset)');
+  const chosen = Object.keys(spec).find((k) => !LAB_TENANT_FIELDS.has(k));
+  if (chosen) throw bad(`spec.${chosen} is chosen by the admin's lab preset; a tenant may set ${[...LAB_TENANT_FIELDS].join(', ')}`);
+  const machines = Array.isArray(spec.machines) ? spec.machines : [];
+  machines.forEach((machine: unknown, i) => {
+    const m = (machine ?? {}) as Record<string, unknown>;
+    const field = Object.keys(m).find((k) => !MACHINE_TENANT_FIELDS.has(k));
+    if (field) throw bad(`spec.machines[${i}].${field} is not for tenants (allowed: ${[...MACHINE_TENANT_FIELDS].join(', ')})`);
+    for (const key of ['image', 'template'] as const) {
+      if (m[key] !== undefined && !preset.images.includes(String(m[key]))) {
+        throw bad(`spec.machines[${i}].${key}: "${String(m[key])}" is not an allowed image (allowed: ${preset.images.join(', ') || 'none'})`);
+      }
+    }
+  });
+  const playbook = (spec.ansible as Record<string, unknown> | undefined)?.playbook;
+  if (playbook !== undefined && !preset.playbooks.includes(String(playbook).replace(/\.ya?ml$/, ''))) {
+    throw bad(`spec.ansible.playbook: "${String(playbook)}" is not allowed (allowed: ${preset.playbooks.join(', ') || 'none'})`);
+  }
+  return { ...preset.spec, ...spec };
+}
+
+function bad(detail: string): ApiProblem {
+  return new ApiProblem(400, detail);
+}

@@ -1,0 +1,88 @@
+// The portal's policy in one place: per-person quotas, the request rate, the recipes a job may run, the
+// playbooks a tenant's Rental may name, and the admin's presets for tenants' Desktops and Labs (the provider,
+// template and images they get). Today its values come from `orion run` flags (and preset files); the tenant wall's
+// admin-owned classes (issue #11) will feed the same interface.
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import type { KindName } from '../../api/types.js';
+
+export interface DesktopPreset {
+  /** Spec fields every tenant Desktop gets: provider, template, sizes, secrets, AD … */
+  spec: Record<string, unknown>;
+  /** The longest TTL a tenant may ask for or extend to, in seconds. */
+  maxTtlSeconds: number;
+}
+
+export interface LabPreset {
+  /** Spec fields every tenant Lab gets: provider, sshKeySecretRef … */
+  spec: Record<string, unknown>;
+  /** Images (libvirt) or templates (Proxmox) a tenant's machine may name. */
+  images: string[];
+  /** Playbooks a tenant's Lab may name in spec.ansible. */
+  playbooks: string[];
+}
+
+export interface PortalPolicy {
+  /** How many objects of the kind one person may hold at once; undefined: no limit. */
+  quota(kind: KindName): number | undefined;
+  /** Requests per minute per person, and the burst. */
+  readonly rate: { perMinute: number; burst: number };
+  /** Recipes (playbook names) a PlaybookRun may name. */
+  readonly recipes: readonly string[];
+  /** Playbooks a tenant's Rental may name for create and delete. */
+  readonly rentalPlaybooks: { create: readonly string[]; delete: readonly string[] };
+  readonly desktop?: DesktopPreset;
+  readonly lab?: LabPreset;
+  /** Where the seeds' routes and namespace-less requests put objects. */
+  readonly namespace: string;
+  /** How long POST /api/rent and /api/session/create wait for Ready before answering 202. */
+  readonly waitSeconds: { rent: number; session: number };
+}
+
+export interface PolicyFlags {
+  quotas?: Partial<Record<KindName, number>>;
+  ratePerMinute?: number;
+  rateBurst?: number;
+  recipes?: readonly string[];
+  desktopPresetFile?: string;
+  labPresetFile?: string;
+  namespace?: string;
+  rentWaitSeconds?: number;
+  sessionWaitSeconds?: number;
+}
+
+export const DEFAULT_QUOTAS: Partial<Record<KindName, number>> = { Rental: 1, Desktop: 1, Lab: 2 };
+
+export async function policyFromFlags(flags: PolicyFlags = {}): Promise<PortalPolicy> {
+  const quotas = { ...DEFAULT_QUOTAS, ...flags.quotas };
+  return {
+    quota: (kind) => quotas[kind],
+    rate: { perMinute: flags.ratePerMinute ?? 600, burst: flags.rateBurst ?? Math.min(120, flags.ratePerMinute ?? 600) },
+    recipes: flags.recipes ?? ['base'],
+    rentalPlaybooks: { create: ['create_user'], delete: ['delete_user'] },
+    ...(flags.desktopPresetFile ? { desktop: await readDesktopPreset(flags.desktopPresetFile) } : {}),
+    ...(flags.labPresetFile ? { lab: await readLabPreset(flags.labPresetFile) } : {}),
+    namespace: flags.namespace ?? 'default',
+    waitSeconds: { rent: flags.rentWaitSeconds ?? 120, session: flags.sessionWaitSeconds ?? 300 },
+  };
+}
+
+/** A desktop preset file: `spec:` (the Desktop spec fields tenants get) and `maxTtlSeconds:`. */
+export async function readDesktopPreset(file: string): Promise<DesktopPreset> {
+  const doc = (await readYamlObject(file)) as { spec?: Record<string, unknown>; maxTtlSeconds?: number };
+  if (!doc.spec || typeof doc.spec !== 'object') throw new Error(`${file}: a desktop preset needs a "spec:" mapping`);
+  return { spec: doc.spec, maxTtlSeconds: doc.maxTtlSeconds ?? 8 * 3600 };
+}
+
+/** A lab preset file: `spec:` (provider, sshKeySecretRef …), `images:` and `playbooks:` tenants may name. */
+export async function readLabPreset(file: string): Promise<LabPreset> {
+  const doc = (await readYamlObject(file)) as { spec?: Record<string, unknown>; images?: string[]; playbooks?: string[] };
+  if (!doc.spec || typeof doc.spec !== 'object') throw new Error(`${file}: a lab preset needs a "spec:" mapping`);
+  return { spec: doc.spec, images: doc.images ?? [], playbooks: doc.playbooks ?? [] };
+}
+
+async function readYamlObject(file: string): Promise<Record<string, unknown>> {
+  const doc: unknown = parse(await readFile(file, 'utf8'));
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`${file} must hold a YAML mapping`);
+  return doc as Record<string, unknown>;
+}
