@@ -125,7 +125,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
         const entries = table.get(kind)?.get(state) ?? [];
         const results = [...new Set(entries.map(([, v]) => v.status))].join('/') || '—';
         const examples = [...new Set(entries.map(([what]) => what))].slice(0, 6).join(', ');
-        lines.push(`  ${kind.padEnd(8)} ${state.padEnd(28)} ${results.padEnd(11)} ${examples}`);
+        lines.push(`  ${kind.padEnd(11)} ${state.padEnd(28)} ${results.padEnd(11)} ${examples}`);
       }
     }
     console.log(lines.join('\n'));
