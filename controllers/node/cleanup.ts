@@ -1,13 +1,14 @@
 // Node cleanup: a node that came back keeps tenants of rentals that left it while it was down. This
 // controller runs `delete_user` for each of them once the node is Alive, and only then is the node
 // free again (the scheduler skips nodes with pending cleanup).
-import type { NodeResource, NodeStatus } from '../../src/api/types.js';
+import type { NodeResource } from '../../src/api/types.js';
 import { parseRefKey, refOf } from '../../src/api/refs.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import type { ReconcileRequest } from '../../src/runtime/controller.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { retryOnConflict } from '../../src/store/retry.js';
+import { writeStatus } from '../../src/store/status-writer.js';
 import type { Store } from '../../src/store/store.js';
 import { TenantAccess } from './tenant-access.js';
 
@@ -36,7 +37,6 @@ async function removeEntry(store: Store, node: NodeResource, user: string): Prom
   await retryOnConflict(async () => {
     const current = store.get<NodeResource>(refOf(node));
     if (!current) return;
-    const status: NodeStatus = { ...current.status, cleanup: (current.status?.cleanup ?? []).filter((c) => c.user !== user) };
-    await store.updateStatus(current, status);
+    await writeStatus(store, current, { fields: { cleanup: (current.status?.cleanup ?? []).filter((c) => c.user !== user) } });
   }, { gaveUp: () => new ConflictError(`node ${node.metadata.name} kept changing while recording its cleanup`) });
 }
