@@ -8,7 +8,8 @@
 // While tenants wait, the node says so: `CleanupPending=True` names them and why they wait. A deleted node that
 // cannot be reached is retried with backoff until it can, or until an admin lets go with the annotation
 // `orion.lab/abandon-cleanup: "true"` (the accounts then stay on the machine, and a Warning Event names them).
-import { getCondition, setCondition, type ConditionInput } from '../../src/api/conditions.js';
+import { getCondition, type ConditionInput } from '../../src/api/conditions.js';
+import type { StatusChange } from '../../src/api/status.js';
 import type { NodeResource, NodeStatus, RentalResource } from '../../src/api/types.js';
 import { keyOf, parseRefKey, refFromNamespacedName, refOf } from '../../src/api/refs.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
@@ -16,6 +17,7 @@ import type { ReconcileRequest } from '../../src/runtime/controller.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { retryOnConflict } from '../../src/store/retry.js';
+import { writeStatus, type StatusOf } from '../../src/store/status-writer.js';
 import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
 import { describeAnsibleRun } from '../run-summary.js';
 import { AdminLoginError, TenantAccess } from './tenant-access.js';
@@ -133,13 +135,12 @@ class NodeCleanup {
     if (!allocation?.rental || this.rentalExists(allocation.rental, allocation.uid)) return node;
     const written = await this.updateNode(node, (status) => {
       const current = status.allocation;
-      if (!current || current.uid !== allocation.uid || this.rentalExists(allocation.rental ?? '', allocation.uid)) return false;
-      delete status.allocation;
-      if (current.user) {
-        const others = (status.cleanup ?? []).filter((c) => c.user !== current.user);
-        status.cleanup = [...others, { user: current.user, rental: current.rental ?? '', ...(current.uid ? { uid: current.uid } : {}), reason: 'RentalGone', since: new Date().toISOString() }];
-      }
-      return true;
+      if (!current || current.uid !== allocation.uid || this.rentalExists(allocation.rental ?? '', allocation.uid)) return undefined;
+      const others = (status.cleanup ?? []).filter((c) => c.user !== current.user);
+      const cleanup = current.user
+        ? [...others, { user: current.user, rental: current.rental ?? '', ...(current.uid ? { uid: current.uid } : {}), reason: 'RentalGone', since: new Date().toISOString() }]
+        : status.cleanup;
+      return { fields: { allocation: undefined, cleanup } };
     });
     await this.store.recordEvent(node, {
       type: 'Warning',
@@ -178,27 +179,20 @@ class NodeCleanup {
     const previous = getCondition(node.status?.conditions, CLEANUP_PENDING);
     if (!previous && condition.status === 'False') return node; // nothing was ever pending: no write
     if (previous?.status === condition.status && previous.message === condition.message) return node;
-    return this.updateNode(node, (status) => {
-      status.conditions = setCondition(status.conditions, condition, node.metadata.generation);
-      return true;
-    });
+    return this.updateNode(node, () => ({ conditions: [condition] }));
   }
 
   private async dropEntry(node: NodeResource, user: string): Promise<void> {
-    await this.updateNode(node, (status) => {
-      status.cleanup = (status.cleanup ?? []).filter((c) => c.user !== user);
-      return true;
-    });
+    await this.updateNode(node, (status) => ({ fields: { cleanup: (status.cleanup ?? []).filter((c) => c.user !== user) } }));
   }
 
-  /** Applies a change to the node's latest status; the change returns false when there is nothing to write. */
-  private async updateNode(node: NodeResource, change: (status: NodeStatus) => boolean): Promise<NodeResource> {
+  /** Applies a change to the node's latest status; the change is undefined when there is nothing to write. */
+  private async updateNode(node: NodeResource, change: (status: NodeStatus) => StatusChange<StatusOf<NodeResource>> | undefined): Promise<NodeResource> {
     return retryOnConflict(async () => {
       const current = this.store.get<NodeResource>(refOf(node));
       if (!current) return node;
-      const status: NodeStatus = { ...current.status };
-      if (!change(status)) return current;
-      return this.store.updateStatus(current, status);
+      const next = change(current.status ?? {});
+      return next ? writeStatus(this.store, current, next) : current;
     }, { gaveUp: () => new ConflictError(`node ${node.metadata.name} kept changing while recording its cleanup`) });
   }
 }

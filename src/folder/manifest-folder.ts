@@ -43,10 +43,20 @@ export interface ManifestFolderOptions {
 }
 
 const MANIFEST_FILE = /\.ya?ml$/i;
-const WRITE_STABILITY_MS = 120;
+/**
+ * A file is read once neither its size nor an inotify event has moved for this long (chokidar's awaitWriteFinish,
+ * looking every STABILITY_POLL_MS): a file written in several parts is never read between two of them. Tools write a
+ * manifest in one go, or in parts a few milliseconds apart (cp, editors, git, a program's output); 60 ms covers
+ * those with room, and is what a change costs before Orion sees it. A writer that stops mid-file for longer (a human
+ * typing into `cat > file`, a stalled network copy) is not covered by any wait: write elsewhere and rename.
+ */
+const WRITE_STABILITY_MS = 60;
+const STABILITY_POLL_MS = 10;
+/** Files that became stable this close together are one snapshot (a checkout, a folder copied in). */
+const DEFAULT_DEBOUNCE_MS = 10;
 /**
  * How long a removal waits for the add of the same burst (a rename): chokidar reports the unlink after
- * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS, polled every 30 ms.
+ * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS.
  */
 const REMOVAL_GRACE_MS = 500;
 
@@ -73,7 +83,7 @@ export class ManifestFolder {
     const watcher = watch(this.dir, {
       ignored: (path, stats) => ignored(path) || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
       ignoreInitial: false,
-      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: 30 },
+      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: STABILITY_POLL_MS },
     });
     this.watcher = watcher;
     watcher.on('add', (path) => this.markDirty(path));
@@ -112,7 +122,7 @@ export class ManifestFolder {
     this.pending.add(path);
     this.holdUntil = Math.max(this.holdUntil, Date.now() + holdMs);
     clearTimeout(this.timer);
-    const delay = Math.max(this.options.debounceMs ?? 50, this.holdUntil - Date.now());
+    const delay = Math.max(this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS, this.holdUntil - Date.now());
     this.timer = setTimeout(() => void this.flush(), delay);
   }
 

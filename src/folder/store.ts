@@ -161,7 +161,7 @@ export class FolderStore implements Store {
     const current = this.current(obj);
     if (isDeepStrictEqual(current.status, status)) return current as unknown as T;
     const next = this.bump(current, { status: structuredClone(status) });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -170,7 +170,7 @@ export class FolderStore implements Store {
     const finalizers = current.metadata.finalizers ?? [];
     if (finalizers.includes(finalizer)) return current as unknown as T;
     const next = this.bump(current, {}, { finalizers: [...finalizers, finalizer] });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -184,7 +184,7 @@ export class FolderStore implements Store {
     }
     if (finalizers.length === (current.metadata.finalizers ?? []).length) return current as unknown as T;
     const next = this.bump(current, {}, { finalizers });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -219,11 +219,12 @@ export class FolderStore implements Store {
     return next;
   }
 
-  private async commit(next: StoredObject, type: 'ADDED' | 'MODIFIED'): Promise<void> {
+  /** `ownWrite`: a write through this store (status, finalizers), not a change of the manifests. */
+  private async commit(next: StoredObject, type: 'ADDED' | 'MODIFIED', ownWrite = false): Promise<void> {
     const frozen = deepFreeze(next);
     this.objects.set(keyOf(next), frozen);
     await this.state.saveObject(frozen);
-    this.watchers.emit({ type, object: frozen });
+    this.watchers.emit({ type, object: frozen, ...(ownWrite ? { ownWrite } : {}) });
   }
 
   private async release(obj: StoredObject): Promise<void> {

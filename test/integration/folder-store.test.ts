@@ -258,6 +258,25 @@ describe('FolderStore: invalid files never delete', () => {
   });
 });
 
+describe('FolderStore: a file being written is not read half-way', () => {
+  it('a file rewritten in two parts 30 ms apart is read only once complete: what its first part lacks is never deleted', async () => {
+    const file = h.write('two.yaml', `${nodeYaml('n1')}---\n${nodeYaml('n2')}`);
+    const store = await h.open();
+    const n2 = { ...N1, name: 'n2' };
+    const before = store.get<NodeResource>(n2);
+    expect(before).toBeDefined();
+    // In place, as a program writing its output does: n1 (a complete, valid document on its own), a pause, then n2.
+    writeFileSync(join(h.root, 'part1'), `${nodeYaml('n1')}---\n`);
+    writeFileSync(join(h.root, 'part2'), nodeYaml('n2', { address: '10.0.0.2' }));
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$3"; sleep 0.03; cat "$2" >> "$3"', 'sh', join(h.root, 'part1'), join(h.root, 'part2'), file], { stdio: 'ignore' });
+    await new Promise((resolve) => writer.once('exit', resolve));
+    await waitFor(() => store.get<NodeResource>(n2)?.spec.address === '10.0.0.2', 'the complete file');
+    const n2Events = h.events.filter((e) => e.object.metadata.name === 'n2');
+    expect(n2Events.some((e) => e.type === 'DELETED' || e.object.metadata.deletionTimestamp)).toBe(false);
+    expect(store.get<NodeResource>(n2)?.metadata.uid).toBe(before?.metadata.uid);
+  });
+});
+
 describe('FolderStore: finalizers and deletion', () => {
   it('removing the file of an object without finalizer releases it at once', async () => {
     const file = h.write('n1.yaml', nodeYaml('n1'));
