@@ -4,7 +4,7 @@
 #   bin/install-system-deps.sh test      the above, plus ansible-lint, promtool/prometheus, sudo (visudo),
 #                                        libvirt, QEMU and debootstrap for the Lab tests, nginx and curl
 #                                        for the portal's reverse-proxy and seed tests, python3-venv for schemathesis,
-#                                        chromium for the web app's real-browser tests
+#                                        python3-fusepy for the damage tests, chromium for the web app's real-browser tests
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -30,6 +30,9 @@ if [ "$profile" = test ]; then
   have iptables || missing+=(iptables)
   have debootstrap || missing+=(debootstrap)
   have mkfs.ext4 || missing+=(e2fsprogs)
+  # a FUSE file system whose reads fail with EIO (test/harness/eio-fs), and mkfifo/setpriv for the damage tests
+  /usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
+  have setpriv || missing+=(util-linux)
   # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis, and
   # Chromium for the web app's real-browser tests (playwright-core drives it; npx playwright install cannot work here)
   have nginx || missing+=(nginx)

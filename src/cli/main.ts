@@ -12,6 +12,7 @@ import type { KindName } from '../api/types.js';
 import type { PortalRunOptions } from './portal-options.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { quickstart } from './quickstart.js';
+import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
 import { runKubeUntilSignal } from './run-kube.js';
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
   addRunCommand(program);
   addTokenCommands(program);
   addInspectCommands(program);
+  addRenderCommand(program);
   addQuickstartCommands(program);
 
   program
@@ -185,6 +187,24 @@ function addTokenCommands(program: Command): void {
   where(token.command('revoke').description('revoke the token of NAME').argument('<name>')).action(async (name: string, opts: { dir?: string; state?: string }) => {
     process.stdout.write(`${await tokenRevoke(resolveStateDir(opts), name)}\n`);
   });
+}
+
+/** `orion render`: what Orion would apply for each Lab and Desktop, without running anything. */
+function addRenderCommand(program: Command): void {
+  program
+    .command('render')
+    .description('print the OpenTofu root module (main.tf.json) Orion would apply for each Lab and Desktop; runs and contacts nothing')
+    .argument('<paths...>', 'manifest files or folders')
+    .option('--image-dir <dir...>', 'folders a libvirt machine may boot images, kernels and initrds from (as orion run)')
+    .option('--output-dir <dir>', 'write <dir>/<kind>/<namespace>/<name>/main.tf.json instead of printing')
+    .action(async (paths: string[], opts: { imageDir?: string[]; outputDir?: string }) => {
+      const report = await renderCommand(paths, { imageDirs: opts.imageDir, outputDir: opts.outputDir });
+      if (report.text) process.stdout.write(`${report.text}\n`);
+      if (report.errors.length > 0) {
+        process.stderr.write(`${report.errors.join('\n')}\n`);
+        process.exitCode = 1;
+      }
+    });
 }
 
 /** Commands that read manifests or the state directory: logs, validate, get, crds. */

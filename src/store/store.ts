@@ -7,6 +7,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface WatchEvent<T extends Resource = Resource> {
   type: WatchEventType;
   object: T;
+  /** The change is a write this process made through the store (a status, a finalizer), not news from elsewhere. */
+  ownWrite?: boolean;
 }
 
 export interface EventInput {

@@ -58,6 +58,15 @@ describe('AnsibleCoalescer', () => {
     expect(rec.groups).toEqual([['a', 'b', 'c']]);
   });
 
+  it('starts a run at once when no process is running, without waiting the window for company', async () => {
+    const rec = recorder();
+    // A window longer than the test's timeout: waiting it would fail the test.
+    const coalescer = new AnsibleCoalescer(rec.run, { windowMs: 10 * 60_000, maxHosts: 10, maxProcesses: 2 });
+    const result = await coalescer.submit(request('a'));
+    expect(result.result).toBe('success');
+    expect(rec.groups).toEqual([['a']]);
+  });
+
   it('keeps different playbooks, keys and extra vars apart', async () => {
     const rec = recorder();
     const coalescer = new AnsibleCoalescer(rec.run, { windowMs: 50, maxHosts: 10, maxProcesses: 4 });

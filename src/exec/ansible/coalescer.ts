@@ -3,9 +3,11 @@
 // ansible-playbook costs about a second of Python CPU whatever it does, so a thousand tenants created one
 // process each cannot keep up on a small machine; one process for fifty hosts costs little more than for one.
 //
-// Runs are grouped by everything the process shares (playbook, private key, extra vars, timeout); a group
-// is started when its oldest run has waited the window or it is full, and while a bounded number of
-// processes run, new runs wait and the next group grows. A member whose result the shared run could not
+// Runs are grouped by everything the process shares (playbook, private key, extra vars, timeout). When no
+// process is running, a group starts at the end of the current event-loop turn: waiting would only add latency,
+// since nothing else is using the machine (runs submitted in the same turn still share it). Otherwise a group is
+// started when its oldest run has waited the window or it is full, and while a bounded number of processes run,
+// new runs wait and the next group grows. A member whose result the shared run could not
 // tell (the run failed, but not on its host) is queued again to run alone.
 import { sha256 } from '../../base/hash.js';
 import type { AnsibleRunRequest, AnsibleRunResult } from './types.js';
@@ -37,6 +39,7 @@ export class AnsibleCoalescer {
   private readonly groups = new Map<string, Waiting[]>();
   private running = 0;
   private timer?: NodeJS.Timeout;
+  private idleStart?: NodeJS.Immediate;
 
   constructor(
     private readonly runTogether: RunTogether,
@@ -54,6 +57,16 @@ export class AnsibleCoalescer {
     const group = this.groups.get(key) ?? [];
     group.push(waiting);
     this.groups.set(key, group);
+    if (this.running === 0) this.idleStart ??= setImmediate(() => this.startIdle());
+    this.dispatch();
+  }
+
+  /** Nothing runs: start the waiting groups now, oldest first, instead of letting them wait the window for company. */
+  private startIdle(): void {
+    this.idleStart = undefined;
+    if (this.running > 0) return;
+    const oldestFirst = [...this.groups.entries()].sort(([, a], [, b]) => (a[0]?.since ?? Infinity) - (b[0]?.since ?? Infinity));
+    for (const [key] of oldestFirst.slice(0, this.options.maxProcesses)) this.start(key);
     this.dispatch();
   }
 
