@@ -6,7 +6,8 @@
 #                                        and dosfstools for the bootable desktop image; Xvfb and FreeRDP for
 #                                        the RDP client, Samba for the AD domain controller of the Desktop tests;
 #                                        nginx and curl for the portal's reverse-proxy and seed tests,
-#                                        python3-venv for schemathesis
+#                                        python3-venv for schemathesis, python3-fusepy for the damage tests,
+#                                        chromium for the web app's real-browser tests
 set -euo pipefail
 profile=${1:-runtime}
 
@@ -44,10 +45,15 @@ if [ "$profile" = test ]; then
   have samba || missing+=(samba)
   [ -d /usr/share/samba/setup ] || missing+=(samba-ad-provision)
   have winbindd || missing+=(samba-ad-dc)
-  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis
+  # a FUSE file system whose reads fail with EIO (test/harness/eio-fs), and mkfifo/setpriv for the damage tests
+  /usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
+  have setpriv || missing+=(util-linux)
+  # the portal: nginx in front of it (TLS, SSE), the seeds' curl commands, a venv for schemathesis, and
+  # Chromium for the web app's real-browser tests (playwright-core drives it; npx playwright install cannot work here)
   have nginx || missing+=(nginx)
   have curl || missing+=(curl)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  have chromium || missing+=(chromium)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

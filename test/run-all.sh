@@ -66,6 +66,12 @@ bash test/harness/guest/build-desktop-image.sh
 step "kube-apiserver, etcd and helm (built from Go modules into .tools/, cached)"
 bash test/harness/kube-tools/install.sh all
 
+step "kstatus, Flux's status library, for the GitOps health tests (built from test/harness/kstatus into .tools/, cached)"
+bash test/harness/kstatus/install.sh
+
+step "Dex for the OpenID Connect login test (built from its Go module into .tools/, cached)"
+bash test/harness/dex/install.sh
+
 step "lint"
 npm run --silent lint
 

@@ -42,6 +42,10 @@ export interface MachineOutput {
   id: string;
   mac: string;
   address: string;
+  /** Published by a module whose machine is reached on another port (a NAT forward, a test stand-in): 22 otherwise. */
+  sshPort?: number;
+  /** The same for RDP (a Desktop): 3389 otherwise. */
+  rdpPort?: number;
 }
 
 /** Prefix of the libvirt objects (domains, volumes) of a Lab: unique per daemon, readable in `virsh list`. */
@@ -178,10 +182,21 @@ export function machinesFromOutputs(outputs: Record<string, { value: unknown }> 
   if (!Array.isArray(value)) return [];
   return value
     .filter((m): m is Record<string, unknown> => typeof m === 'object' && m !== null && typeof (m as { name?: unknown }).name === 'string')
-    .map((m) => ({
-      name: String(m.name),
-      id: typeof m.id === 'string' ? m.id : String(m.id ?? ''),
-      mac: typeof m.mac === 'string' ? m.mac.toLowerCase() : '',
-      address: typeof m.address === 'string' ? m.address : '',
-    }));
+    .map((m) => {
+      const sshPort = port(m.ssh_port);
+      const rdpPort = port(m.rdp_port);
+      return {
+        name: String(m.name),
+        id: typeof m.id === 'string' ? m.id : String(m.id ?? ''),
+        mac: typeof m.mac === 'string' ? m.mac.toLowerCase() : '',
+        address: typeof m.address === 'string' ? m.address : '',
+        ...(sshPort ? { sshPort } : {}),
+        ...(rdpPort ? { rdpPort } : {}),
+      };
+    });
+}
+
+function port(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
 }

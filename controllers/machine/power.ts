@@ -16,7 +16,7 @@ export interface MachineObservation {
   state: PowerState;
   /** libvirt's own word for the state (`shut off`, `paused`), or Proxmox's. */
   detail: string;
-  /** A runtime id that changes on every start (libvirt domain id); undefined when not running. */
+  /** A runtime id that changes on every start (Proxmox: the pid; libvirt: the domain id, when `virsh list` was asked). */
   runId?: string;
   vncPort?: number;
   address?: string;
@@ -71,6 +71,12 @@ export function parseVncDisplay(text: string): number | undefined {
   return match ? 5900 + Number(match[1]) : undefined;
 }
 
+/** A domain as `virsh list --all` shows it. */
+function listed(row: { id?: string; state: string } | undefined): MachineObservation {
+  if (!row) return { state: 'missing', detail: 'not found' };
+  return { state: libvirtState(row.state), detail: row.state, ...(row.id ? { runId: row.id } : {}) };
+}
+
 function libvirtState(state: string): PowerState {
   if (state === 'running' || state === 'idle') return 'running';
   if (state === 'shut off') return 'stopped';
@@ -80,23 +86,31 @@ function libvirtState(state: string): PowerState {
 export class VirshPower implements PowerDriver {
   constructor(private readonly options: VirshOptions) {}
 
+  /**
+   * Every machine's state, display and lease at once (`domstate`, `domdisplay`, `domifaddr` side by side): one round
+   * trip for the whole Lab. Only a machine whose state virsh could not tell (gone, or an error) is looked up in one
+   * `virsh list --all`, which also says whether libvirt answers at all.
+   */
   async observe(ids: string[], signal?: AbortSignal): Promise<Map<string, MachineObservation>> {
-    const rows = parseVirshList(await this.virsh(['list', '--all'], signal));
-    const seen = new Map<string, MachineObservation>();
-    for (const id of ids) {
-      const row = rows.get(id);
-      if (!row) {
-        seen.set(id, { state: 'missing', detail: 'not found' });
-        continue;
-      }
-      const observation: MachineObservation = { state: libvirtState(row.state), detail: row.state, ...(row.id ? { runId: row.id } : {}) };
-      if (observation.state === 'running') {
-        observation.vncPort = parseVncDisplay(await this.virsh(['domdisplay', '--type', 'vnc', id], signal, true));
-        observation.address = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease'], signal, true));
-      }
-      seen.set(id, observation);
-    }
-    return seen;
+    const seen = await Promise.all(ids.map((id) => this.observeOne(id, signal)));
+    const unknown = ids.filter((_, i) => !seen[i]);
+    const rows = unknown.length > 0 ? parseVirshList(await this.virsh(['list', '--all'], signal)) : new Map<string, { id?: string; state: string }>();
+    return new Map(ids.map((id, i) => [id, seen[i] ?? listed(rows.get(id))] as const));
+  }
+
+  private async observeOne(id: string, signal?: AbortSignal): Promise<MachineObservation | undefined> {
+    const [state, display, lease] = await Promise.all([
+      this.virsh(['domstate', id], signal, true),
+      this.virsh(['domdisplay', '--type', 'vnc', id], signal, true),
+      this.virsh(['domifaddr', id, '--source', 'lease'], signal, true),
+    ]);
+    const detail = state.trim().split('\n')[0]?.trim();
+    if (!detail) return undefined;
+    const observation: MachineObservation = { state: libvirtState(detail), detail };
+    if (observation.state !== 'running') return observation;
+    const vncPort = parseVncDisplay(display);
+    const address = parseDomifaddr(lease);
+    return { ...observation, ...(vncPort !== undefined ? { vncPort } : {}), ...(address ? { address } : {}) };
   }
 
   /** restart is a power cycle (destroy, then start): it works whether or not the guest handles ACPI. */
@@ -204,4 +218,25 @@ export class ProxmoxPower implements PowerDriver {
       req.end();
     });
   }
+}
+
+// ---- which ------------------------------------------------------------------------------------------------------
+
+/** The driver of a provider: the Proxmox API with the Lab's token, else virsh on the libvirt URI. */
+export function powerDriverFor(
+  provider: { type: string; libvirt?: { uri?: string }; proxmox?: { endpoint: string; node: string; tlsInsecure?: boolean } },
+  secrets: { proxmoxToken?: { id: string; secret: string }; ca?: string },
+  opts: { logFile: string; virsh?: string },
+): PowerDriver {
+  if (provider.type === 'proxmox' && provider.proxmox && secrets.proxmoxToken) {
+    return new ProxmoxPower({
+      endpoint: provider.proxmox.endpoint,
+      node: provider.proxmox.node,
+      tokenId: secrets.proxmoxToken.id,
+      tokenSecret: secrets.proxmoxToken.secret,
+      tlsInsecure: provider.proxmox.tlsInsecure ?? false,
+      ...(secrets.ca ? { ca: secrets.ca } : {}),
+    });
+  }
+  return new VirshPower({ uri: provider.libvirt?.uri ?? 'qemu:///system', virsh: opts.virsh, logFile: opts.logFile });
 }

@@ -1,40 +1,24 @@
-// What the Lab and Desktop controllers share to run Terraform: the runner, made on first use (a missing
-// binary becomes a status error, not a crash at start), and the provider environment holding secrets.
+// The Terraform runner of the machine pipeline, made on first use: a missing binary becomes a status error (a
+// RetryLater the controller loop records), not a crash at start.
 import type { TerraformRunner } from '../../src/exec/terraform/runner.js';
+import { RetryLater } from '../../src/runtime/errors.js';
 
 export type RunnerSource = TerraformRunner | (() => Promise<TerraformRunner>);
 
-/** Resolves the runner once; a failure is reported through `onFailure` and tried again next time. */
+/** Resolves the runner once; a failure is a RetryLater (TerraformUnavailable), and it is tried again next time. */
 export class LazyTerraformRunner {
   private pending?: Promise<TerraformRunner>;
 
   constructor(private readonly source: RunnerSource) {}
 
-  async get(onFailure: (message: string) => Promise<unknown>): Promise<TerraformRunner> {
+  async get(): Promise<TerraformRunner> {
     if (typeof this.source !== 'function') return this.source;
     this.pending ??= this.source();
     try {
       return await this.pending;
     } catch (err) {
       this.pending = undefined;
-      await onFailure((err as Error).message);
-      throw err;
+      throw new RetryLater('TerraformUnavailable', (err as Error).message, { phase: 'Failed' });
     }
   }
-}
-
-export interface ProviderSecrets {
-  proxmoxToken?: { id: string; secret: string };
-  ca?: string;
-}
-
-/** The environment of Terraform runs: the Proxmox token for the provider, never in main.tf.json. */
-export function providerEnv(secrets: ProviderSecrets, caFile: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (secrets.proxmoxToken) {
-    env.PM_API_TOKEN_ID = secrets.proxmoxToken.id;
-    env.PM_API_TOKEN_SECRET = secrets.proxmoxToken.secret;
-  }
-  if (secrets.ca) env.SSL_CERT_FILE = caFile;
-  return env;
 }

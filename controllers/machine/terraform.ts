@@ -1,23 +1,18 @@
-// The Terraform side of a Lab, on top of the TerraformRunner: the module copied into the workspace, apply (the
-// runner's converge), the periodic drift check (plan -detailed-exitcode, then apply of that saved plan when the Lab
-// asks for repair), destroy, and the one-line summaries that land in the status.
-import { createHash } from 'node:crypto';
+// The Terraform steps of the machine pipeline, on top of the TerraformRunner: the module copied into the workspace,
+// apply (the runner's converge), the periodic drift check (plan -detailed-exitcode, then apply of that saved plan
+// when the Lab asks for repair), destroy, and how a run is told in a status (a summary, a failure's reason).
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabStatus } from '../../src/api/types.js';
 import type { TerraformRunner, TerraformRunResult, Workspace } from '../../src/exec/terraform/runner.js';
 import { pullState, STATE_FILE, stateResourceAddresses } from '../../src/exec/terraform/state.js';
 import { writeFileAtomic } from '../../src/base/atomic-file.js';
 import { readFileIfExists } from '../../src/base/files.js';
-import { packageRoot } from '../../src/base/package-root.js';
 import { machinesFromOutputs, type MachineOutput } from './module.js';
+import { readModuleFolder } from './render.js';
 
 export type RunSummary = NonNullable<LabStatus['lastTerraformRun']>;
-
-export function defaultModulesDir(): string {
-  return join(packageRoot(), 'terraform');
-}
 
 /**
  * Copies terraform/<name>/*.tf into the workspace as modules/<name>/ (files rewritten only when they differ), so
@@ -25,18 +20,14 @@ export function defaultModulesDir(): string {
  * so that a new version of the module is a change to apply.
  */
 export async function installModule(ws: Workspace, modulesDir: string, name: string): Promise<string> {
-  const source = join(modulesDir, name);
+  const folder = await readModuleFolder(modulesDir, name);
   const target = join(ws.dir, 'modules', name);
   await mkdir(target, { recursive: true, mode: 0o700 });
-  const files = (await readdir(source)).filter((f) => f.endsWith('.tf')).sort();
-  const hash = createHash('sha256');
-  for (const file of files) {
-    const content = await readFile(join(source, file));
-    hash.update(`${file}\0${content.length}\0`).update(content);
+  for (const { name: file, content } of folder.files) {
     const current = await readFileIfExists(join(target, file));
     if (!current?.equals(content)) await writeFileAtomic(join(target, file), content, 0o600);
   }
-  return `sha256:${hash.digest('hex').slice(0, 16)}`;
+  return folder.hash;
 }
 
 /** Whether the workspace's state still records resources (nothing to destroy otherwise). */
@@ -97,7 +88,7 @@ export interface StepOptions {
 }
 
 /** The runner's converge: init (when needed) → apply; the machines from the outputs in the state. */
-export async function applyLab(runner: TerraformRunner, ws: Workspace, module: object, opts: StepOptions): Promise<TerraformStep> {
+export async function applyModule(runner: TerraformRunner, ws: Workspace, module: object, opts: StepOptions): Promise<TerraformStep> {
   const startedAt = new Date();
   const result = await runner.converge(ws, module, { force: true, signal: opts.signal, env: opts.env });
   const last = result.failure ?? result.runs.find((r) => r.op === 'apply') ?? result.runs.at(-1);
@@ -130,10 +121,17 @@ export async function checkDrift(runner: TerraformRunner, ws: Workspace, repair:
 }
 
 /** init (when needed) → destroy, against the last rendered root module and the state. */
-export async function destroyLab(runner: TerraformRunner, ws: Workspace, opts: StepOptions): Promise<TerraformStep> {
+export async function destroyModule(runner: TerraformRunner, ws: Workspace, opts: StepOptions): Promise<TerraformStep> {
   const startedAt = new Date();
   const init = await runner.init(ws, opts);
   if (init.result !== 'success') return { ok: false, run: init, summary: summarize(init, startedAt) };
   const destroy = await runner.destroy(ws, opts);
   return { ok: destroy.result === 'success', run: destroy, summary: summarize(destroy, startedAt) };
+}
+
+/** A failed step as a status tells it: the reason (StateLocked, Cancelled, TerraformFailed) and one line. */
+export function describeFailure(step: TerraformStep): { reason: string; message: string } {
+  const run = step.run;
+  const reason = run?.lockHeld ? 'StateLocked' : run?.result === 'cancelled' ? 'Cancelled' : 'TerraformFailed';
+  return { reason, message: `terraform ${run?.op ?? ''}: ${run?.error ?? run?.result ?? 'failed'}` };
 }

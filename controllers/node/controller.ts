@@ -2,7 +2,7 @@
 // and reports Alive/Dead with hysteresis. Status is written only when something a reader cares about
 // changed (health, counters, error, host key) or when the heartbeat is due, so steady nodes cost no writes.
 import { isDeepStrictEqual } from 'node:util';
-import { setCondition } from '../../src/api/conditions.js';
+import { buildStatus, type StatusChange, type StatusPatch } from '../../src/api/status.js';
 import type { NodeResource, NodeStatus } from '../../src/api/types.js';
 import { keyOf, parseRefKey, refOf } from '../../src/api/refs.js';
 import { probeNode, type ProbeResult } from '../../src/exec/ssh.js';
@@ -10,6 +10,7 @@ import type { ControllerSetup } from '../../src/runtime/manager.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { retryOnConflict } from '../../src/store/retry.js';
+import { writeStatus } from '../../src/store/status-writer.js';
 import type { Store } from '../../src/store/store.js';
 import { nodeProbeDuration } from '../../src/telemetry/metrics.js';
 import { nextHealth, type Health } from './health.js';
@@ -100,10 +101,10 @@ async function writeProbeStatus(
   try {
     return await retryOnConflict(async (attempt) => {
       const current = attempt === 0 ? start : store.get<NodeResource>(refOf(node));
-      const status = current && nextStatus(current, outcome, heartbeatMs);
-      if (!current || !status) return undefined;
-      await store.updateStatus(current, status);
-      return { status, previousHealth: current.status?.health };
+      const change = current && nextStatus(current, outcome, heartbeatMs);
+      if (!current || !change) return undefined;
+      const written = await writeStatus(store, current, change);
+      return { status: written.status ?? {}, previousHealth: current.status?.health };
     });
   } catch (err) {
     if (err instanceof ConflictError) return undefined; // the node kept changing: the next probe tells again
@@ -166,8 +167,8 @@ function failure(reason: string, message: string): ProbeOutcome {
   return { ok: false, reason, message };
 }
 
-/** The new status, or undefined when nothing worth a write changed. */
-function nextStatus(node: NodeResource, outcome: ProbeOutcome, heartbeatMs: number): NodeStatus | undefined {
+/** The status change of a probe's outcome, or undefined when nothing worth a write changed. */
+function nextStatus(node: NodeResource, outcome: ProbeOutcome, heartbeatMs: number): StatusChange<NodeStatus> | undefined {
   const previous = node.status ?? {};
   const spec: Spec = node.spec;
   const state = nextHealth(
@@ -182,25 +183,26 @@ function nextStatus(node: NodeResource, outcome: ProbeOutcome, heartbeatMs: numb
   // Missing credentials say nothing about the machine: its health is not known.
   const health: Health = outcome.reason.startsWith('Secret') ? 'Unknown' : state.health;
   const now = new Date();
-  const status: NodeStatus = {
-    ...previous,
-    observedGeneration: node.metadata.generation,
+  const change: StatusChange<NodeStatus> & { fields: StatusPatch<NodeStatus> } = {
     phase: health,
-    health,
-    consecutiveFailures: state.consecutiveFailures,
-    consecutiveSuccesses: state.consecutiveSuccesses,
-    lastTransitionTime: health !== previous.health ? now.toISOString() : previous.lastTransitionTime ?? now.toISOString(),
-    conditions: setCondition(previous.conditions, readyCondition(health, outcome), node.metadata.generation, now),
+    conditions: [readyCondition(health, outcome)],
+    // A changed host key waits for an admin (the accept annotation): Orion cannot make it healthy on its own.
+    stalled: outcome.reason === 'HostKeyChanged',
+    fields: {
+      health,
+      consecutiveFailures: state.consecutiveFailures,
+      consecutiveSuccesses: state.consecutiveSuccesses,
+      lastTransitionTime: health !== previous.health ? now.toISOString() : previous.lastTransitionTime ?? now.toISOString(),
+      lastError: outcome.ok ? undefined : outcome.message,
+      ...(outcome.pinKey ? { hostKey: { ...outcome.pinKey, pinnedAt: now.toISOString() } } : {}),
+    },
   };
-  if (outcome.ok) delete status.lastError;
-  else status.lastError = outcome.message;
-  if (outcome.pinKey) status.hostKey = { ...outcome.pinKey, pinnedAt: now.toISOString() };
   const heartbeatDue = !previous.lastProbeTime || now.getTime() - Date.parse(previous.lastProbeTime) >= heartbeatMs;
-  const changed = !isDeepStrictEqual(withoutProbeTiming(status), withoutProbeTiming(previous));
+  const changed = !isDeepStrictEqual(withoutProbeTiming(buildStatus(node, change, now)), withoutProbeTiming(previous));
   if (!changed && !heartbeatDue) return undefined;
-  status.lastProbeTime = now.toISOString();
-  if (outcome.result) status.lastProbeLatencyMs = Math.round(outcome.result.latencyMs);
-  return status;
+  change.fields.lastProbeTime = now.toISOString();
+  if (outcome.result) change.fields.lastProbeLatencyMs = Math.round(outcome.result.latencyMs);
+  return change;
 }
 
 function withoutProbeTiming(status: NodeStatus): NodeStatus {

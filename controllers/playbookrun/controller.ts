@@ -3,7 +3,7 @@
 // object ttlSecondsAfterFinished later. Deleting a running PlaybookRun cancels its ansible-playbook (the whole
 // process group) before the finalizer goes. A PlaybookRun found Running at a reconcile was interrupted (a key never
 // runs twice at once, so no run of this process holds it): it is Failed, never silently started again.
-import { setCondition, type ConditionInput } from '../../src/api/conditions.js';
+import { reaffirmed, type StatusChange } from '../../src/api/status.js';
 import type { PlaybookRunResource, PlaybookRunStatus } from '../../src/api/types.js';
 import { parseRefKey, refKey, refOf } from '../../src/api/refs.js';
 import { playbookBaseName } from '../../src/exec/ansible/playbooks.js';
@@ -13,6 +13,7 @@ import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/contro
 import { TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import { NotFoundError, NotWritableError } from '../../src/store/errors.js';
+import { writeStatus } from '../../src/store/status-writer.js';
 import { FINALIZER, type Store } from '../../src/store/store.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { resolveTargets } from './targets.js';
@@ -64,7 +65,11 @@ class PlaybookRunSteps {
       return;
     }
     const phase = run.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return this.expireLater(run);
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      // A finished run never runs again; a spec edited since is still said to be looked at (observedGeneration).
+      const again = reaffirmed(run);
+      return this.expireLater(again ? await writeStatus(this.store, run, again) : run);
+    }
     if (phase === 'Running') {
       return this.finish(run, 'Failed', { reason: 'Interrupted', message: 'Orion stopped while the run was in progress; it was not started again' });
     }
@@ -80,7 +85,7 @@ class PlaybookRunSteps {
     if (refused) return this.finish(run, 'Failed', { reason: 'RecipeNotAllowed', message: refused });
     const targets = await resolveTargets(this.store, run);
     if ('problem' in targets) return this.finish(run, 'Failed', { reason: targets.reason, message: targets.problem });
-    const started = await this.store.updateStatus(run, statusOf(run, 'Running', { reason: 'Running', message: `${run.spec.playbook} on ${targets.hosts.length} node(s)` }, { startedAt: new Date().toISOString() }));
+    const started = await writeStatus(this.store, run, outcomeChange('Running', { reason: 'Running', message: `${run.spec.playbook} on ${targets.hosts.length} node(s)` }, { startedAt: new Date().toISOString() }));
     const abort = new AbortController();
     const onStop = () => abort.abort();
     signal.addEventListener('abort', onStop, { once: true });
@@ -131,7 +136,7 @@ class PlaybookRunSteps {
   }
 
   private async finish(run: PlaybookRunResource, phase: Phase, outcome: { reason: string; message: string }, extra: Partial<PlaybookRunStatus> = {}): Promise<ReconcileResult | void> {
-    const ended = await this.store.updateStatus(run, statusOf(run, phase, outcome, { ...extra, endedAt: new Date().toISOString() }));
+    const ended = await writeStatus(this.store, run, outcomeChange(phase, outcome, { ...extra, endedAt: new Date().toISOString() }));
     await this.store.recordEvent(ended, { type: phase === 'Succeeded' ? 'Normal' : 'Warning', reason: outcome.reason, message: outcome.message });
     return this.expireLater(ended);
   }
@@ -151,13 +156,12 @@ class PlaybookRunSteps {
   }
 }
 
-function statusOf(run: PlaybookRunResource, phase: Phase, outcome: { reason: string; message: string }, extra: Partial<PlaybookRunStatus> = {}): PlaybookRunStatus {
-  const ready: ConditionInput = { type: 'Ready', status: phase === 'Succeeded' ? 'True' : 'False', ...outcome };
+/** A run's phase as a status change: Ready once it succeeded; a failed run is Stalled, as it never runs again. */
+function outcomeChange(phase: Phase, outcome: { reason: string; message: string }, fields: Partial<PlaybookRunStatus> = {}): StatusChange<PlaybookRunStatus> {
   return {
-    ...run.status,
-    ...extra,
     phase,
-    observedGeneration: run.metadata.generation,
-    conditions: setCondition(run.status?.conditions, ready, run.metadata.generation),
+    conditions: [{ type: 'Ready', status: phase === 'Succeeded' ? 'True' : 'False', ...outcome }],
+    fields,
+    stalled: phase === 'Failed',
   };
 }

@@ -1,29 +1,34 @@
 // Rental controller: binds a tenant's rental to a free, Alive node matching its selector, creates the
 // tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
 // deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
-// events: nothing polls.
-import type { NodeResource, RentalResource, RentalStatus } from '../../src/api/types.js';
+// events: nothing polls. A failure is thrown (RetryLater, TerminalError) and the controller loop records it.
+import { reaffirmed } from '../../src/api/status.js';
+import type { NodeResource, RentalResource } from '../../src/api/types.js';
 import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../../src/api/refs.js';
 import { digestOf } from '../../src/base/hash.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
-import { TerminalError } from '../../src/runtime/errors.js';
+import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
+import { StatusDraft, writeStatus } from '../../src/store/status-writer.js';
 import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import type { ConsoleKeys } from '../../src/store/console-keys.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
-import { phaseStatus, startingStatus, unboundStatus } from './status.js';
-import { TenantAccess, TenantAccessError } from '../node/tenant-access.js';
+import { startingChange, unboundChange } from './status.js';
+import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
   runner: AnsibleRunner;
   concurrency?: number;
+  /** The browser console's per-rental keys; without them no console key is authorized. */
+  consoleKeys?: ConsoleKeys;
 }
 
 export function rentalController(store: Store, options: RentalControllerOptions): ControllerSetup {
-  const steps = new RentalSteps(store, options.runner);
+  const steps = new RentalSteps(store, options.runner, options.consoleKeys);
   return {
     name: 'rental',
     kind: 'Rental',
@@ -60,6 +65,7 @@ class RentalSteps {
   constructor(
     private readonly store: Store,
     private readonly runner: AnsibleRunner,
+    private readonly consoleKeys?: ConsoleKeys,
   ) {
     this.scheduler = new RentalScheduler(store);
     this.access = new TenantAccess(store, runner);
@@ -69,7 +75,7 @@ class RentalSteps {
     let rental = this.store.get<RentalResource>(parseRefKey(key));
     if (!rental) return;
     if (rental.metadata.deletionTimestamp) return this.finalize(rental, signal);
-    rental = await this.checkPlaybooks(rental);
+    rental = this.checkPlaybooks(rental);
     if (!rental.metadata.finalizers?.includes(FINALIZER)) {
       // The finalizer goes on alone, before any external effect; its watch event brings the rental back.
       await this.store.addFinalizer(rental, FINALIZER);
@@ -79,7 +85,7 @@ class RentalSteps {
     if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
 
     let node = this.scheduler.nodes.heldNode(rental);
-    if (node && node.status?.health === 'Dead') {
+    if (node && mustLeave(node)) {
       rental = await this.startFailover(rental, node);
       node = undefined;
     } else if (!node && rental.status?.nodeName) {
@@ -91,33 +97,41 @@ class RentalSteps {
       [rental, node] = placed;
     }
     await this.provision(rental, node, signal);
+    await this.observed(rental);
     return untilExpiry(expiresAt);
   }
 
+  /** A spec change that needed no run (a new TTL): the status still says it was looked at. */
+  private async observed(rental: RentalResource): Promise<void> {
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    const change = reaffirmed(latest);
+    if (change) await writeStatus(this.store, latest, change);
+  }
+
   /** Refuses playbook names that do not resolve: a status error, and nothing runs. */
-  private async checkPlaybooks(rental: RentalResource): Promise<RentalResource> {
+  private checkPlaybooks(rental: RentalResource): RentalResource {
     try {
       this.runner.resolvePlaybook(rental.spec.playbooks.create);
       this.runner.resolvePlaybook(rental.spec.playbooks.delete);
       return rental;
     } catch (err) {
       if (!(err instanceof InvalidPlaybookError)) throw err;
-      const message = err.message;
-      await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [
-        { type: 'Ready', status: 'False', reason: 'InvalidPlaybook', message },
-      ]));
-      throw new TerminalError(message, 'InvalidPlaybook');
+      throw new TerminalError(err.message, 'InvalidPlaybook', { phase: 'Failed' });
     }
   }
 
-  /** The node died (or vanished): let go of it, keep its tenant for cleanup, and look for another. */
+  /**
+   * The node died, is being deleted or vanished: let go of it, keep its tenant for cleanup (a deleted node's finalizer
+   * removes it), and look for another.
+   */
   private async startFailover(rental: RentalResource, node: NodeResource | undefined): Promise<RentalResource> {
     const nodeName = node?.metadata.name ?? rental.status?.nodeName ?? '?';
-    if (node) await this.scheduler.release(node, rental, 'NodeDead');
-    const declaredDeadAt = node?.status?.lastTransitionTime ?? new Date().toISOString();
-    const message = `node ${nodeName} is ${node ? 'Dead' : 'gone'}; moving to a healthy node`;
+    const why = leaving(node);
+    if (node) await this.scheduler.release(node, rental, why.reason);
+    const declaredDeadAt = why.since ?? new Date().toISOString();
+    const message = `node ${nodeName} is ${why.state}; moving to a healthy node`;
     await this.store.recordEvent(rental, { type: 'Warning', reason: 'NodeDead', message });
-    return this.store.updateStatus(rental, unboundStatus(rental, 'Migrating', 'NodeDead', message, {
+    return writeStatus(this.store, rental, unboundChange(rental, 'Migrating', 'NodeDead', message, {
       failoverStartedAt: rental.status?.failoverStartedAt ?? declaredDeadAt,
     }));
   }
@@ -130,7 +144,7 @@ class RentalSteps {
         await this.store.recordEvent(rental, { type: 'Warning', reason, message });
         if (rental.status?.failoverStartedAt) rentalFailovers.inc({ result: 'no_healthy_node' });
       }
-      await this.store.updateStatus(rental, unboundStatus(rental, 'Unschedulable', reason, message, pick(rental.status, 'failoverStartedAt')));
+      await writeStatus(this.store, rental, unboundChange(rental, 'Unschedulable', reason, message, pick(rental.status, 'failoverStartedAt')));
       return undefined;
     }
     // The claim on the node is the binding (heldNode finds it after a crash); the rental's status says so
@@ -144,54 +158,63 @@ class RentalSteps {
    * otherwise the run's outcome is the one status write.
    */
   private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
-    const hash = provisionHash(rental, node);
+    const consoleKey = (await this.consoleKeys?.of(rental))?.publicKey;
+    const hash = provisionHash(rental, node, consoleKey);
     if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
     const previousUser = rental.status?.nodeName === node.metadata.name ? rental.status.connection?.user : undefined;
     if (previousUser && previousUser !== rental.spec.user) {
       // The tenant was renamed: the old login goes through the node's cleanup, like a departed tenant.
       await this.scheduler.addCleanup(node, previousUser, rental, 'UserRenamed');
     }
-    let staged: RentalResource = { ...rental, status: startingStatus(rental, node, previousUser) };
-    const run = this.runPlaybook(staged, node, rental.spec.playbooks.create, signal);
-    staged = await this.reportProgress(rental, staged, run);
-    const result = await run;
-    if (result.result !== 'success') {
-      await this.store.updateStatus(staged, phaseStatus(staged, 'Failed', [
-        { type: 'Provisioned', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
-        { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
-      ], { lastRun: ansibleRunSummary(result) }));
-      throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
-    }
-    await this.markReady(staged, node, hash, result);
+    const draft = new StatusDraft(this.store, rental);
+    const starting = startingChange(rental, node, previousUser);
+    if (starting) draft.set(starting);
+    await draft.run(async () => {
+      const run = this.runPlaybook(draft.obj, node, rental.spec.playbooks.create, signal, { consoleKey });
+      await this.reportProgress(draft, run);
+      const result = await run;
+      if (result.result !== 'success') {
+        const message = `${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`;
+        const details = { phase: 'Failed', condition: 'Provisioned', fields: { lastRun: ansibleRunSummary(result) } };
+        // An account Orion did not make: nothing changed on the node, and retrying cannot change that (Node events
+        // still bring the rental back, so it proceeds once an admin has dealt with the account).
+        if (refusedExistingAccount(result)) throw new TerminalError(message, 'AccountExists', details);
+        throw new RetryLater('PlaybookFailed', message, details);
+      }
+      this.markReady(draft, node, hash, result);
+    });
+    await this.announceReady(draft.obj, node, rental.status?.failoverStartedAt);
   }
 
-  /**
-   * Writes the staged (Provisioning / Migrating) status when the run has not finished after a short while,
-   * so that a slow create_user shows; returns the rental whose resourceVersion the final write must carry.
-   */
-  private async reportProgress(rental: RentalResource, staged: RentalResource, run: Promise<unknown>): Promise<RentalResource> {
+  /** Writes the staged (Provisioning / Migrating) status when the run has not finished after a short while, so that a slow create_user shows. */
+  private async reportProgress(draft: StatusDraft<RentalResource>, run: Promise<unknown>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), PROGRESS_AFTER_MS)));
     const isSlow = await Promise.race([run.then(() => false, () => false), slow]);
     clearTimeout(timer);
-    if (!isSlow) return staged;
+    if (!isSlow) return;
     try {
-      return await this.store.updateStatus(rental, staged.status as RentalStatus);
+      await draft.flush();
     } catch (err) {
       await run.catch(() => undefined); // never leave the run behind
       throw err;
     }
   }
 
-  private async markReady(rental: RentalResource, node: NodeResource, hash: string, result: AnsibleRunResult): Promise<void> {
-    const failoverStartedAt = rental.status?.failoverStartedAt;
-    const status: RentalStatus = phaseStatus(rental, 'Ready', [
-      { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
-      { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
-    ], { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result) });
-    delete status.failoverStartedAt;
-    await this.store.updateStatus(rental, status);
-    // One Event per outcome: where the rental is bound and that its user is there.
+  private markReady(draft: StatusDraft<RentalResource>, node: NodeResource, hash: string, result: AnsibleRunResult): void {
+    const rental = draft.obj;
+    draft.set({
+      phase: 'Ready',
+      conditions: [
+        { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
+        { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
+      ],
+      fields: { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result), failoverStartedAt: undefined },
+    });
+  }
+
+  /** One Event per outcome: where the rental is bound and that its user is there. */
+  private async announceReady(rental: RentalResource, node: NodeResource, failoverStartedAt: string | undefined): Promise<void> {
     if (failoverStartedAt) {
       rentalFailovers.inc({ result: 'success' });
       rentalFailoverSeconds.observe((Date.now() - Date.parse(failoverStartedAt)) / 1000);
@@ -206,13 +229,15 @@ class RentalSteps {
     await this.releaseNode(rental, signal);
     await this.store.recordEvent(rental, { type: 'Normal', reason: 'Expired', message: 'TTL reached; the tenant was removed' });
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
-    await this.store.updateStatus(latest, unboundStatus(latest, 'Expired', 'Expired', `TTL of ${rental.spec.ttlSeconds}s reached`));
+    // Orion will do nothing more for it: Stalled, as GitOps tools read it.
+    await writeStatus(this.store, latest, { ...unboundChange(latest, 'Expired', 'Expired', `TTL of ${rental.spec.ttlSeconds}s reached`), stalled: true });
   }
 
   private async finalize(rental: RentalResource, signal: AbortSignal): Promise<void> {
     if (!rental.metadata.finalizers?.includes(FINALIZER)) return;
     await this.releaseNode(rental, signal);
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await this.consoleKeys?.discard(latest);
     await this.store.removeFinalizer(latest, FINALIZER);
   }
 
@@ -229,44 +254,62 @@ class RentalSteps {
       return;
     }
     if (rental.status?.phase !== 'Releasing') {
-      rental = await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
+      rental = await writeStatus(this.store, rental, { phase: 'Releasing', conditions: [
         { type: 'Ready', status: 'False', reason: 'Releasing', message: `removing user ${rental.spec.user} from ${node.metadata.name}` },
-      ]));
+      ] });
     }
-    const result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, tenantOnNode(rental));
+    let result: AnsibleRunResult;
+    try {
+      result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, { user: tenantOnNode(rental) });
+    } catch (err) {
+      // The node's own login was never made by Orion: there is nothing of this rental's to remove.
+      if (err instanceof AdminLoginError) return this.scheduler.release(node, rental);
+      throw err;
+    }
     if (result.result === 'success') return this.scheduler.release(node, rental);
     if (result.result === 'unreachable') return this.scheduler.release(node, rental, 'DeleteUserUnreachable');
-    await this.store.updateStatus(rental, phaseStatus(rental, 'Releasing', [
-      { type: 'Ready', status: 'False', reason: 'PlaybookFailed', message: describeAnsibleRun(result) },
-    ], { lastRun: ansibleRunSummary(result) }));
-    throw new Error(`${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`);
+    throw new RetryLater('PlaybookFailed', `${result.playbook} on ${node.metadata.name}: ${describeAnsibleRun(result)}`, {
+      phase: 'Releasing', fields: { lastRun: ansibleRunSummary(result) },
+    });
   }
 
-  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, user = rental.spec.user): Promise<AnsibleRunResult> {
+  /** `as`: the login to act on (default the rental's user) and, for create, the console's key to authorize. */
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, as: { user?: string; consoleKey?: string } = {}): Promise<AnsibleRunResult> {
+    const { user = rental.spec.user, consoleKey } = as;
     try {
       return await this.access.run({
         node,
         playbook,
         user,
-        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo } : {}),
+        ownerUid: rental.metadata.uid,
+        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo, consoleKey } : {}),
         owner: refOf(rental),
         signal,
       });
     } catch (err) {
-      if (err instanceof InvalidRunRequestError || err instanceof InvalidPlaybookError) {
-        // The request itself is wrong (bad key, unsafe vars): retrying cannot help.
-        await this.failWith(rental, 'InvalidRequest', err.message);
-        throw new TerminalError(err.message, 'InvalidRequest');
-      }
+      // The request itself is wrong (bad key, unsafe vars): retrying cannot help.
+      if (err instanceof InvalidRunRequestError || err instanceof InvalidPlaybookError) throw new TerminalError(err.message, 'InvalidRequest', { phase: 'Failed' });
       if (!(err instanceof TenantAccessError)) throw err;
-      await this.failWith(rental, err.reason, err.message);
-      throw err;
+      if (err instanceof AdminLoginError) {
+        if (playbook !== rental.spec.playbooks.create) throw err; // a release: the caller lets go
+        // The node's own login is not a tenant Orion may take over.
+        throw new TerminalError(err.message, err.reason, { phase: 'Failed' });
+      }
+      throw new RetryLater(err.reason, err.message, { phase: 'Failed' });
     }
   }
+}
 
-  private async failWith(rental: RentalResource, reason: string, message: string): Promise<void> {
-    await this.store.updateStatus(rental, phaseStatus(rental, 'Failed', [{ type: 'Ready', status: 'False', reason, message }]));
-  }
+/** A rental leaves a node that is Dead or being deleted. */
+function mustLeave(node: NodeResource): boolean {
+  return node.status?.health === 'Dead' || Boolean(node.metadata.deletionTimestamp);
+}
+
+/** Why a rental leaves its node (or the node it named, gone), and since when. */
+function leaving(node: NodeResource | undefined): { reason: string; state: string; since?: string } {
+  if (!node) return { reason: 'NodeGone', state: 'gone' };
+  if (node.metadata.deletionTimestamp) return { reason: 'NodeDeleted', state: 'being deleted', since: node.metadata.deletionTimestamp };
+  return { reason: 'NodeDead', state: 'Dead', since: node.status?.lastTransitionTime };
 }
 
 /** How long create_user may run before the rental's status says it is provisioning. */
@@ -282,9 +325,9 @@ function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
 }
 
 /** What create_user depends on: a change of any of these runs it again. */
-function provisionHash(rental: RentalResource, node: NodeResource): string {
+function provisionHash(rental: RentalResource, node: NodeResource, consoleKey: string | undefined): string {
   const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
-  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid };
+  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid, ...(consoleKey ? { consoleKey } : {}) };
   return digestOf(inputs);
 }
 

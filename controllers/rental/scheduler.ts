@@ -1,10 +1,12 @@
 // Binds rentals to nodes. A node is free when it is Alive, not cordoned, held by no rental and has no
 // tenant left to clean up. The claim is a status write on the Node guarded by its resourceVersion, so
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
+import type { StatusPatch } from '../../src/api/status.js';
 import type { NodeResource, NodeStatus, RentalResource } from '../../src/api/types.js';
 import { keyOf, namespacedName, parseRefKey, refOf } from '../../src/api/refs.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { retryOnConflict } from '../../src/store/retry.js';
+import { writeStatus } from '../../src/store/status-writer.js';
 import type { Store } from '../../src/store/store.js';
 
 const MAX_PLACE_ROUNDS = 3;
@@ -160,11 +162,8 @@ export class RentalScheduler {
     const key = keyOf(node);
     const current = this.store.get<NodeResource>(refOf(node));
     if (!current || !isFree(current) || this.claiming.has(key)) return undefined;
-    const status: NodeStatus = {
-      ...current.status,
-      allocation: { rental: rentalId(rental), uid: rental.metadata.uid, since: new Date().toISOString() },
-    };
-    const write = this.store.updateStatus(current, status);
+    const allocation = { rental: rentalId(rental), uid: rental.metadata.uid, user: rental.spec.user, since: new Date().toISOString() };
+    const write = writeStatus(this.store, current, { fields: { allocation } });
     this.claiming.set(key, write);
     try {
       return await write;
@@ -181,24 +180,25 @@ export class RentalScheduler {
    * records it for cleanup so the node is not free again before `delete_user` ran on it.
    */
   async release(node: NodeResource, rental: RentalResource, cleanupReason?: string): Promise<void> {
-    await this.updateNode(node, (status) => {
-      if (status.allocation?.uid === rental.metadata.uid) delete status.allocation;
-      if (cleanupReason) addCleanupEntry(status, tenantOnNode(rental), rental, cleanupReason);
-    });
+    await this.updateNode(node, (status) => ({
+      ...(status.allocation?.uid === rental.metadata.uid ? { allocation: undefined } : {}),
+      ...(cleanupReason ? { cleanup: withCleanupEntry(status, tenantOnNode(rental), rental, cleanupReason) } : {}),
+    }));
   }
 
-  /** Records a tenant to remove from a node the rental keeps (its user was renamed). */
+  /** Records a tenant to remove from a node the rental keeps (its user was renamed); the allocation names the new login. */
   async addCleanup(node: NodeResource, user: string, rental: RentalResource, reason: string): Promise<void> {
-    await this.updateNode(node, (status) => addCleanupEntry(status, user, rental, reason));
+    await this.updateNode(node, (status) => ({
+      cleanup: withCleanupEntry(status, user, rental, reason),
+      ...(status.allocation?.uid === rental.metadata.uid ? { allocation: { ...status.allocation, user: rental.spec.user } } : {}),
+    }));
   }
 
-  private async updateNode(node: NodeResource, change: (status: NodeStatus) => void): Promise<void> {
+  private async updateNode(node: NodeResource, change: (status: NodeStatus) => StatusPatch<NodeStatus>): Promise<void> {
     await retryOnConflict(async () => {
       const current = this.store.get<NodeResource>(refOf(node));
       if (!current) return;
-      const status: NodeStatus = { ...current.status };
-      change(status);
-      await this.store.updateStatus(current, status);
+      await writeStatus(this.store, current, { fields: change(current.status ?? {}) });
     }, { gaveUp: () => new ConflictError(`node ${node.metadata.name} kept changing while updating its allocation`) });
   }
 }
@@ -208,9 +208,10 @@ export function tenantOnNode(rental: RentalResource): string {
   return rental.status?.connection?.user ?? rental.spec.user;
 }
 
-function addCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, reason: string): void {
+/** The node's cleanup list with the tenant (once) in it. */
+function withCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, reason: string): NonNullable<NodeStatus['cleanup']> {
   const others = (status.cleanup ?? []).filter((c) => c.user !== user);
-  status.cleanup = [...others, { user, rental: rentalId(rental), reason, since: new Date().toISOString() }];
+  return [...others, { user, rental: rentalId(rental), uid: rental.metadata.uid, reason, since: new Date().toISOString() }];
 }
 
 function describeSelector(rental: RentalResource): string {

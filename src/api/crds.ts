@@ -21,6 +21,16 @@ export function toStructural(schema: unknown): unknown {
   return out;
 }
 
+/**
+ * The status schema with `{observedGeneration: 0}` as the API server's default: an object Orion has not written a
+ * status for yet reads "generation 1, observed 0", which kstatus (Flux) and the Argo CD check read as in progress,
+ * where an object without any status would read as current.
+ */
+function unobservedByDefault(status: Schema): Schema {
+  const properties = status.properties as Record<string, Schema>;
+  return { ...status, default: {}, properties: { ...properties, observedGeneration: { ...properties.observedGeneration, default: 0 } } };
+}
+
 export function crdFor(def: KindDefinition): Schema {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -58,7 +68,7 @@ export function crdFor(def: KindDefinition): Schema {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: toStructural(def.specSchema),
-                status: toStructural(def.statusSchema),
+                status: unobservedByDefault(toStructural(def.statusSchema) as Schema),
               },
             },
           },

@@ -14,6 +14,7 @@ import { AnsibleRunner } from '../exec/ansible/runner.js';
 import { TerraformRunner, type StateBackend, type Workspace } from '../exec/terraform/runner.js';
 import type { ControllerSetup, Manager } from '../runtime/manager.js';
 import type { GeneratedPasswords } from '../store/generated-passwords.js';
+import { ConsoleKeys } from '../store/console-keys.js';
 import type { Store } from '../store/store.js';
 import { stateLayout } from './paths.js';
 
@@ -74,7 +75,8 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   },
   {
     name: 'rental',
-    setup: ({ store, ansible }, s) => rentalController(store, { runner: ansible, concurrency: s.rentalConcurrency }),
+    setup: ({ store, ansible, passwords }, s) =>
+      rentalController(store, { runner: ansible, concurrency: s.rentalConcurrency, ...(passwords ? { consoleKeys: new ConsoleKeys(passwords) } : {}) }),
   },
   {
     name: 'playbookrun',

@@ -12,10 +12,12 @@ import type { KindName } from '../api/types.js';
 import type { PortalRunOptions } from './portal-options.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token.js';
 import { quickstart } from './quickstart.js';
+import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
 import { runUntilSignal } from './run.js';
 import { runKubeUntilSignal } from './run-kube.js';
 import { formatReport, validatePaths } from './validate.js';
+import { addOidcOptions, oidcSettings, type OidcFlags } from './oidc-options.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -23,7 +25,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-interface RunCommandOptions {
+interface RunCommandOptions extends OidcFlags {
   dir?: string;
   kube?: boolean;
   kubeconfig?: string;
@@ -80,12 +82,12 @@ function portalOptions(opts: RunCommandOptions): PortalRunOptions {
     namespace: opts.tenantNamespace,
     rentWaitSeconds: opts.rentWait,
     sessionWaitSeconds: opts.sessionWait,
+    oidc: oidcSettings(opts, Boolean(opts.kube)),
   };
 }
 
 function addRunCommand(program: Command): void {
-  program
-    .command('run')
+  addOidcOptions(program.command('run'))
     .description('reconcile the manifests of a folder (--dir, the embedded default) or of a cluster (--kube)')
     .option('--dir <dir>', 'folder of YAML manifests to watch (folder mode)')
     .option('--kube', 'watch the CRDs of a Kubernetes cluster (Kubernetes mode)')
@@ -154,6 +156,7 @@ export function buildProgram(): Command {
   addRunCommand(program);
   addTokenCommands(program);
   addInspectCommands(program);
+  addRenderCommand(program);
   addQuickstartCommands(program);
 
   program
@@ -184,6 +187,24 @@ function addTokenCommands(program: Command): void {
   where(token.command('revoke').description('revoke the token of NAME').argument('<name>')).action(async (name: string, opts: { dir?: string; state?: string }) => {
     process.stdout.write(`${await tokenRevoke(resolveStateDir(opts), name)}\n`);
   });
+}
+
+/** `orion render`: what Orion would apply for each Lab and Desktop, without running anything. */
+function addRenderCommand(program: Command): void {
+  program
+    .command('render')
+    .description('print the OpenTofu root module (main.tf.json) Orion would apply for each Lab and Desktop; runs and contacts nothing')
+    .argument('<paths...>', 'manifest files or folders')
+    .option('--image-dir <dir...>', 'folders a libvirt machine may boot images, kernels and initrds from (as orion run)')
+    .option('--output-dir <dir>', 'write <dir>/<kind>/<namespace>/<name>/main.tf.json instead of printing')
+    .action(async (paths: string[], opts: { imageDir?: string[]; outputDir?: string }) => {
+      const report = await renderCommand(paths, { imageDirs: opts.imageDir, outputDir: opts.outputDir });
+      if (report.text) process.stdout.write(`${report.text}\n`);
+      if (report.errors.length > 0) {
+        process.stderr.write(`${report.errors.join('\n')}\n`);
+        process.exitCode = 1;
+      }
+    });
 }
 
 /** Commands that read manifests or the state directory: logs, validate, get, crds. */

@@ -148,7 +148,8 @@ async function issueTokens(stateDir: string, tenantPublicKey: string): Promise<{
 function portalHelp(listen: string, tokens: { admin: string; tenant: string }, adminFile: string): string {
   return [
     '',
-    'The portal (tokens for this run; Orion keeps only their hashes):',
+    `The portal: open http://${listen}/ in a browser and log in with one of these tokens (for this run; Orion keeps`,
+    'only their hashes): the admin sees the fleet, jobs and events; carol rents, opens a terminal, follows her runs.',
     `  admin:  ${tokens.admin}   (also in ${adminFile}, for orion worker)`,
     `  ${QUICKSTART_TENANT}:  ${tokens.tenant}`,
     `  export ORION_TOKEN=${tokens.tenant}`,

@@ -22,7 +22,7 @@ import { NodeIndex } from '../../controllers/rental/scheduler.js';
 import { RunCatalog } from '../exec/run-catalog.js';
 import { logger } from '../telemetry/logger.js';
 import { makeRunners, registerControllers, type OrionOptions } from './controllers.js';
-import type { PortalRunOptions } from './portal-options.js';
+import { consoleAndLogin, type PortalRunOptions } from './portal-options.js';
 
 export interface KubeRunOptions extends OrionOptions {
   kubeconfig?: string;
@@ -69,7 +69,8 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
   const manager = registerControllers(new Manager(store, { elector }), deps, options);
   registerStateMetrics(store, () => 0);
   const portalOptions = options.portal ?? {};
-  const { app } = createOrionApp({
+  const passwords = deps.passwords;
+  const { app, portal } = createOrionApp({
     store,
     listen: options.listen,
     tls: portalOptions.tls,
@@ -81,16 +82,20 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
       runs: new RunCatalog(stateDir),
       nodes: new NodeIndex(store),
       transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+      ...consoleAndLogin(portalOptions, passwords),
     },
   });
   const server = await listen(app, options.listen, portalOptions.tls);
+  portal?.attach(server);
   const running: RunningKubeOrion = {
     store,
     manager,
     server,
     elector,
     async stop() {
+      portal?.close();
       server.close();
+      server.closeAllConnections();
       await manager.stop();
     },
   };

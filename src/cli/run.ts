@@ -16,7 +16,7 @@ import { NodeIndex } from '../../controllers/rental/scheduler.js';
 import { RunCatalog } from '../exec/run-catalog.js';
 import { logger } from '../telemetry/logger.js';
 import { makeRunners, registerControllers, type OrionOptions, type Registration } from './controllers.js';
-import type { PortalRunOptions } from './portal-options.js';
+import { consoleAndLogin, type PortalRunOptions } from './portal-options.js';
 
 export interface FolderOrionOptions extends OrionOptions {
   /** The folder of manifests. */
@@ -36,6 +36,7 @@ export interface RunOptions extends FolderOrionOptions {
 export interface FolderOrion {
   store: FolderStore;
   manager: Manager;
+  passwords: FolderGeneratedPasswords;
 }
 
 /** Folder mode without its HTTP endpoint: the store and the controllers on one Manager (not started). */
@@ -48,7 +49,7 @@ export function assembleFolderOrion(options: FolderOrionOptions, registration: R
     terraform: options.terraformRunner ?? runners.terraform,
     passwords: new FolderGeneratedPasswords(join(store.state.root, 'credentials')),
   };
-  return { store, manager: registerControllers(new Manager(store), deps, options, registration) };
+  return { store, manager: registerControllers(new Manager(store), deps, options, registration), passwords: deps.passwords };
 }
 
 export interface RunningOrion extends FolderOrion {
@@ -59,7 +60,7 @@ export interface RunningOrion extends FolderOrion {
 }
 
 export async function startOrion(options: RunOptions): Promise<RunningOrion> {
-  const { store, manager } = assembleFolderOrion(options);
+  const { store, manager, passwords } = assembleFolderOrion(options);
   registerStateMetrics(store, () => new Set(store.invalid.map((e) => e.file)).size);
   const portalOptions = options.portal ?? {};
   const { app, portal } = createOrionApp({
@@ -74,9 +75,11 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       runs: new RunCatalog(store.state.root),
       nodes: new NodeIndex(store),
       transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
+      ...consoleAndLogin(portalOptions, passwords),
     },
   });
   const server = await listen(app, options.listen, portalOptions.tls);
+  portal?.attach(server);
   try {
     await manager.start();
   } catch (err) {
@@ -93,9 +96,12 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
     portal,
     store,
     manager,
+    passwords,
     server,
     async stop() {
+      portal?.close();
       server.close();
+      server.closeAllConnections();
       await manager.stop();
     },
   };

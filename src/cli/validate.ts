@@ -2,6 +2,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { keyOf } from '../api/refs.js';
+import type { Manifest, SecretManifest } from '../api/validate.js';
 import { formatManifestError, parseManifestText, type ManifestError } from '../folder/manifest-file.js';
 
 export interface ValidateReport {
@@ -10,27 +11,41 @@ export interface ValidateReport {
   errors: ManifestError[];
 }
 
-export async function validatePaths(paths: string[]): Promise<ValidateReport> {
+/** The files' objects and Secrets as `orion run` would read them, and what is wrong with them. */
+export interface LoadedManifests {
+  files: number;
+  objects: Manifest[];
+  secrets: SecretManifest[];
+  errors: ManifestError[];
+}
+
+export async function loadManifests(paths: string[]): Promise<LoadedManifests> {
   const files = (await Promise.all(paths.map(expand))).flat();
-  const report: ValidateReport = { files: files.length, objects: 0, errors: [] };
+  const loaded: LoadedManifests = { files: files.length, objects: [], secrets: [], errors: [] };
   const declaredIn = new Map<string, string>();
   for (const file of files) {
     const name = relative(process.cwd(), file) || file;
     const parsed = parseManifestText(name, await readFile(file, 'utf8'));
-    report.errors.push(...parsed.errors);
+    loaded.errors.push(...parsed.errors);
     if (parsed.errors.length > 0) continue;
+    loaded.secrets.push(...parsed.secrets);
     for (const obj of parsed.objects) {
       const key = keyOf(obj);
       const first = declaredIn.get(key);
       if (first) {
-        report.errors.push({ file: name, line: 1, field: 'metadata.name', message: `duplicate ${key}: already declared in ${first}` });
+        loaded.errors.push({ file: name, line: 1, field: 'metadata.name', message: `duplicate ${key}: already declared in ${first}` });
       } else {
         declaredIn.set(key, name);
-        report.objects += 1;
+        loaded.objects.push(obj);
       }
     }
   }
-  return report;
+  return loaded;
+}
+
+export async function validatePaths(paths: string[]): Promise<ValidateReport> {
+  const loaded = await loadManifests(paths);
+  return { files: loaded.files, objects: loaded.objects.length, errors: loaded.errors };
 }
 
 export function formatReport(report: ValidateReport): string {

@@ -1,10 +1,13 @@
 // Reads one YAML file of manifests (multi-document) into validated objects and Secrets, or into
 // errors that name the file, the line, the field and the reason.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { LineCounter, isNode, parseAllDocuments, type Document } from 'yaml';
 import { validateManifest, validateSecret, type FieldError, type Manifest, type SecretManifest } from '../api/validate.js';
 
 export interface ManifestError {
   file: string;
+  /** 0 when the error is not about a line (the file cannot be read). */
   line: number;
   field: string;
   message: string;
@@ -14,6 +17,52 @@ export interface ParsedFile {
   objects: Manifest[];
   secrets: SecretManifest[];
   errors: ManifestError[];
+}
+
+/** What reading a manifest file found: its text, that it is gone, or why it cannot be read (damage, never a deletion). */
+export type ManifestRead = { text: string } | { gone: true } | { unreadable: string };
+
+/**
+ * Reads a manifest file. Only ENOENT means gone. The file is opened without blocking and checked on the open handle,
+ * so a FIFO (which would block a plain read) or a file swapped for one after a stat is refused, not waited on.
+ */
+export async function readManifestFile(path: string): Promise<ManifestRead> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    return readFailure(err);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { unreadable: `not a regular file (${fileType(info)})` };
+    return { text: await handle.readFile('utf8') };
+  } catch (err) {
+    return readFailure(err);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function readFailure(err: unknown): ManifestRead {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return { gone: true };
+  return { unreadable: `cannot read: ${e.code ?? 'error'}: ${describeErrno(e)}` };
+}
+
+/** The system's words for the error without the path Node appends (the file is named by the report already). */
+function describeErrno(err: NodeJS.ErrnoException): string {
+  const text = err.message.replace(/^[A-Z0-9_]+: /, '');
+  return text.replace(/, (open|read|fstat|close)( '.*')?$/, '');
+}
+
+function fileType(info: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean }): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isDirectory()) return 'a directory';
+  return 'not a file';
 }
 
 export function parseManifestText(file: string, text: string): ParsedFile {
@@ -76,6 +125,7 @@ function firstLine(text: string): string {
 
 export function formatManifestError(err: ManifestError): string {
   const where = err.field ? ` ${err.field}:` : '';
-  return `${err.file}:${err.line}:${where} ${err.message}`;
+  const line = err.line > 0 ? `:${err.line}` : '';
+  return `${err.file}${line}:${where} ${err.message}`;
 }
 

@@ -1,12 +1,15 @@
 // Watches a folder of YAML manifests and turns each burst of file changes into one snapshot of
-// what is declared. A file that fails to parse keeps its last valid content in the snapshot: a broken
-// or half-written file is never a deletion. Only removing the file removes what it declared.
+// what is declared. Damage is never deletion (docs/adr/0017-damage-is-never-deletion.md): a file that fails to
+// parse, is emptied, cannot be read (EACCES, EIO, ...) or is not a regular file (a FIFO, a socket, a device) keeps
+// its last valid content in the snapshot and is reported with its reason. Across restarts too: what the state
+// directory says each file declared counts as its last valid content until the file is read again. Only a file that
+// is gone (ENOENT), or that parses and no longer declares an object, removes what it declared.
 import { watch, type FSWatcher } from 'chokidar';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { keyOf } from '../api/refs.js';
 import type { Manifest } from '../api/validate.js';
-import { parseManifestText, type ManifestError, type ParsedFile } from './manifest-file.js';
+import { parseManifestText, readManifestFile, type ManifestError, type ParsedFile } from './manifest-file.js';
 
 export interface DeclaredObject {
   manifest: Manifest;
@@ -31,19 +34,36 @@ export interface ManifestFolderOptions {
   onSnapshot: (snapshot: FolderSnapshot) => Promise<void>;
   /** The file that declared an object so far: of two files declaring it, that one keeps it. */
   currentOwner?: (key: string) => string | undefined;
+  /**
+   * What each file declared when Orion last ran (absolute path → object keys), from the state directory: a file that
+   * declared something then and declares nothing now is damaged, not emptied on purpose.
+   */
+  declaredBefore?: () => ReadonlyMap<string, readonly string[]>;
   onError?: (err: Error) => void;
 }
 
 const MANIFEST_FILE = /\.ya?ml$/i;
-const WRITE_STABILITY_MS = 120;
+/**
+ * A file is read once neither its size nor an inotify event has moved for this long (chokidar's awaitWriteFinish,
+ * looking every STABILITY_POLL_MS): a file written in several parts is never read between two of them. Tools write a
+ * manifest in one go, or in parts a few milliseconds apart (cp, editors, git, a program's output); 60 ms covers
+ * those with room, and is what a change costs before Orion sees it. A writer that stops mid-file for longer (a human
+ * typing into `cat > file`, a stalled network copy) is not covered by any wait: write elsewhere and rename.
+ */
+const WRITE_STABILITY_MS = 60;
+const STABILITY_POLL_MS = 10;
+/** Files that became stable this close together are one snapshot (a checkout, a folder copied in). */
+const DEFAULT_DEBOUNCE_MS = 10;
 /**
  * How long a removal waits for the add of the same burst (a rename): chokidar reports the unlink after
- * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS, polled every 30 ms.
+ * 100 ms but the add only once the new file has been stable for WRITE_STABILITY_MS.
  */
 const REMOVAL_GRACE_MS = 500;
 
 export class ManifestFolder {
   private readonly lastValid = new Map<string, ParsedFile>();
+  /** Files the state directory says declared objects, not read successfully since the start. */
+  private readonly remembered = new Map<string, readonly string[]>();
   private readonly fileErrors = new Map<string, ManifestError[]>();
   private readonly pending = new Set<string>();
   private watcher?: FSWatcher;
@@ -58,11 +78,12 @@ export class ManifestFolder {
 
   /** Reads every manifest and resolves after the first snapshot was delivered. */
   async start(): Promise<void> {
+    for (const [file, keys] of this.options.declaredBefore?.() ?? []) this.remembered.set(file, keys);
     const ignored = (options: string): boolean => this.isIgnored(options);
     const watcher = watch(this.dir, {
       ignored: (path, stats) => ignored(path) || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
       ignoreInitial: false,
-      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: 30 },
+      awaitWriteFinish: { stabilityThreshold: WRITE_STABILITY_MS, pollInterval: STABILITY_POLL_MS },
     });
     this.watcher = watcher;
     watcher.on('add', (path) => this.markDirty(path));
@@ -70,6 +91,9 @@ export class ManifestFolder {
     watcher.on('unlink', (path) => this.markDirty(path, REMOVAL_GRACE_MS));
     watcher.on('error', (err) => this.options.onError?.(err as Error));
     await new Promise<void>((done) => watcher.once('ready', () => done()));
+    // A remembered file the scan did not report may be gone (its objects are deleted) or out of reach (an unreadable
+    // folder: kept): reading it tells which.
+    for (const file of this.remembered.keys()) if (!this.isIgnored(file)) this.pending.add(file);
     clearTimeout(this.timer);
     await this.flush();
   }
@@ -98,7 +122,7 @@ export class ManifestFolder {
     this.pending.add(path);
     this.holdUntil = Math.max(this.holdUntil, Date.now() + holdMs);
     clearTimeout(this.timer);
-    const delay = Math.max(this.options.debounceMs ?? 50, this.holdUntil - Date.now());
+    const delay = Math.max(this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS, this.holdUntil - Date.now());
     this.timer = setTimeout(() => void this.flush(), delay);
   }
 
@@ -119,18 +143,23 @@ export class ManifestFolder {
 
   /** Reads one file into lastValid or fileErrors; returns true when the file is gone. */
   private async readOne(file: string): Promise<boolean> {
-    const text = await readIfFile(file);
+    const read = await readManifestFile(file);
     const name = displayName(file);
-    if (text === undefined) {
+    if ('gone' in read) {
       this.lastValid.delete(file);
       this.fileErrors.delete(file);
+      this.remembered.delete(file);
       return true;
     }
-    const parsed = parseManifestText(name, text);
-    const previous = this.lastValid.get(file);
+    if ('unreadable' in read) {
+      this.fileErrors.set(file, [{ file: name, line: 0, field: '', message: `${read.unreadable}; keeping its previous resources (delete the file to delete them)` }]);
+      return false;
+    }
+    const parsed = parseManifestText(name, read.text);
     const declaresNothing = parsed.objects.length === 0 && parsed.secrets.length === 0;
-    if (parsed.errors.length === 0 && declaresNothing && previous && previous.objects.length + previous.secrets.length > 0) {
-      parsed.errors.push({ file: name, line: 1, field: '', message: 'file declares nothing; keeping its previous resources (delete the file to delete them)' });
+    if (parsed.errors.length === 0 && declaresNothing && this.declaredSomething(file)) {
+      const what = read.text.trim() === '' ? 'file is empty' : 'file declares nothing';
+      parsed.errors.push({ file: name, line: 1, field: '', message: `${what}; keeping its previous resources (delete the file to delete them)` });
     }
     if (parsed.errors.length > 0) {
       this.fileErrors.set(file, parsed.errors);
@@ -138,7 +167,15 @@ export class ManifestFolder {
     }
     this.fileErrors.delete(file);
     this.lastValid.set(file, parsed);
+    this.remembered.delete(file);
     return false;
+  }
+
+  /** Whether the file's last valid content (read here, or remembered by the state directory) declared anything. */
+  private declaredSomething(file: string): boolean {
+    const previous = this.lastValid.get(file);
+    if (previous) return previous.objects.length + previous.secrets.length > 0;
+    return (this.remembered.get(file)?.length ?? 0) > 0;
   }
 
   /** Manifest files not read yet whose content has not changed for a while (not being written). */
@@ -191,15 +228,6 @@ export class ManifestFolder {
     }
     for (const [key, declared] of candidates) this.pickOwner(snapshot, key, declared);
     return snapshot;
-  }
-}
-
-async function readIfFile(file: string): Promise<string | undefined> {
-  try {
-    if (!(await stat(file)).isFile()) return undefined;
-    return await readFile(file, 'utf8');
-  } catch {
-    return undefined;
   }
 }
 

@@ -2,7 +2,8 @@
 // of invalid manifests, and a lock so that one `orion run` owns it. Everything is written atomically.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { keyOf } from '../api/refs.js';
 import type { Resource } from '../api/types.js';
 import { OrderedWriter, writeFileAtomic } from '../base/atomic-file.js';
 import type { ManifestError } from './manifest-file.js';
@@ -86,6 +87,21 @@ export class StateDir {
   saveInvalid(errors: ManifestError[]): Promise<void> {
     return this.writer.write(this.invalidPath, `${JSON.stringify(errors, null, 2)}\n`);
   }
+}
+
+/**
+ * Which file declared which objects, as the state directory remembers it (absolute path → object keys): the
+ * objects' `source.file`, leaving out those already being deleted. A file that declared objects and now declares
+ * nothing, or cannot be read, keeps them (manifest-folder.ts).
+ */
+export function declarationsByFile(objects: Iterable<StoredObject>): Map<string, string[]> {
+  const byFile = new Map<string, string[]>();
+  for (const obj of objects) {
+    if (!obj.source || obj.metadata.deletionTimestamp) continue;
+    const file = resolve(obj.source.file);
+    byFile.set(file, [...(byFile.get(file) ?? []), keyOf(obj)]);
+  }
+  return byFile;
 }
 
 /** Reads every `*.json` below a folder; files that do not parse are skipped (temp files of a crash). */

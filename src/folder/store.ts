@@ -15,12 +15,12 @@ import { digestOf } from '../base/hash.js';
 import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError, NotWritableError } from '../store/errors.js';
 import { deepFreeze } from '../store/freeze.js';
 import type { EventInput, NewObject, RecordedEvent, Store, WatchEvent } from '../store/store.js';
-import { Watchers } from '../store/watchers.js';
+import { EventListeners, Watchers, type EventHandler } from '../store/watchers.js';
 import { logger } from '../telemetry/logger.js';
 import { EventLog } from './event-log.js';
 import { ManifestFolder, type DeclaredObject, type FolderSnapshot } from './manifest-folder.js';
 import type { ManifestError } from './manifest-file.js';
-import { StateDir, type StoredObject } from './state-dir.js';
+import { StateDir, declarationsByFile, type StoredObject } from './state-dir.js';
 
 export interface FolderStoreOptions {
   dir: string;
@@ -36,6 +36,7 @@ export class FolderStore implements Store {
   readonly state: StateDir;
   private readonly objects = new Map<string, StoredObject>();
   private readonly events: EventLog;
+  private readonly eventListeners = new EventListeners();
   private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
   private readonly secretWatchers = new Set<(namespace: string, name: string) => void>();
   private secrets = new Map<string, Record<string, string>>();
@@ -53,6 +54,7 @@ export class FolderStore implements Store {
       ignore: [this.state.root],
       onSnapshot: (snapshot) => this.applySnapshot(snapshot),
       currentOwner: (key) => this.objects.get(key)?.source?.file,
+      declaredBefore: () => declarationsByFile(this.objects.values()),
       onError: (err) => logger.error({ err: err.message }, 'manifest folder error'),
     });
   }
@@ -65,7 +67,10 @@ export class FolderStore implements Store {
     await this.state.lock();
     for (const obj of await this.state.loadObjects()) {
       this.revision = Math.max(this.revision, Number(obj.metadata.resourceVersion) || 0);
-      this.objects.set(keyOf(obj), deepFreeze(obj));
+      const frozen = deepFreeze(obj);
+      this.objects.set(keyOf(obj), frozen);
+      // As an informer's first list does: whoever watches (a scheduler's index of Nodes) learns what was there.
+      this.watchers.emit({ type: 'ADDED', object: frozen });
     }
     await this.folder.start();
     this.ready = true;
@@ -157,7 +162,7 @@ export class FolderStore implements Store {
     const current = this.current(obj);
     if (isDeepStrictEqual(current.status, status)) return current as unknown as T;
     const next = this.bump(current, { status: structuredClone(status) });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -166,7 +171,7 @@ export class FolderStore implements Store {
     const finalizers = current.metadata.finalizers ?? [];
     if (finalizers.includes(finalizer)) return current as unknown as T;
     const next = this.bump(current, {}, { finalizers: [...finalizers, finalizer] });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -180,7 +185,7 @@ export class FolderStore implements Store {
     }
     if (finalizers.length === (current.metadata.finalizers ?? []).length) return current as unknown as T;
     const next = this.bump(current, {}, { finalizers });
-    await this.commit(next, 'MODIFIED');
+    await this.commit(next, 'MODIFIED', true);
     return next as unknown as T;
   }
 
@@ -188,6 +193,11 @@ export class FolderStore implements Store {
     const key = keyOf(obj);
     if (!this.objects.has(key)) return;
     await this.events.record(key, obj, event);
+    this.eventListeners.emit(obj, event);
+  }
+
+  watchEvents(handler: EventHandler): () => void {
+    return this.eventListeners.add(handler);
   }
 
   eventsOf(obj: Resource): RecordedEvent[] {
@@ -215,11 +225,12 @@ export class FolderStore implements Store {
     return next;
   }
 
-  private async commit(next: StoredObject, type: 'ADDED' | 'MODIFIED'): Promise<void> {
+  /** `ownWrite`: a write through this store (status, finalizers), not a change of the manifests. */
+  private async commit(next: StoredObject, type: 'ADDED' | 'MODIFIED', ownWrite = false): Promise<void> {
     const frozen = deepFreeze(next);
     this.objects.set(keyOf(next), frozen);
     await this.state.saveObject(frozen);
-    this.watchers.emit({ type, object: frozen });
+    this.watchers.emit({ type, object: frozen, ...(ownWrite ? { ownWrite } : {}) });
   }
 
   private async release(obj: StoredObject): Promise<void> {
@@ -251,9 +262,11 @@ export class FolderStore implements Store {
     const { manifest, file } = declared;
     const current = this.objects.get(key);
     const specHash = digestOf(manifest.spec);
-    if (current?.metadata.deletionTimestamp) return; // finishing its deletion first
     const labels = manifest.metadata.labels;
     const annotations = manifest.metadata.annotations;
+    // Finishing its deletion first; its labels and annotations still follow the file, as metadata of a terminating
+    // object does in Kubernetes (an admin's orion.lab/abandon-cleanup on a Node that cannot be cleaned).
+    if (current?.metadata.deletionTimestamp) return this.applyTerminatingMetadata(current, labels, annotations);
     if (!current) return this.commit({ ...this.newObject(manifest), source: { file } }, 'ADDED');
     const sameMeta = isDeepStrictEqual(current.metadata.labels, labels) && isDeepStrictEqual(current.metadata.annotations, annotations);
     if (current.specHash === specHash && sameMeta && current.source?.file === file) return;
@@ -263,6 +276,14 @@ export class FolderStore implements Store {
       { spec: specChanged ? manifest.spec : current.spec, specHash, source: { file } },
       { labels, annotations, generation: current.metadata.generation + (specChanged ? 1 : 0) },
     );
+    if (!labels) delete next.metadata.labels;
+    if (!annotations) delete next.metadata.annotations;
+    return this.commit(next, 'MODIFIED');
+  }
+
+  private async applyTerminatingMetadata(current: StoredObject, labels?: Record<string, string>, annotations?: Record<string, string>): Promise<void> {
+    if (isDeepStrictEqual(current.metadata.labels, labels) && isDeepStrictEqual(current.metadata.annotations, annotations)) return;
+    const next = this.bump(current, {}, { labels, annotations });
     if (!labels) delete next.metadata.labels;
     if (!annotations) delete next.metadata.annotations;
     return this.commit(next, 'MODIFIED');

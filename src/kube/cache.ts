@@ -41,7 +41,7 @@ export class ObjectCache<T extends Resource = Resource> {
     if (this.wasSeen(key, rv)) return frozen;
     this.remember(key, rv);
     this.objects.set(key, frozen);
-    this.emit({ type: current ? 'MODIFIED' : 'ADDED', object: frozen });
+    this.emit({ type: current ? 'MODIFIED' : 'ADDED', object: frozen, ownWrite: true });
     return frozen;
   }
 
@@ -53,7 +53,7 @@ export class ObjectCache<T extends Resource = Resource> {
     if (!current) return;
     this.objects.delete(key);
     this.released.set(key, obj.metadata.uid);
-    this.emit({ type: 'DELETED', object: current });
+    this.emit({ type: 'DELETED', object: current, ownWrite: true });
   }
 
   /** An informer event. */

@@ -93,6 +93,9 @@ export class KubeClient {
   async request<T = Record<string, unknown>>(req: KubeRequest): Promise<T> {
     const options = await this.requestOptions(req.method, req.path, req.query, req.contentType);
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    // Node sends a DELETE's body without framing unless told its length (it chunks only POST, PUT and PATCH), which
+    // the server would read as the next request on the kept-alive connection.
+    if (payload !== undefined) options.headers = { ...options.headers, 'content-length': Buffer.byteLength(payload) };
     let code = 'error';
     try {
       const { status, text } = await this.send(options, payload, req.timeoutMs ?? REQUEST_TIMEOUT_MS);

@@ -7,6 +7,10 @@
 // unreferenced chunks, which the next save reuses or deletes; a crash after it leaves only extra chunks. Every
 // chunk also carries its version's hash and chunk count, so a lost head is rebuilt from the newest complete
 // generation rather than taken for "no state". Nothing here logs a state: it may hold secrets.
+//
+// Only Secrets owned by the resource (its uid in their ownerReferences) are read, replaced or deleted: one of the
+// same name made by someone else is an error that names it, and a chunk-labelled Secret that is not the resource's
+// is ignored (owned-secrets.ts).
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GROUP, VERSION } from '../api/group.js';
 import { ownerOfWorkspace, type ObjectRef, type PathRef } from '../api/refs.js';
@@ -14,6 +18,7 @@ import type { Resource } from '../api/types.js';
 import { sha256 } from '../base/hash.js';
 import { stateSerial, type StateBackend } from '../exec/terraform/state.js';
 import { KubeApiError, type KubeClient } from './client.js';
+import { SecretNotOwnedError, deleteOwnedSecret, isOwnedBy } from './owned-secrets.js';
 import {
   CHUNK_KEY, ROLE_LABEL, STATE_OF_LABEL, chunkSecret, chunkSecretName, headSecret, indexFromChunks, isStaleChunk, parseIndex,
   stateOfLabel, stateSecretName, versionId, type SecretBody, type SecretObject, type StateIndex, type StateVersion,
@@ -103,8 +108,9 @@ export class KubeSecretStateBackend implements StateBackend {
 
   /** Deletes every Secret of this state: the head first, so that a crash leaves no head pointing at nothing. */
   async discard(): Promise<void> {
-    await this.deleteSecret(this.headName);
-    for (const secret of await this.listChunks()) await this.deleteSecret(secret.metadata.name);
+    const head = await this.getSecret(this.headName);
+    if (head) await this.deleteSecret(head);
+    for (const secret of await this.listChunks()) await this.deleteSecret(secret);
     this.loaded.delete(`${this.owner.namespace}/${this.headName}`);
   }
 
@@ -142,7 +148,7 @@ export class KubeSecretStateBackend implements StateBackend {
   /** Deletes the chunks no kept version uses. */
   private async pruneChunks(index: StateIndex): Promise<void> {
     for (const secret of await this.listChunks()) {
-      if (isStaleChunk(secret, index)) await this.deleteSecret(secret.metadata.name);
+      if (isStaleChunk(secret, index)) await this.deleteSecret(secret);
     }
   }
 
@@ -184,11 +190,13 @@ export class KubeSecretStateBackend implements StateBackend {
   }
 
   private ownerReference(): object {
-    const owner = this.options.owners.get(this.owner);
-    if (!owner?.metadata.uid) {
-      throw new Error(`${this.what()}: the ${this.owner.kind} is gone, so no Secret can be owned by it`);
-    }
-    return { apiVersion: `${GROUP}/${VERSION}`, kind: this.owner.kind, name: this.owner.name, uid: owner.metadata.uid, controller: true };
+    const uid = this.ownerUid();
+    if (!uid) throw new Error(`${this.what()}: the ${this.owner.kind} is gone, so no Secret can be owned by it`);
+    return { apiVersion: `${GROUP}/${VERSION}`, kind: this.owner.kind, name: this.owner.name, uid, controller: true };
+  }
+
+  private ownerUid(): string | undefined {
+    return this.options.owners.get(this.owner)?.metadata.uid;
   }
 
   private async listChunks(): Promise<SecretObject[]> {
@@ -199,16 +207,21 @@ export class KubeSecretStateBackend implements StateBackend {
       verb: 'list',
       resource: 'secrets',
     });
-    return list.items ?? [];
+    const uid = this.ownerUid();
+    return (list.items ?? []).filter((secret) => isOwnedBy(secret, uid));
   }
 
+  /** The Secret of that name, which must be this resource's; undefined when there is none. */
   private async getSecret(name: string): Promise<SecretObject | undefined> {
+    let secret: SecretObject;
     try {
-      return await this.request<SecretObject>('GET', `${this.collection()}/${name}`, 'get');
+      secret = await this.request<SecretObject>('GET', `${this.collection()}/${name}`, 'get');
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
       throw this.describe(err, 'read');
     }
+    if (!isOwnedBy(secret, this.ownerUid())) throw new SecretNotOwnedError(this.owner.namespace, name, `the ${this.what()}`);
+    return secret;
   }
 
   /** Creates the Secret, or replaces what an interrupted save left under that name. */
@@ -223,15 +236,11 @@ export class KubeSecretStateBackend implements StateBackend {
     }
   }
 
-  private async deleteSecret(name: string): Promise<void> {
-    try {
-      await this.request('DELETE', `${this.collection()}/${name}`, 'delete');
-    } catch (err) {
-      if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
-    }
+  private async deleteSecret(secret: SecretObject): Promise<void> {
+    await deleteOwnedSecret(this.client, this.owner.namespace, secret, this.ownerUid());
   }
 
-  private request<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, verb: string, body?: unknown): Promise<T> {
+  private request<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', path: string, verb: string, body?: unknown): Promise<T> {
     return this.client.request<T>({ method, path, verb, resource: 'secrets', ...(body === undefined ? {} : { body }) });
   }
 

@@ -39,6 +39,7 @@ export interface StateIndex {
 export interface SecretObject {
   metadata: {
     name: string;
+    uid?: string;
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;

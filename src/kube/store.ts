@@ -1,5 +1,5 @@
-// Kubernetes mode: the Store over the API server. One informer per Orion kind (and one for Secrets)
-// fills a cache of frozen objects; controllers read the cache synchronously. Writes go to the API with
+// Kubernetes mode: the Store over the API server. One informer per Orion kind (and one for Orion's own Secrets)
+// fills a cache of frozen objects; other Secrets are read on demand, by name (secrets.ts); controllers read the cache synchronously. Writes go to the API with
 // the object's resourceVersion as a precondition (a stale object gets a ConflictError, never an
 // overwrite), and each write's response is cached at once so the next read sees it.
 import { hostname } from 'node:os';
@@ -15,10 +15,9 @@ import { ObjectCache } from './cache.js';
 import { KubeApiError, KubeClient, type KubeConnectOptions } from './client.js';
 import { EventRecorder } from './events.js';
 import { Informer, type InformerOptions, type RawObject } from './informer.js';
-import { SecretCache } from './secrets.js';
-import { STATE_OF_LABEL } from './state-secrets.js';
+import { OwnSecretCache, SecretReader, type SecretReaderOptions } from './secrets.js';
 import type { EventInput, NewObject, Store, WatchEvent } from '../store/store.js';
-import { Watchers } from '../store/watchers.js';
+import { EventListeners, Watchers, type EventHandler } from '../store/watchers.js';
 
 export interface KubeStoreOptions extends KubeConnectOptions {
   /** Watch one namespace; all namespaces when unset. */
@@ -30,6 +29,8 @@ export interface KubeStoreOptions extends KubeConnectOptions {
   /** Identity written as the Events' reportingInstance. */
   identity?: string;
   informer?: Pick<InformerOptions, 'watchTimeoutSeconds' | 'watchdogSeconds' | 'backoff'>;
+  /** Bounds and freshness of the Secrets read on demand. */
+  secrets?: SecretReaderOptions;
 }
 
 export class KubeStore implements Store {
@@ -37,8 +38,9 @@ export class KubeStore implements Store {
   readonly client: KubeClient;
   readonly identity: string;
   private readonly caches = new Map<KindName, ObjectCache>();
+  private readonly eventListeners = new EventListeners();
   private readonly watchers = new Watchers((err) => logger.error({ err: err.message }, 'watch handler failed'));
-  private readonly secrets = new SecretCache();
+  readonly secrets: SecretReader;
   private readonly informers: Informer[] = [];
   private readonly events: EventRecorder;
   private starting?: Promise<void>;
@@ -48,6 +50,7 @@ export class KubeStore implements Store {
     this.client = options.client ?? KubeClient.connect(options);
     this.identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     this.events = new EventRecorder({ client: this.client, reportingInstance: this.identity });
+    this.secrets = new SecretReader(this.client, options.secrets);
     for (const kind of options.kinds ?? KINDS.map((k) => k.kind)) {
       this.caches.set(kind, new ObjectCache((event) => this.watchers.emit(event)));
     }
@@ -68,6 +71,7 @@ export class KubeStore implements Store {
   }
 
   async stop(): Promise<void> {
+    this.secrets.stop();
     await Promise.all(this.informers.splice(0).map((i) => i.stop()));
     this.client.close();
     this.ready = false;
@@ -95,7 +99,12 @@ export class KubeStore implements Store {
   }
 
   async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    return this.secrets.get(namespace, name);
+    return this.secrets.read(namespace, name);
+  }
+
+  /** A Secret Orion made for the owner with this uid (generated passwords), from the label-selected informer. */
+  async readOwnSecret(namespace: string, name: string, ownerUid: string): Promise<Record<string, string> | undefined> {
+    return this.secrets.readOwn(namespace, name, ownerUid);
   }
 
   async create<T extends Resource>(obj: NewObject): Promise<T> {
@@ -157,6 +166,11 @@ export class KubeStore implements Store {
 
   async recordEvent(obj: Resource, event: EventInput): Promise<void> {
     await this.events.record(obj, event);
+    this.eventListeners.emit(obj, event);
+  }
+
+  watchEvents(handler: EventHandler): () => void {
+    return this.eventListeners.add(handler);
   }
 
   private async startInformers(): Promise<void> {
@@ -168,8 +182,9 @@ export class KubeStore implements Store {
         event: (type, object) => cache.applyEvent(type, toResource(kind, object)),
       }));
     }
-    // Terraform state Secrets (large, read directly by their backend) stay out of the credential cache.
-    this.informers.push(this.informer(collectionPath('/api/v1', 'secrets', ns), 'secrets', this.secrets, `!${STATE_OF_LABEL}`));
+    // Only Orion's own Secrets are listed and watched; others are read by name when a resource names them.
+    this.informers.push(this.informer(collectionPath('/api/v1', 'secrets', ns), 'secrets', this.secrets.own, OwnSecretCache.selector));
+    this.secrets.start();
     for (const informer of this.informers) informer.start();
     await Promise.all(this.informers.map((i) => i.synced));
     this.ready = true;

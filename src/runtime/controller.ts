@@ -1,6 +1,8 @@
 // The reconcile loop of one controller: workers take keys from the queue, reconcile them one at a
-// time per key, and requeue by the result: requeueAfter, backoff on error, nothing on TerminalError.
+// time per key, and requeue by the result: requeueAfter, backoff on error, nothing on TerminalError. A RetryLater or
+// a TerminalError is also recorded in the object's status (recordFailure), so that a controller only throws it.
 import { randomUUID } from 'node:crypto';
+import type { FailureStatus } from '../api/status.js';
 import { reconcileLogger, type Logger } from '../telemetry/logger.js';
 import {
   reconcileDuration,
@@ -9,7 +11,7 @@ import {
   workqueueRetries,
 } from '../telemetry/metrics.js';
 import { ConflictError } from '../store/errors.js';
-import { TerminalError } from './errors.js';
+import { RetryLater, TerminalError } from './errors.js';
 import { DEFAULT_BACKOFF, WorkQueue, type BackoffOptions } from './queue.js';
 
 export interface ReconcileResult {
@@ -25,11 +27,15 @@ export interface ReconcileRequest {
 
 export type ReconcileFn = (request: ReconcileRequest) => Promise<ReconcileResult | void>;
 
+/** Writes a failure into the status of the key's object: Stalled when `stalled`, else Reconciling. */
+export type FailureRecorder = (key: string, failure: FailureStatus, stalled: boolean) => Promise<void>;
+
 export interface ControllerOptions {
   name: string;
   reconcile: ReconcileFn;
   concurrency?: number;
   backoff?: BackoffOptions;
+  recordFailure?: FailureRecorder;
 }
 
 export class Controller {
@@ -88,15 +94,16 @@ export class Controller {
         reconcileTotal.inc({ controller: this.name, result: 'success' });
       }
     } catch (err) {
-      this.handleError(key, err, log);
+      await this.handleError(key, err, log);
     } finally {
       stopTimer();
     }
   }
 
-  private handleError(key: string, err: unknown, log: Logger): void {
+  private async handleError(key: string, err: unknown, log: Logger): Promise<void> {
     if (this.abort.signal.aborted) return;
     if (err instanceof TerminalError) {
+      await this.record(key, err.status, true, log);
       this.queue.forget(key);
       reconcileTotal.inc({ controller: this.name, result: 'terminal' });
       log.warn({ err: err.message, reason: err.reason }, 'reconcile failed permanently; waiting for a change');
@@ -109,9 +116,21 @@ export class Controller {
       this.queue.addRateLimited(key);
       return;
     }
+    if (err instanceof RetryLater) await this.record(key, err.status, false, log);
     const delay = this.queue.addRateLimited(key);
     workqueueRetries.inc({ controller: this.name });
     reconcileTotal.inc({ controller: this.name, result: 'error' });
-    log.error({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed');
+    const fields = { err: err instanceof Error ? err.message : String(err), retryInMs: delay };
+    if (err instanceof RetryLater) log.warn({ ...fields, reason: err.reason }, 'reconcile failed; retrying later');
+    else log.error(fields, 'reconcile failed');
+  }
+
+  /** The status tells the failure; a failure to tell it is logged and changes nothing else. */
+  private async record(key: string, failure: FailureStatus, stalled: boolean, log: Logger): Promise<void> {
+    try {
+      await this.options.recordFailure?.(key, failure, stalled);
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err), reason: failure.reason }, 'could not record the failure in the status');
+    }
   }
 }

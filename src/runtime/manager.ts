@@ -1,8 +1,9 @@
 // Wires controllers to a store: each controller reconciles one kind, and changes of that kind (and
 // of the kinds it watches) become keys in its queue. Workers start only after the store has synced and, with an
 // elector, only once this process leads: a standby keeps its cache (and /readyz) but reconciles nothing.
-import { keyOf } from '../api/refs.js';
+import { keyOf, parseRefKey } from '../api/refs.js';
 import type { KindName } from '../api/types.js';
+import { recordFailure } from '../store/status-writer.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import { logger } from '../telemetry/logger.js';
 import { Controller, type ReconcileFn } from './controller.js';
@@ -21,6 +22,12 @@ export interface ControllerSetup {
   concurrency?: number;
   backoff?: BackoffOptions;
   watches?: WatchMapping[];
+  /**
+   * false: a write of this process to one of its objects (a status, a finalizer) does not reconcile it again: the
+   * controller made it in the middle of a reconcile, knowing what it wrote, and a failure waits for the backoff.
+   * Changes from elsewhere, and any change of spec or deletion, always do. Default true.
+   */
+  reconcileOnOwnWrites?: boolean;
   /** Keys to reconcile when a Secret changes. */
   onSecret?: (namespace: string, name: string) => string[];
   /** Lets go of what the controller holds between reconciles (connections), once no reconcile runs any more. */
@@ -93,8 +100,9 @@ export class Manager {
       reconcile: setup.reconcile,
       concurrency: setup.concurrency,
       backoff: setup.backoff,
+      recordFailure: (key, failure, stalled) => recordFailure(this.store, parseRefKey(key), failure, stalled),
     });
-    const own = (event: WatchEvent): string[] => [keyOf(event.object)];
+    const own = setup.reconcileOnOwnWrites === false ? exceptOwnWrites() : (event: WatchEvent): string[] => [keyOf(event.object)];
     for (const mapping of [{ kind: setup.kind, map: own }, ...(setup.watches ?? [])]) {
       this.unsubscribe.push(
         this.store.watch(mapping.kind, (event) => {
@@ -112,4 +120,21 @@ export class Manager {
     }
     return controller;
   }
+}
+
+/** The own-kind mapping that lets through every change but a write of this process that left spec and deletion alone. */
+function exceptOwnWrites(): (event: WatchEvent) => string[] {
+  const seen = new Map<string, string>();
+  return (event) => {
+    const key = keyOf(event.object);
+    if (event.type === 'DELETED') {
+      seen.delete(key);
+      return [key];
+    }
+    const { uid, generation, deletionTimestamp } = event.object.metadata;
+    const signature = JSON.stringify([uid, generation, deletionTimestamp ?? null]);
+    const same = event.type === 'MODIFIED' && seen.get(key) === signature;
+    seen.set(key, signature);
+    return same && event.ownWrite ? [] : [key];
+  };
 }

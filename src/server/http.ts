@@ -11,6 +11,7 @@ import { registry } from '../telemetry/metrics.js';
 import { PORTAL_PREFIXES, buildPortal, type BuiltPortal, type PortalSetup } from './portal.js';
 import { sendProblem } from './problem.js';
 import { isLoopback } from './transport.js';
+import { webAppRoutes } from './web-app.js';
 
 export interface TlsFiles {
   cert: string;
@@ -61,6 +62,7 @@ export function createOrionApp({ store, portal, listen: address = '127.0.0.1:947
   }
   const built = buildPortal(portal, host);
   app.use(built.router);
+  app.use(webAppRoutes(undefined, built.hostCheck));
   return { app, portal: built };
 }
 

@@ -1,5 +1,6 @@
-// The portal: everything under /api and /ansible behind the door (a bearer token, then the caller's rate limit),
-// the host and origin checks in front, the OpenAPI document open to read, errors as problem+json.
+// The portal: everything under /api and /ansible behind the door (a bearer token or a browser session, then the
+// caller's rate limit), the host and origin checks in front, the OpenAPI document open to read, errors as
+// problem+json; the web app's login (/auth) behind the same checks.
 import express, { Router, type RequestHandler } from 'express';
 import type { Store } from '../store/store.js';
 import type { Access } from './auth/access.js';
@@ -15,6 +16,20 @@ import { runRoutes } from './api/runs.js';
 import { seedRoutes } from './api/seeds.js';
 import { ApiProblem, problemHandler } from './problem.js';
 import { watchRoutes } from './streams/watch.js';
+import { EventFeed, eventRoutes } from './streams/events.js';
+import { choiceRoutes } from './api/choices.js';
+import { MetricsHistory, historyRoutes } from './api/history.js';
+import { oidcRoutes, type OidcSettings } from './auth/oidc.js';
+import { sessionRoutes } from './auth/session-routes.js';
+import { SessionBook } from './auth/sessions.js';
+import type { Server } from 'node:http';
+import type { ConsoleKeys } from '../store/console-keys.js';
+import { defaultConsoleTargets, type Connector } from './console/resolvers.js';
+import { consoleTicketRoutes } from './console/routes.js';
+import type { ConsoleTargets } from './console/targets.js';
+import { TicketBook } from './console/tickets.js';
+import { attachConsoles } from './console/upgrade.js';
+import { transportRule } from './transport.js';
 import { hostCheck, type TransportOptions } from './transport.js';
 
 export interface PortalSetup {
@@ -26,15 +41,28 @@ export interface PortalSetup {
   /** The Rental scheduler's NodeIndex. */
   nodes: NodePlacement;
   transport?: TransportOptions;
+  /** OpenID Connect login for the web app (Kubernetes mode). */
+  oidc?: OidcSettings;
+  /** The browser consoles: the rentals' console keys, how lab machines are reached, more targets (Desktops). */
+  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; extend?: (targets: ConsoleTargets) => void };
 }
 
 export const PORTAL_PREFIXES = ['/api', '/ansible'];
+const AUTH_PREFIX = '/auth';
 
 export interface BuiltPortal {
   router: Router;
   portal: Portal;
   /** For routes outside the portal that need an admin (the quickstart's worker controls). */
   requireAdmin: RequestHandler[];
+  /** The browser sessions (the consoles' websockets check them too). */
+  sessions: SessionBook;
+  /** The host check, for routes outside the portal (the web app, the consoles). */
+  hostCheck: RequestHandler;
+  /** Stops the portal's timers. */
+  close(): void;
+  /** Serves the consoles' websockets on the HTTP server. */
+  attach(server: Server): void;
 }
 
 export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal {
@@ -47,19 +75,40 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
     quotas: new Quotas(setup.store, setup.policy),
   };
   const limiter = new RateLimiter(setup.policy.rate);
-  const door = requireIdentity(setup.access, limiter);
+  const sessions = new SessionBook();
+  const door = requireIdentity(setup.access, limiter, sessions);
   const checks = hostCheck(listenHost, setup.transport ?? {});
+  const feed = new EventFeed(setup.store);
+  const history = new MetricsHistory();
+  const tickets = new TicketBook();
+  const targets = defaultConsoleTargets({ store: setup.store, ...setup.consoles });
+  setup.consoles?.extend?.(targets);
+  history.start();
   const router = Router();
   const openapi = JSON.stringify(openApiDocument());
-  router.use(PORTAL_PREFIXES, checks);
+  const secure = (req: express.Request): boolean => req.secure;
+  router.use([...PORTAL_PREFIXES, AUTH_PREFIX], checks);
+  router.use(sessionRoutes({ access: setup.access, sessions, oidc: setup.oidc !== undefined, secure, namespace: setup.policy.namespace }));
+  if (setup.oidc) router.use(oidcRoutes(setup.oidc, sessions, secure));
+  router.use(AUTH_PREFIX, problemHandler);
   router.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.type('application/json').send(openapi));
   router.use(PORTAL_PREFIXES, door, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
-  router.use(watchRoutes(portal), runRoutes(portal), actionRoutes(portal), resourceRoutes(portal), seedRoutes(portal));
+  router.use(watchRoutes(portal), eventRoutes(portal, feed), historyRoutes(portal, history), choiceRoutes(portal), consoleTicketRoutes(portal, tickets, targets));
+  router.use(runRoutes(portal), actionRoutes(portal), resourceRoutes(portal), seedRoutes(portal));
   router.use(PORTAL_PREFIXES, (req, _res, next) => next(new ApiProblem(404, `no route ${req.method} ${req.originalUrl.split('?')[0]}`)));
   router.use(PORTAL_PREFIXES, problemHandler);
   const adminOnly: RequestHandler = (_req, res, next) => {
     if (!identityOf(res).admin) return next(new ApiProblem(403, 'admins only'));
     next();
   };
-  return { router, portal, requireAdmin: [checks, door, adminOnly] };
+  const transport = transportRule(listenHost, setup.transport ?? {});
+  return {
+    router,
+    portal,
+    requireAdmin: [checks, door, adminOnly],
+    sessions,
+    hostCheck: checks,
+    close: () => history.stop(),
+    attach: (server) => attachConsoles(server, { tickets, targets, access: setup.access, sessions, transport }),
+  };
 }

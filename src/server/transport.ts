@@ -28,24 +28,34 @@ export function hostOf(authority: string): string {
   return trimmed.replace(/:\d+$/, '');
 }
 
-export function hostCheck(listenHost: string, options: TransportOptions): RequestHandler {
+/** The transport rules as one function: the refusal (status, detail) of a request, or undefined when it may pass. */
+export type TransportRule = (method: string, host: string | undefined, origin: string | undefined) => { status: number; detail: string } | undefined;
+
+export function transportRule(listenHost: string, options: TransportOptions): TransportRule {
   const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? []).map((h) => hostOf(h))]);
   if (!['0.0.0.0', '::', ''].includes(listenHost)) allowed.add(hostOf(listenHost.includes(':') ? `[${listenHost}]` : listenHost));
   const origins = new Set((options.allowedOrigins ?? []).map((o) => o.toLowerCase().replace(/\/$/, '')));
-  return (req, res, next) => {
-    const host = req.headers.host;
+  return (method, host, origin) => {
     if (!host || !allowed.has(hostOf(host))) {
-      return sendProblem(res, 421, `this server does not answer to the host "${String(host ?? '')}"; an admin can add it with --allowed-host`);
+      return { status: 421, detail: `this server does not answer to the host "${String(host ?? '')}"; an admin can add it with --allowed-host` };
     }
-    const origin = req.headers.origin;
-    if (origin && origin !== 'null' && !isSafe(req.method)) {
+    if (origin && origin !== 'null' && !isSafe(method)) {
       const sameHost = safeUrl(origin)?.host.toLowerCase() === host.toLowerCase();
       if (!sameHost && !origins.has(origin.toLowerCase())) {
-        return sendProblem(res, 403, `cross-origin requests from ${origin} are refused; an admin can allow the origin with --allowed-origin`);
+        return { status: 403, detail: `cross-origin requests from ${origin} are refused; an admin can allow the origin with --allowed-origin` };
       }
-    } else if (origin === 'null' && !isSafe(req.method)) {
-      return sendProblem(res, 403, 'requests from an opaque origin are refused');
+    } else if (origin === 'null' && !isSafe(method)) {
+      return { status: 403, detail: 'requests from an opaque origin are refused' };
     }
+    return undefined;
+  };
+}
+
+export function hostCheck(listenHost: string, options: TransportOptions): RequestHandler {
+  const rule = transportRule(listenHost, options);
+  return (req, res, next) => {
+    const refusal = rule(req.method, req.headers.host, req.headers.origin);
+    if (refusal) return sendProblem(res, refusal.status, refusal.detail);
     next();
   };
 }

@@ -17,8 +17,16 @@ export interface GeneratedPassword {
 export interface GeneratedPasswords {
   /** The resource's generated password for `purpose` (e.g. "rdp"): the kept one, or a new one kept first. */
   ensure(owner: Resource, purpose: string): Promise<GeneratedPassword>;
-  /** Forgets it (the resource is going away). */
+  /** Forgets it (the resource is going away): removes only what Orion made for this very resource. */
   discard(owner: Resource, purpose: string): Promise<void>;
+}
+
+/**
+ * The place of the generated password is taken by something Orion did not make for this resource (a user's Secret
+ * named <resource>-<purpose>): Orion neither uses nor replaces it, and says so.
+ */
+export class GeneratedSecretConflict extends Error {
+  override name = 'GeneratedSecretConflict';
 }
 
 /** 24 characters of base64url from 18 random bytes (144 bits). */

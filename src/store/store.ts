@@ -7,6 +7,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface WatchEvent<T extends Resource = Resource> {
   type: WatchEventType;
   object: T;
+  /** The change is a write this process made through the store (a status, a finalizer), not news from elsewhere. */
+  ownWrite?: boolean;
 }
 
 export interface EventInput {
@@ -67,6 +69,8 @@ export interface Store {
   /** Removes the finalizer; returns undefined when that released a deleted object. */
   removeFinalizer<T extends Resource>(obj: T, finalizer: string): Promise<T | undefined>;
   recordEvent(obj: Resource, event: EventInput): Promise<void>;
+  /** Calls the handler for every Event this process records, as it is recorded; returns an unsubscribe function. */
+  watchEvents(handler: (obj: Resource, event: EventInput) => void): () => void;
 
   /** The decoded data of a Secret, or undefined if it does not exist. */
   readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined>;

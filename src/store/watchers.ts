@@ -1,7 +1,7 @@
 // The watch handlers of a store, per kind: both stores fan their changes out the same way. A handler that throws
 // is reported and does not keep the others from hearing of the change.
-import type { KindName } from '../api/types.js';
-import type { WatchEvent } from './store.js';
+import type { KindName, Resource } from '../api/types.js';
+import type { EventInput, WatchEvent } from './store.js';
 
 export type WatchHandler = (event: WatchEvent) => void;
 
@@ -24,6 +24,29 @@ export class Watchers {
         handler(event);
       } catch (err) {
         this.onError(err as Error);
+      }
+    }
+  }
+}
+
+/** A recorded Event as it happens, with the object it is about (the portal's live feed of events). */
+export type EventHandler = (obj: Resource, event: EventInput) => void;
+
+/** The handlers of recorded Events: both stores tell them of each Event they record. */
+export class EventListeners {
+  private readonly handlers = new Set<EventHandler>();
+
+  add(handler: EventHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  emit(obj: Resource, event: EventInput): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(obj, event);
+      } catch {
+        // a listener's failure is its own
       }
     }
   }

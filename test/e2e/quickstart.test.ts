@@ -81,11 +81,19 @@ describe('quickstart (npm start)', () => {
     const tenant = /^ {2}carol: {2}(orion_\S+)$/m.exec(output)?.[1];
     expect(/^ {2}admin: {2}orion_\S+ {3}\(also in .*quickstart\/admin\.token, for orion worker\)$/m.test(output)).toBe(true);
     expect(output).toContain(`curl -s -X POST -H "Authorization: Bearer $ORION_TOKEN" http://${LISTEN}/api/rent`);
+    // The web app at the URL it prints, and its login with the printed token.
+    expect(output).toContain(`open http://${LISTEN}/ in a browser`);
+    const page = await fetch(`http://${LISTEN}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    const login = await fetch(`http://${LISTEN}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: `http://${LISTEN}` }, body: JSON.stringify({ token: tenant }) });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('set-cookie')).toMatch(/^orion_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict/);
     const rent = await fetch(`http://${LISTEN}/api/rent`, { method: 'POST', headers: { authorization: `Bearer ${tenant ?? ''}` } });
     const body = (await rent.json()) as { host: string; port: number; user: string; name: string };
     expect(rent.status, JSON.stringify(body)).toBe(200);
-    const login = await sshLogin(join(dir, '.orion', 'keys', 'tenant', 'id_ed25519'), body.host, body.port, 'carol');
-    expect(login.ok, login.output).toBe(true);
+    const ssh = await sshLogin(join(dir, '.orion', 'keys', 'tenant', 'id_ed25519'), body.host, body.port, 'carol');
+    expect(ssh.ok, ssh.output).toBe(true);
     expect((await fetch(`http://${LISTEN}/api/rent/${body.name}`, { method: 'DELETE', headers: { authorization: `Bearer ${tenant ?? ''}` } })).status).toBe(202);
     await waitFor('carol released', async () => !(await table('rentals', dir)).some((r) => r.name === body.name), 60_000);
   });

@@ -45,7 +45,7 @@ describe('coalesced Ansible runs against a loopback sshd worker', () => {
     resource: { kind: 'Rental', namespace: 'default', name: `r-${node}` },
     coalesce: true,
   });
-  const tenantVars = (user: string, sudo = false) => ({ tenant_user: user, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: sudo });
+  const tenantVars = (user: string, sudo = false) => ({ tenant_user: user, tenant_owner: `uid-of-${user}`, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: sudo });
   const userExists = async (user: string) => (await worker.exec(['id', '-u', user])).exitCode === 0;
 
   beforeAll(async () => {

@@ -17,6 +17,8 @@ const FIXTURE_PLAYBOOKS = fileURLToPath(new URL('../fixtures/ansible', import.me
 /** This file's share of the test port range 22300-22399. */
 const PORTS = [22370, 22371, 22372, 22373, 22374, 22375];
 const TENANT = 'alice';
+/** The uid of the rental the tenant's account belongs to (its marker on the node). */
+const OWNER = '7d0c7e4a-0000-4000-8000-000000000001';
 const RESOURCE: ObjectRef = { kind: 'Rental', namespace: 'default', name: 'ansible-it' };
 const KEEP_RUNS = 3;
 
@@ -54,7 +56,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
     playbook: 'create_user',
     hosts: [{ name: 'node-a', address: '127.0.0.1', port: worker.port, user: 'root', hostKey }],
     privateKey: admin.privateKey,
-    extraVars: { tenant_user: TENANT, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: false },
+    extraVars: { tenant_user: TENANT, tenant_owner: OWNER, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: false },
     resource: RESOURCE,
     ...over,
   });
@@ -115,7 +117,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
 
   it('the authorized keys are exactly the given ones', async () => {
     const other = await generateClientKeyPair(join(dir, 'other'));
-    const result = await runner.run(request({ extraVars: { tenant_user: TENANT, tenant_ssh_keys: [other.publicKey] } }));
+    const result = await runner.run(request({ extraVars: { tenant_user: TENANT, tenant_owner: OWNER, tenant_ssh_keys: [other.publicKey] } }));
     expect(result, result.message).toMatchObject({ result: 'success', changed: true });
     expect((await sshAsTenant('true')).exitCode).not.toBe(0);
     const back = await runner.run(request());
@@ -124,7 +126,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
   }, 180_000);
 
   it('tenant_sudo adds a validated sudoers drop-in, and false removes it', async () => {
-    const withSudo = await runner.run(request({ extraVars: { tenant_user: TENANT, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: true } }));
+    const withSudo = await runner.run(request({ extraVars: { tenant_user: TENANT, tenant_owner: OWNER, tenant_ssh_keys: [tenant.publicKey], tenant_sudo: true } }));
     expect(withSudo, withSudo.message).toMatchObject({ result: 'success', changed: true });
     const dropIn = await worker.exec(['cat', `/etc/sudoers.d/orion-${TENANT}`]);
     expect(dropIn.stdout).toBe(`${TENANT} ALL=(ALL:ALL) NOPASSWD: ALL`);
@@ -146,7 +148,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
   }, 120_000);
 
   it('the playbook refuses a reserved tenant name', async () => {
-    const result = await runner.run(request({ extraVars: { tenant_user: 'root', tenant_ssh_keys: [tenant.publicKey] } }));
+    const result = await runner.run(request({ extraVars: { tenant_user: 'root', tenant_owner: OWNER, tenant_ssh_keys: [tenant.publicKey] } }));
     expect(result).toMatchObject({ result: 'failed', failedTask: 'Check the tenant variables' });
     expect(result.message).toMatch(/reserved/);
   }, 120_000);
@@ -172,7 +174,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
     const pid = start.stdout.trim();
     expect((await worker.exec(['ps', '-o', 'user=', '-p', pid])).stdout.trim()).toBe(TENANT);
 
-    const result = await runner.run(request({ playbook: 'delete_user', extraVars: { tenant_user: TENANT } }));
+    const result = await runner.run(request({ playbook: 'delete_user', extraVars: { tenant_user: TENANT, tenant_owner: OWNER } }));
     expect(result, result.message).toMatchObject({ result: 'success', changed: true });
     const state = (await worker.exec(['ps', '-o', 'stat=', '-p', pid])).stdout.trim();
     expect(state === '' || state.startsWith('Z')).toBe(true);
@@ -180,7 +182,7 @@ describe('AnsibleRunner against a loopback sshd worker', () => {
     expect((await worker.exec(['test', '-e', `/home/${TENANT}`])).exitCode).toBe(1);
     expect((await sshAsTenant('true')).exitCode).not.toBe(0);
 
-    const again = await runner.run(request({ playbook: 'delete_user', extraVars: { tenant_user: TENANT } }));
+    const again = await runner.run(request({ playbook: 'delete_user', extraVars: { tenant_user: TENANT, tenant_owner: OWNER } }));
     expect(again, again.message).toMatchObject({ result: 'success', changed: false });
   }, 180_000);
 

@@ -1,5 +1,5 @@
 // The folder store against the real thing: chokidar watching a temp folder, a real state directory.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -200,9 +200,45 @@ describe('FolderStore: invalid files never delete', () => {
     const store = await h.open();
     h.write('n1.yaml', '');
     await waitFor(() => store.invalid.length > 0, 'the empty-file error');
-    expect(store.invalid[0]).toMatchObject({ file: display(file), message: expect.stringContaining('declares nothing') });
+    expect(store.invalid[0]).toMatchObject({ file: display(file), message: expect.stringContaining('file is empty; keeping its previous resources') });
     expect(nodeOf(store)).toBeDefined();
     expect(h.events.some((e) => e.type === 'DELETED')).toBe(false);
+  });
+
+  // Damage done while Orion was stopped: nothing is in memory, the state directory remembers what the file declared.
+  const damages: Array<{ what: string; damage: (path: string) => void; reason: RegExp }> = [
+    { what: 'emptied', damage: (path) => writeFileSync(path, ''), reason: /^file is empty; keeping its previous resources/ },
+    { what: 'left with comments only', damage: (path) => writeFileSync(path, '# gone\n'), reason: /^file declares nothing; keeping/ },
+    { what: 'truncated', damage: (path) => writeFileSync(path, nodeYaml('n1').slice(0, 50)), reason: /^invalid YAML|must have required property/ },
+    {
+      what: 'replaced by a FIFO',
+      damage: (path) => {
+        unlinkSync(path);
+        spawnSync('mkfifo', [path]);
+      },
+      reason: /^not a regular file \(a FIFO\); keeping/,
+    },
+  ];
+
+  it.each(damages)('a file $what while Orion was stopped keeps its objects (same uid, no deletion) after the restart', async ({ damage, reason }) => {
+    const file = h.write('n1.yaml', nodeYaml('n1'));
+    const first = await h.open();
+    const kept = await first.addFinalizer(mustGet(first), FINALIZER);
+    await first.stop();
+
+    damage(file);
+    const second = await h.open();
+    expect(second.invalid).toEqual([expect.objectContaining({ file: display(file), message: expect.stringMatching(reason) })]);
+    expect(mustGet(second).metadata.uid).toBe(kept.metadata.uid);
+    expect(mustGet(second).metadata.deletionTimestamp).toBeUndefined();
+
+    // Restored: the same object, no error; only removing the file deletes.
+    rmSync(file, { force: true });
+    h.write('n1.yaml', nodeYaml('n1'));
+    await waitFor(() => second.invalid.length === 0, 'the error cleared');
+    expect(mustGet(second).metadata.uid).toBe(kept.metadata.uid);
+    unlinkSync(file);
+    await waitFor(() => nodeOf(second)?.metadata.deletionTimestamp !== undefined, 'the deletion of a removed file');
   });
 
   it('a duplicate name in a second file: the first owner keeps it and the duplicate is reported', async () => {
@@ -219,6 +255,25 @@ describe('FolderStore: invalid files never delete', () => {
     unlinkSync(dup);
     await waitFor(() => store.invalid.length === 0, 'the duplicate to go');
     expect(mustGet(store).spec.address).toBe('first.example');
+  });
+});
+
+describe('FolderStore: a file being written is not read half-way', () => {
+  it('a file rewritten in two parts 30 ms apart is read only once complete: what its first part lacks is never deleted', async () => {
+    const file = h.write('two.yaml', `${nodeYaml('n1')}---\n${nodeYaml('n2')}`);
+    const store = await h.open();
+    const n2 = { ...N1, name: 'n2' };
+    const before = store.get<NodeResource>(n2);
+    expect(before).toBeDefined();
+    // In place, as a program writing its output does: n1 (a complete, valid document on its own), a pause, then n2.
+    writeFileSync(join(h.root, 'part1'), `${nodeYaml('n1')}---\n`);
+    writeFileSync(join(h.root, 'part2'), nodeYaml('n2', { address: '10.0.0.2' }));
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$3"; sleep 0.03; cat "$2" >> "$3"', 'sh', join(h.root, 'part1'), join(h.root, 'part2'), file], { stdio: 'ignore' });
+    await new Promise((resolve) => writer.once('exit', resolve));
+    await waitFor(() => store.get<NodeResource>(n2)?.spec.address === '10.0.0.2', 'the complete file');
+    const n2Events = h.events.filter((e) => e.object.metadata.name === 'n2');
+    expect(n2Events.some((e) => e.type === 'DELETED' || e.object.metadata.deletionTimestamp)).toBe(false);
+    expect(store.get<NodeResource>(n2)?.metadata.uid).toBe(before?.metadata.uid);
   });
 });
 

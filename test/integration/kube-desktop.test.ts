@@ -2,7 +2,9 @@
 // Desktop owns, points status.rdp at it, and desktop.yml sets it on the machine; the Terraform state sits in Secrets
 // the Desktop owns; deleting the Desktop destroys the machine, then both go. Real kube-apiserver and etcd, real
 // OpenTofu and Ansible; the machine is the named stand-in of test/harness/desktop-standin.ts (a Terraform record and
-// a loopback sshd worker), as in desktop.test.ts.
+// a loopback sshd worker), as in desktop.test.ts. Secrets Orion did not make are never its to delete: a user's
+// passwordSecretRef named exactly <desktop>-rdp survives the Desktop's deletion, and a user's Secret in the place of
+// the generated one is neither used nor deleted (the Desktop says SecretConflict).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +20,7 @@ const WORKER_PORT = 23020;
 const LISTEN = '127.0.0.1:23011';
 
 interface SecretJson {
-  metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string; uid: string; controller?: boolean }> };
+  metadata: { name: string; uid: string; resourceVersion: string; ownerReferences?: Array<{ kind: string; name: string; uid: string; controller?: boolean }> };
   data?: Record<string, string>;
 }
 
@@ -106,5 +108,39 @@ describe('a Desktop in Kubernetes mode with a generated RDP password', () => {
     expect(await machines.machines()).toEqual([]);
     expect(await secrets('orion.lab/generated-for=desktop.d1')).toEqual([]);
     expect(await secrets(`${STATE_OF_LABEL}=desktop.d1`)).toEqual([]);
+  }, 400_000);
+
+  const usersSecret = (name: string, password: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { password } });
+  const unchanged = async (name: string, before: SecretJson | undefined) => {
+    const after = await kube.getJson<SecretJson>('secret', name);
+    expect(after?.metadata.uid).toBe(before?.metadata.uid);
+    expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
+    expect(after?.data).toEqual(before?.data);
+  };
+
+  it('a user\'s passwordSecretRef, even one named <desktop>-rdp, survives deleting the Desktop', async () => {
+    await kube.apply([usersSecret('d2-rdp', 'users-own-password-1')]);
+    const before = await kube.getJson<SecretJson>('secret', 'd2-rdp');
+    await kube.apply([machines.desktopManifest('d2', { ttlSeconds: 3600, idleTimeoutSeconds: 3600, passwordSecretRef: { name: 'd2-rdp' } })]);
+    const wait = await kube.kubectl(['wait', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=300s', 'desktop/d2']);
+    expect(wait.exitCode, wait.stderr).toBe(0);
+    const deleted = await kube.kubectl(['delete', '-n', NAMESPACE, 'desktop', 'd2', '--wait=true', '--timeout=300s']);
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(await machines.machines()).toEqual([]);
+    await unchanged('d2-rdp', before);
+  }, 400_000);
+
+  it('a user\'s Secret where the generated password would go is neither used nor deleted', async () => {
+    await kube.apply([usersSecret('d3-rdp', 'users-own-password-2')]);
+    const before = await kube.getJson<SecretJson>('secret', 'd3-rdp');
+    await kube.apply([machines.desktopManifest('d3', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 })]);
+    const wait = await kube.kubectl(['wait', '-n', NAMESPACE, '--for=jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretConflict', '--timeout=120s', 'desktop/d3']);
+    expect(wait.exitCode, wait.stderr).toBe(0);
+    const desktop = await kube.getJson<DesktopResource>('desktop', 'd3');
+    expect(desktop?.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/Secret orion-test\/d3-rdp exists and was not made by Orion for Desktop d3/);
+    expect(await machines.machines()).toEqual([]); // nothing was made with it
+    const deleted = await kube.kubectl(['delete', '-n', NAMESPACE, 'desktop', 'd3', '--wait=true', '--timeout=300s']);
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    await unchanged('d3-rdp', before);
   }, 400_000);
 });

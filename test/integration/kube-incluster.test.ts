@@ -98,18 +98,23 @@ describe('Orion in-cluster: service account token, in-cluster config and the RBA
   }, 300_000);
 
   it('the ServiceAccount has what Orion needs and no more', async () => {
-    const can = async (verb: string, resource: string, namespace = NAMESPACE) =>
-      (await bed.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', SERVICE_ACCOUNT])).stdout.trim();
+    const can = async (verb: string, resource: string, namespace = NAMESPACE, subresource?: string) =>
+      (await bed.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', SERVICE_ACCOUNT, ...(subresource ? ['--subresource', subresource] : [])])).stdout.trim();
     expect(await can('watch', 'rentals.orion.lab')).toBe('yes');
-    expect(await can('update', 'rentals.orion.lab/status')).toBe('yes');
+    expect(await can('update', 'rentals.orion.lab', NAMESPACE, 'status')).toBe('yes');
     expect(await can('create', 'events.events.k8s.io')).toBe('yes');
     expect(await can('update', 'leases.coordination.k8s.io', SYSTEM_NS)).toBe('yes');
+    expect(await can('get', 'secrets')).toBe('yes'); // the Node's key, read by name
+    expect(await can('delete', 'secrets')).toBe('yes'); // only those it made: checked by Orion, not expressible in RBAC
     // Never: deleting users' resources, creating them, or touching anything outside its API group and Secrets.
     // The portal creates and deletes for people their own RBAC allowed (SubjectAccessReview); Nodes stay the admin's.
     expect(await can('delete', 'rentals.orion.lab')).toBe('yes');
     expect(await can('create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
     expect(await can('create', 'nodes.orion.lab')).toBe('no');
     expect(await can('delete', 'nodes.orion.lab')).toBe('no');
+    expect(await can('update', 'rentals.orion.lab')).toBe('no');
+    expect(await can('deletecollection', 'secrets')).toBe('no');
+    expect(await can('patch', 'secrets')).toBe('no');
     expect(await can('create', 'pods')).toBe('no');
     expect(await can('get', 'configmaps')).toBe('no');
     expect(await can('update', 'leases.coordination.k8s.io', NAMESPACE)).toBe('no');

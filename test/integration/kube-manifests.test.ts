@@ -69,17 +69,18 @@ function grants(rules: PolicyRule[]): string[] {
 
 const ORION_KINDS = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns'];
 const EXPECTED_CLUSTER_GRANTS = [
-  ...ORION_KINDS.flatMap((r) => ['get', 'list', 'watch', 'patch', 'update'].map((v) => `orion.lab/${r}:${v}`)),
+  ...ORION_KINDS.flatMap((r) => ['list', 'watch', 'patch'].map((v) => `orion.lab/${r}:${v}`)),
   // the portal writes for people after a SubjectAccessReview; Nodes stay the admin's
   ...ORION_KINDS.filter((r) => r !== 'nodes').flatMap((r) => ['create', 'delete'].map((v) => `orion.lab/${r}:${v}`)),
+  ...['labs', 'desktops'].map((r) => `orion.lab/${r}:update`),
   'authentication.k8s.io/tokenreviews:create',
   'authorization.k8s.io/subjectaccessreviews:create',
-  ...ORION_KINDS.flatMap((r) => ['get', 'patch', 'update'].map((v) => `orion.lab/${r}/status:${v}`)),
-  ...ORION_KINDS.map((r) => `orion.lab/${r}/finalizers:update`),
+  ...ORION_KINDS.map((r) => `orion.lab/${r}/status:update`),
   'events.k8s.io/events:create',
   'events.k8s.io/events:patch',
-  ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((v) => `core/secrets:${v}`),
+  ...['get', 'list', 'watch'].map((v) => `core/secrets:${v}`),
 ].sort();
+const EXPECTED_SECRET_WRITER_GRANTS = ['create', 'update', 'delete'].map((v) => `core/secrets:${v}`).sort();
 const EXPECTED_LEASE_GRANTS = ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update'];
 
 function expectLeastPrivilege(objects: K8sObject[]): void {
@@ -89,7 +90,11 @@ function expectLeastPrivilege(objects: K8sObject[]): void {
       expect(rule).not.toHaveProperty('nonResourceURLs');
     }
   }
-  expect(grants(one(objects, 'ClusterRole').rules as PolicyRule[])).toEqual(EXPECTED_CLUSTER_GRANTS);
+  const clusterRoles = byKind(objects, 'ClusterRole');
+  expect(clusterRoles).toHaveLength(2);
+  const named = (suffix: string) => clusterRoles.find((r) => r.metadata.name.endsWith(suffix)) as K8sObject;
+  expect(grants(named('-controller').rules as PolicyRule[])).toEqual(EXPECTED_CLUSTER_GRANTS);
+  expect(grants(named('-secret-writer').rules as PolicyRule[])).toEqual(EXPECTED_SECRET_WRITER_GRANTS);
   const role = one(objects, 'Role');
   expect(role.metadata.namespace).toBe(NAMESPACE);
   expect(grants(role.rules as PolicyRule[])).toEqual(EXPECTED_LEASE_GRANTS);
@@ -103,6 +108,24 @@ interface Container {
   readinessProbe: { httpGet: { path: string; port: string } };
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
   volumeMounts: Array<{ name: string; mountPath: string }>;
+}
+
+interface NetworkPolicySpec {
+  podSelector: { matchLabels: Record<string, string> };
+  policyTypes: string[];
+  ingress: Array<{ ports: Array<{ protocol: string; port: number }> }>;
+  egress: Array<{ ports: Array<{ protocol: string; port: number }> }>;
+}
+
+/** The controller's pods are selected; in, only the metrics port; out, DNS, the API server, SSH, libvirt, Proxmox. */
+function expectNetworkPolicy(objects: K8sObject[]): void {
+  const policy = one(objects, 'NetworkPolicy') as K8sObject & { spec: NetworkPolicySpec };
+  const deployment = one(objects, 'Deployment') as K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } };
+  expect(deployment.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+  expect(policy.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+  expect(policy.spec.ingress.flatMap((r) => r.ports)).toEqual([{ protocol: 'TCP', port: 9477 }]);
+  const out = policy.spec.egress.flatMap((r) => r.ports).map((p) => `${p.protocol}/${p.port}`).sort();
+  expect(out).toEqual(['TCP/16514', 'TCP/22', 'TCP/443', 'TCP/53', 'TCP/6443', 'TCP/8006', 'UDP/53']);
 }
 
 function expectLockedDownController(objects: K8sObject[]): void {
@@ -184,14 +207,16 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
   it('renders the kustomize base: CRDs, namespace, RBAC, Deployment, Service', () => {
     const kinds = kustomized.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-      'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition',
+      'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'NetworkPolicy', 'Role',
+      'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     for (const o of kustomized.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(x.kind))) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NAMESPACE);
     }
     expectLeastPrivilege(kustomized);
     expectLockedDownController(kustomized);
+    expectNetworkPolicy(kustomized);
   });
 
   it('adds a ServiceMonitor for the metrics Service with the servicemonitor component', async () => {
@@ -239,6 +264,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(await can('patch', 'nodes.orion.lab')).toBe(true);
     expect(await can('update', 'labs.orion.lab', 'tenant-a', 'status')).toBe(true);
     expect(await can('create', 'events.events.k8s.io')).toBe(true);
+    expect(await can('get', 'secrets')).toBe(true);
     expect(await can('delete', 'secrets')).toBe(true);
     expect(await can('update', 'leases.coordination.k8s.io', NAMESPACE)).toBe(true);
 
@@ -247,6 +273,11 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(await can('create', 'tokenreviews.authentication.k8s.io')).toBe(true);
     expect(await can('create', 'nodes.orion.lab')).toBe(false);
     expect(await can('delete', 'nodes.orion.lab')).toBe(false);
+    expect(await can('update', 'rentals.orion.lab')).toBe(false);
+    expect(await can('update', 'labs.orion.lab')).toBe(true);
+    expect(await can('patch', 'rentals.orion.lab', 'tenant-a', 'status')).toBe(false);
+    expect(await can('patch', 'secrets')).toBe(false);
+    expect(await can('deletecollection', 'secrets')).toBe(false);
     expect(await can('update', 'leases.coordination.k8s.io', 'tenant-a')).toBe(false);
     expect(await can('create', 'pods')).toBe(false);
     expect(await can('get', 'configmaps')).toBe(false);
@@ -260,9 +291,12 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
   });
 
   it('renders the chart with the same RBAC and controller settings, accepted by the API server', async () => {
-    expect(templated.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    expect(templated.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'NetworkPolicy', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    ]);
     expectLeastPrivilege(templated);
     expectLockedDownController(templated);
+    expectNetworkPolicy(templated);
     expect(await serverDryRun(kube, templated)).toMatch(/deployment\.apps\/orion-controller serverside-applied \(server dry run\)/);
     // (`helm show crds` concatenates the files without `---`: the rendering with --include-crds separates them.)
     const withCrds = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE, '--include-crds'])));
@@ -281,10 +315,20 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(container.args).toEqual(expect.arrayContaining(['--leader-elect', '--namespace', 'labs', '0.0.0.0:9100']));
     expect(one(custom, 'ServiceMonitor').metadata.namespace).toBe(NAMESPACE);
     expect(one(custom, 'Namespace').metadata.name).toBe(NAMESPACE);
+    // Watching one namespace: every grant is a RoleBinding there, none is cluster-wide.
+    expect(byKind(custom, 'ClusterRoleBinding')).toEqual([]);
+    expect(byKind(custom, 'RoleBinding').map((b) => `${b.metadata.namespace}/${b.metadata.name}`).sort()).toEqual(
+      ['labs/orion-controller', 'labs/orion-secret-writer', `${NAMESPACE}/orion-leader-election`],
+    );
+    // Secret writes in the namespaces named, and only there.
+    const writers = await render('rbac.secretWriteNamespaces={team-a,team-b}');
+    expect(byKind(writers, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual(['orion-controller']);
+    expect(byKind(writers, 'RoleBinding').filter((b) => b.metadata.name === 'orion-secret-writer').map((b) => b.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    expect(byKind(await render('networkPolicy.enabled=false'), 'NetworkPolicy')).toEqual([]);
 
     const bare = await render('rbac.create=false', 'serviceAccount.create=false', 'serviceAccount.name=existing', 'metrics.enabled=false', 'leaderElection.enabled=false');
-    expect(bare.map((o) => o.kind)).toEqual(['Deployment']);
-    const bareContainer = (bare[0] as K8sObject & { spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } } }).spec.template.spec;
+    expect(bare.map((o) => o.kind)).toEqual(['NetworkPolicy', 'Deployment']);
+    const bareContainer = (one(bare, 'Deployment') as K8sObject & { spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } } }).spec.template.spec;
     expect(bareContainer.serviceAccountName).toBe('existing');
     expect(bareContainer.containers[0]?.args).not.toContain('--leader-elect');
 

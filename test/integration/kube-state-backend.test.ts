@@ -176,6 +176,29 @@ describe('KubeSecretStateBackend on a real kube-apiserver', () => {
     await expect(backend('gamma').load()).rejects.toThrow(/Terraform state of Lab orion-test\/gamma: generation 1 does not (decompress|match its hash)/);
   });
 
+  it('never reads, replaces or deletes a Secret it did not make for the Lab, whatever its name or labels', async () => {
+    await bed.apply([labManifest('delta')]);
+    await waitFor('delta in the cache', () => uidOf('delta'));
+    const labels = { [STATE_OF_LABEL]: 'lab.delta', 'orion.lab/state-role': 'chunk', 'orion.lab/state-generation': '1' };
+    await bed.apply([
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tfstate-lab-delta' }, stringData: { note: 'made by hand' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'planted-chunk', labels, annotations: { 'orion.lab/state-chunks': '1', 'orion.lab/state-hash': 'x' } }, stringData: { chunk: 'AAAA' } },
+    ]);
+    const versions = async () => Promise.all(['tfstate-lab-delta', 'planted-chunk'].map(async (n) => (await bed.getJson<{ metadata: { resourceVersion: string } }>('secret', n))?.metadata.resourceVersion));
+    const before = await versions();
+    const notOurs = /Secret orion-test\/tfstate-lab-delta exists and was not made by Orion for the Terraform state of Lab orion-test\/delta/;
+    await expect(backend('delta').load()).rejects.toThrow(notOurs);
+    await expect(backend('delta').save(tfstate(1))).rejects.toThrow(notOurs);
+    await backend('delta').discard().catch(() => undefined);
+    expect(await versions()).toEqual(before);
+    // Without the head in the way, the planted chunk is no state of delta's: not read, not pruned.
+    await bed.mustKubectl(['delete', 'secret', '-n', NAMESPACE, 'tfstate-lab-delta']);
+    expect(await backend('delta').load()).toBeUndefined();
+    await backend('delta').save(tfstate(1));
+    await backend('delta').discard();
+    expect((await secretsOf('delta')).map((s) => s.metadata.name)).toEqual(['planted-chunk']);
+  });
+
   it('discard deletes every Secret of the state; saving for a Lab that is gone fails clearly', async () => {
     await backend('gamma').discard();
     expect(await secretsOf('gamma')).toEqual([]);

@@ -20,7 +20,7 @@ describe('KubeStore against a real kube-apiserver', () => {
   beforeAll(async () => {
     bed = await KubeBed.create();
     await bed.apply([bed.rentalManifest('alpha'), bed.rentalManifest('beta')]);
-    store = new KubeStore({ kubeconfig: bed.kube.kubeconfig, namespace: NAMESPACE, informer: { watchTimeoutSeconds: 5 } });
+    store = new KubeStore({ kubeconfig: bed.kube.kubeconfig, namespace: NAMESPACE, informer: { watchTimeoutSeconds: 5 }, secrets: { freshMs: 1000 } });
     store.client.observe((info) => requests.push(info));
     store.watch('Rental', (e) => events.push(e));
     await store.start();
@@ -78,14 +78,41 @@ describe('KubeStore against a real kube-apiserver', () => {
     expect(events.filter((e) => e.object.metadata.name === 'beta' && e.type === 'DELETED')).toHaveLength(1);
   });
 
-  it('reads Secrets of the namespace and tells when one appears', async () => {
+  it('reads a Secret a resource names on demand, and tells when one it was asked for appears or changes', async () => {
     expect(await store.readSecret(NAMESPACE, 'late-key')).toBeUndefined();
     const seen: string[] = [];
     const off = store.watchSecrets((ns, name) => seen.push(`${ns}/${name}`));
     await bed.apply([bed.keySecret('late-key')]);
     await waitFor('the secret event', () => seen.includes(`${NAMESPACE}/late-key`));
     expect((await store.readSecret(NAMESPACE, 'late-key'))?.privateKey).toContain('PRIVATE KEY');
+    seen.length = 0;
+    await bed.mustKubectl(['patch', '-n', NAMESPACE, 'secret', 'late-key', '--type=merge', '-p', '{"stringData":{"privateKey":"rotated PRIVATE KEY"}}']);
+    await waitFor('the change event', () => seen.includes(`${NAMESPACE}/late-key`));
+    expect((await store.readSecret(NAMESPACE, 'late-key'))?.privateKey).toBe('rotated PRIVATE KEY');
     off();
+  });
+
+  it('holds only Orion\'s own Secrets in its informer, and a bounded number of the others it read', async () => {
+    const others = Array.from({ length: 12 }, (_, i) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `someone-${i}` }, stringData: { token: `t${i}` } }));
+    const own = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'orions-own', labels: { 'orion.lab/owner-uid': 'u-1' } }, stringData: { password: 'p' } };
+    await bed.apply([...others, own]);
+    const small = new KubeStore({ kubeconfig: bed.kube.kubeconfig, namespace: NAMESPACE, kinds: ['Rental'], secrets: { maxEntries: 4 } });
+    await small.start();
+    try {
+      await waitFor('its own Secret in the informer', () => small.secrets.own.keys().includes(`${NAMESPACE}/orions-own`));
+      // The informer listed the namespace with its label selector: none of the others, nor the key Secrets, are in it.
+      expect(small.secrets.own.keys()).toEqual([`${NAMESPACE}/orions-own`]);
+      expect(await small.readOwnSecret(NAMESPACE, 'orions-own', 'u-1')).toEqual({ password: 'p' });
+      expect(await small.readOwnSecret(NAMESPACE, 'orions-own', 'u-2')).toBeUndefined();
+      expect(small.secrets.cached().keys).toEqual([]);
+      // Others are read by name when asked for, and at most maxEntries of them are kept (the least recently read go).
+      for (let i = 0; i < 12; i++) expect(await small.readSecret(NAMESPACE, `someone-${i}`)).toEqual({ token: `t${i}` });
+      expect(small.secrets.cached().keys).toEqual([8, 9, 10, 11].map((i) => `${NAMESPACE}/someone-${i}`));
+      expect(await small.readSecret(NAMESPACE, 'no-such-secret')).toBeUndefined();
+      expect(small.secrets.cached().keys).toHaveLength(4);
+    } finally {
+      await small.stop();
+    }
   });
 
   it('records events.k8s.io/v1 Events and counts repeats without a write each', async () => {

@@ -2,11 +2,13 @@
 // provider: two machines created and running, a steady state that spawns nothing, drift found and repaired,
 // power off and on, restart, deletion; and bad input refused before anything runs. The guests boot no OS (blank
 // 1 GiB qcow2 disks, a few hundred KiB on disk): these tests are about the machines, not their software.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabResource } from '../../src/api/types.js';
 import { getCondition } from '../../src/api/conditions.js';
+import { workspaceRef } from '../../src/api/refs.js';
+import { renderCommand } from '../../src/cli/render.js';
 import { reconcileTotal } from '../../src/telemetry/metrics.js';
 import { waitFor } from '../harness/cluster.js';
 import { LabBed } from '../harness/lab-bed.js';
@@ -57,6 +59,15 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     expect(lab.status?.lastTerraformRun).toMatchObject({ op: 'apply', result: 'success' });
     expect(lab.status?.readyAt).toBeDefined();
     expect(await bed.volumes()).toEqual(expect.arrayContaining(['default.lab1.web-0.qcow2', 'default.lab1.web-1.qcow2']));
+  });
+
+  it('orion render prints the very root module the controller applied, without running anything', async () => {
+    const spawned = { ...bed.runner.spawned };
+    const report = await renderCommand([join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
+    expect(report.errors).toEqual([]);
+    const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: 'default', name: 'lab1' }));
+    expect(report.text).toBe(`# Lab default/lab1: main.tf.json\n${await readFile(join(ws.dir, 'main.tf.json'), 'utf8')}`);
+    expect(bed.runner.spawned).toEqual(spawned);
   });
 
   it('spawns no Terraform process when a reconcile finds nothing changed', async () => {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Controller, type ReconcileFn, type ReconcileResult } from '../../src/runtime/controller.js';
-import { TerminalError } from '../../src/runtime/errors.js';
+import type { FailureStatus } from '../../src/api/status.js';
+import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
+import { reconcileTotal } from '../../src/telemetry/metrics.js';
 import { ConflictError } from '../../src/store/errors.js';
 
 /** Polls until the check holds; fails after the bound (a bounded wait, not a timed assertion). */
@@ -29,12 +31,19 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 let running: Controller[] = [];
 
-function controller(reconcile: ReconcileFn, options: { concurrency?: number; baseMs?: number; maxMs?: number } = {}): Controller {
+type Recorded = { key: string; failure: FailureStatus; stalled: boolean };
+
+function controller(
+  reconcile: ReconcileFn,
+  options: { concurrency?: number; baseMs?: number; maxMs?: number; name?: string; recorded?: Recorded[] } = {},
+): Controller {
+  const recorded = options.recorded;
   const c = new Controller({
-    name: 'test',
+    name: options.name ?? 'test',
     reconcile,
     concurrency: options.concurrency ?? 1,
     backoff: { baseMs: options.baseMs ?? 1, maxMs: options.maxMs ?? 8 },
+    ...(recorded ? { recordFailure: async (key, failure, stalled) => void recorded.push({ key, failure, stalled }) } : {}),
   });
   running.push(c);
   c.start();
@@ -230,5 +239,79 @@ describe('Controller: results and errors', () => {
     await waitFor(() => started, 'reconcile started');
     await c.stop();
     expect(aborted).toBe(true);
+  });
+});
+
+describe('Controller: a failure is recorded in the status, then requeued as it says', () => {
+  const total = async (name: string, result: string): Promise<number> =>
+    (await reconcileTotal.get()).values.find((v) => v.labels.controller === name && v.labels.result === result)?.value ?? 0;
+
+  it('RetryLater: recorded as Reconciling (not stalled) with its reason and details, retried with backoff, counted as an error', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const recorded: Recorded[] = [];
+    let runs = 0;
+    const c = controller(
+      async () => {
+        runs += 1;
+        if (runs < 3) throw new RetryLater('TerraformFailed', 'terraform apply: boom', { phase: 'Failed', condition: 'Provisioned', fields: { lastTerraformRun: { op: 'apply' } } });
+      },
+      { baseMs: 100, maxMs: 1000, name: 'retry-later', recorded },
+    );
+    c.enqueue('Lab/default/a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(recorded).toEqual([{
+      key: 'Lab/default/a',
+      stalled: false,
+      failure: { reason: 'TerraformFailed', message: 'terraform apply: boom', phase: 'Failed', condition: 'Provisioned', fields: { lastTerraformRun: { op: 'apply' } } },
+    }]);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(2);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(runs).toBe(3);
+    expect(recorded).toHaveLength(2);
+    expect(await total('retry-later', 'error')).toBe(2);
+    expect(await total('retry-later', 'success')).toBe(1);
+  });
+
+  it('TerminalError: recorded as Stalled, not retried, counted as terminal; an ordinary error is not recorded', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const recorded: Recorded[] = [];
+    const runs = new Map<string, number>();
+    const c = controller(
+      async ({ key }) => {
+        runs.set(key, (runs.get(key) ?? 0) + 1);
+        if (key === 'terminal') throw new TerminalError('cpu 9 is above the limit of 8', 'LimitExceeded', { phase: 'Failed' });
+        if (runs.get(key) === 1) throw new Error('a bug');
+      },
+      { baseMs: 100, maxMs: 1000, name: 'terminal', recorded },
+    );
+    c.enqueue('terminal');
+    c.enqueue('plain');
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(Object.fromEntries(runs)).toEqual({ terminal: 1, plain: 2 });
+    expect(recorded).toEqual([{ key: 'terminal', stalled: true, failure: { reason: 'LimitExceeded', message: 'cpu 9 is above the limit of 8', phase: 'Failed' } }]);
+    expect(await total('terminal', 'terminal')).toBe(1);
+    expect(await total('terminal', 'error')).toBe(1);
+  });
+
+  it('a failure to record does not stop the retry', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    let runs = 0;
+    const c = new Controller({
+      name: 'record-fails',
+      reconcile: async () => {
+        runs += 1;
+        if (runs === 1) throw new RetryLater('SecretMissing', 'secret "k" not found');
+      },
+      backoff: { baseMs: 100, maxMs: 1000 },
+      recordFailure: () => Promise.reject(new Error('the API server is away')),
+    });
+    running.push(c);
+    c.start();
+    c.enqueue('a');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(2);
   });
 });

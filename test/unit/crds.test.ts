@@ -85,6 +85,13 @@ describe('generated CRDs', () => {
     for (const c of columns) expect(c.jsonPath).toMatch(/^\./);
   });
 
+  it.each(crds)('$file: a status not written yet defaults to observedGeneration 0 (kstatus: in progress, not current)', ({ crd }) => {
+    const root = crd.spec.versions[0]?.schema.openAPIV3Schema as Schema;
+    const status = (root.properties as Record<string, Schema>).status as Schema;
+    expect(status.default).toEqual({});
+    expect((status.properties as Record<string, Schema>).observedGeneration).toMatchObject({ type: 'integer', default: 0 });
+  });
+
   it.each(crds)('$file: structural schema (no additionalProperties beside properties, typed nodes, no const)', ({ crd }) => {
     const root = crd.spec.versions[0]?.schema.openAPIV3Schema as Schema;
     for (const [path, node] of allObjects(root)) {

@@ -1,7 +1,7 @@
 // A Desktop as a one-machine Lab: the spec handed to the Lab renderer, the machine read back from the outputs and
 // the playbook's variables (secrets only there, never in the rendered module).
 import { describe, expect, it } from 'vitest';
-import { cloudConfig, desktopLabSpec, desktopMachineFromOutputs, desktopPlaybookVars } from '../../controllers/desktop/lab.js';
+import { cloudConfig, desktopLabSpec, desktopMachineFromOutputs, desktopPlaybookVars } from '../../controllers/desktop/machine.js';
 import { renderLabModule } from '../../controllers/machine/module.js';
 import type { DesktopResource } from '../../src/api/types.js';
 

@@ -3,7 +3,7 @@ import type { Resource } from '../../src/api/types.js';
 import { ObjectCache } from '../../src/kube/cache.js';
 import { microTime } from '../../src/kube/events.js';
 import type { RawObject } from '../../src/kube/informer.js';
-import { SecretCache } from '../../src/kube/secrets.js';
+import { OwnSecretCache } from '../../src/kube/secrets.js';
 import type { WatchEvent } from '../../src/store/store.js';
 
 function rental(rv: string, phase = 'Pending', uid = 'u1'): Resource {
@@ -74,19 +74,18 @@ describe('ObjectCache (Kubernetes mode)', () => {
   });
 });
 
-describe('SecretCache', () => {
+describe('OwnSecretCache', () => {
   const secret = (data: Record<string, string>): RawObject => ({
     metadata: { name: 'key', namespace: 'ns', resourceVersion: '1', uid: 's1' },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   });
 
   it('decodes data and notifies on real changes only', () => {
-    const cache = new SecretCache();
     const seen: string[] = [];
-    cache.watch((ns, name) => seen.push(`${ns}/${name}`));
+    const cache = new OwnSecretCache((key) => seen.push(key));
     cache.event('ADDED', secret({ privateKey: 'PEM' }));
     cache.event('MODIFIED', secret({ privateKey: 'PEM' }));
-    expect(cache.get('ns', 'key')).toEqual({ privateKey: 'PEM' });
+    expect(cache.get('ns', 'key')?.data).toEqual({ privateKey: 'PEM' });
     cache.replace([]);
     expect(cache.get('ns', 'key')).toBeUndefined();
     expect(seen).toEqual(['ns/key', 'ns/key']);

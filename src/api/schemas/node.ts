@@ -61,6 +61,7 @@ export const nodeStatusSchema = {
       properties: {
         rental: { type: 'string', description: 'namespace/name of the Rental.' },
         uid: { type: 'string' },
+        user: { type: 'string', description: 'The login the rental has on this node.' },
         since: dateTime,
       },
     },
@@ -75,6 +76,7 @@ export const nodeStatusSchema = {
         properties: {
           user: { type: 'string' },
           rental: { type: 'string' },
+          uid: { type: 'string', description: 'uid of the Rental that made the account: delete_user removes only its account.' },
           reason: { type: 'string' },
           since: dateTime,
         },

@@ -1,8 +1,8 @@
 // The few actions people need beyond create and delete, as changes of the object that the controllers carry out:
-// extend a Desktop (a longer spec.ttlSeconds, within the admin's limit), power a Lab on or off (spec.powerState)
+// extend a Desktop (a longer spec.ttlSeconds, within the admin's limit) or a Rental that has a TTL, power a Lab on or off (spec.powerState)
 // and restart it (the orion.lab/restartedAt annotation, as `kubectl rollout restart` does).
 import { Router } from 'express';
-import type { DesktopResource, LabResource, Resource } from '../../api/types.js';
+import type { DesktopResource, LabResource, RentalResource, Resource } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
@@ -10,7 +10,8 @@ import { API_PREFIX, authorize, fromStoreError, objectPath, recordWrite, view, v
 import { param } from './resources.js';
 
 export const RESTARTED_AT = 'orion.lab/restartedAt';
-const MAX_TTL_SECONDS = 2592000; // the schema's
+const MAX_TTL_SECONDS = 2592000; // the Desktop schema's
+const RENTAL_MAX_TTL_SECONDS = 31536000; // the Rental schema's
 
 export function actionRoutes(portal: Portal): Router {
   const router = Router();
@@ -18,15 +19,23 @@ export function actionRoutes(portal: Portal): Router {
 
   router.post(`${ns}/desktops/:name/extend`, async (req, res) => {
     const identity = identityOf(res);
-    const seconds = (req.body as { seconds?: unknown } | undefined)?.seconds;
-    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds > 86400 * 7) {
-      throw new ApiProblem(400, 'send {"seconds": N}: how much longer the desktop may live, 60 to 604800');
-    }
+    const seconds = extendSeconds(req.body);
     const desktop = await target<DesktopResource>(portal, identity, 'Desktop', param(req, 'namespace'), param(req, 'name'));
     const ttl = desktop.spec.ttlSeconds + seconds;
     const limit = portal.access.mode === 'folder' && !identity.admin ? portal.policy.desktop?.maxTtlSeconds ?? MAX_TTL_SECONDS : MAX_TTL_SECONDS;
     if (ttl > limit) throw new ApiProblem(403, `limit: a desktop lives at most ${limit} s in all; it has ${desktop.spec.ttlSeconds} s`);
     const updated = await write(portal, identity, { ...desktop, spec: { ...desktop.spec, ttlSeconds: ttl } }, 'Extended', `extended by ${seconds} s`);
+    answer(res, portal, identity, updated);
+  });
+
+  router.post(`${ns}/rentals/:name/extend`, async (req, res) => {
+    const identity = identityOf(res);
+    const seconds = extendSeconds(req.body);
+    const rental = await target<RentalResource>(portal, identity, 'Rental', param(req, 'namespace'), param(req, 'name'));
+    if (rental.spec.ttlSeconds === undefined) throw new ApiProblem(400, 'this rental has no time limit: there is nothing to extend');
+    const ttl = rental.spec.ttlSeconds + seconds;
+    if (ttl > RENTAL_MAX_TTL_SECONDS) throw new ApiProblem(403, `limit: a rental lives at most ${RENTAL_MAX_TTL_SECONDS} s in all; it has ${rental.spec.ttlSeconds} s`);
+    const updated = await write(portal, identity, { ...rental, spec: { ...rental.spec, ttlSeconds: ttl } }, 'Extended', `extended by ${seconds} s`);
     answer(res, portal, identity, updated);
   });
 
@@ -48,6 +57,14 @@ export function actionRoutes(portal: Portal): Router {
   });
 
   return router;
+}
+
+function extendSeconds(body: unknown): number {
+  const seconds = (body as { seconds?: unknown } | undefined)?.seconds;
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 60 || seconds > 86400 * 7) {
+    throw new ApiProblem(400, 'send {"seconds": N}: how much longer it may live, 60 to 604800');
+  }
+  return seconds;
 }
 
 async function target<T extends Resource>(portal: Portal, identity: Identity, kind: T['kind'], namespace: string, name: string): Promise<T> {

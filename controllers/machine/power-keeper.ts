@@ -2,8 +2,8 @@
 // reconcile: it looks, asks for what is missing (start; ACPI shutdown, then power-off once the grace has passed;
 // a restart when the orion.lab/restartedAt annotation moved), looks again, and says whether all is settled.
 import type { LabResource } from '../../src/api/types.js';
-import type { MachineObservation, PowerDriver } from '../machine/power.js';
-import type { MachineStatus } from './status.js';
+import type { MachineObservation, PowerDriver } from './power.js';
+import type { MachineStatus } from './machines.js';
 
 export const RESTARTED_AT_ANNOTATION = 'orion.lab/restartedAt';
 

@@ -1,0 +1,215 @@
+// The web app's benchmark: Orion as `orion run --dir` starts it, 1,000 Nodes (sharing a few real sshd workers) and
+// 1,000 Rentals bound to them, the built app in Debian's Chromium (headless, playwright-core). Prints figures beside
+// the goals; asserts nothing.
+//
+//   npx tsx bench/ui.ts [--nodes 1000] [--workers 8] [--loads 5] [--keys 40]
+//
+//   fleet view usable      navigation to /fleet → every Node's row in the table (the page's own performance.now())
+//   JS/CSS size            gzipped: what the first page loads, and everything (the consoles' chunks too)
+//   update after a death   a Node's status write saying Dead (seen in Orion's store) → the fleet's "dead" count
+//                          counting it in the browser (MutationObserver, wall clocks of one machine), p50/p95 over
+//                          the Nodes of a killed worker
+//   keystroke echo         a key pressed in the rental's terminal (keydown in the page) → the echoed character
+//                          drawn in xterm's rows, through Orion's websocket, ssh2 and a real sshd
+//
+// The Rentals' create/delete playbooks are trivial (a real ansible-playbook with no tasks) except the one whose
+// terminal is measured, which gets the real create_user.
+import './quiet-logs.js';
+import { readdir, readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import type { Page } from 'playwright-core';
+import { stringify } from 'yaml';
+import type { NodeResource, RentalResource } from '../src/api/types.js';
+import { packageRoot } from '../src/base/package-root.js';
+import { startOrion, type RunningOrion } from '../src/cli/run.js';
+import { generateClientKeyPair, LocalDataPlane } from '../src/dataplane/workers.js';
+import { TokenStore, tokensFile } from '../src/server/auth/tokens.js';
+import { ensureWebApp, launchChromium, newContext, type TestBrowser } from '../test/harness/browser.js';
+import { fmt, percentile, until } from './support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '8' },
+    'base-port': { type: 'string', default: '24800' },
+    loads: { type: 'string', default: '5' },
+    keys: { type: 'string', default: '40' },
+  },
+});
+const NODES = Number(args.nodes);
+const WORKERS = Number(args.workers);
+const say = (text: string): void => void process.stdout.write(`${text}\n`);
+const NOOP = '- name: Benchmark stand-in (does nothing)\n  hosts: all\n  gather_facts: false\n  tasks: []\n';
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'orion-ui-bench-'));
+  const key = await generateClientKeyPair(join(root, 'key'));
+  // One more worker than the fleet's: the terminal's own node, with a real create_user.
+  const plane = new LocalDataPlane({ dir: join(root, 'plane'), basePort: Number(args['base-port']), count: WORKERS + 1, authorizedKeys: [key.publicKey] });
+  let orion: RunningOrion | undefined;
+  let chrome: TestBrowser | undefined;
+  try {
+    await ensureWebApp();
+    say(`setting up: ${WORKERS} sshd workers for ${NODES} Nodes and ${NODES} Rentals, one more for the terminal`);
+    await plane.start();
+    const manifests = await writeFleet(root, key.privateKey, key.publicKey, plane);
+    const playbooks = join(root, 'playbooks');
+    await mkdir(playbooks);
+    await writeFile(join(playbooks, 'bench_create.yml'), NOOP);
+    await writeFile(join(playbooks, 'bench_delete.yml'), NOOP);
+    orion = await startOrion({ dir: manifests, state: join(root, 'state'), listen: '127.0.0.1:0', playbookDirs: [playbooks], nodeConcurrency: 64, rentalConcurrency: 32 });
+    const url = `http://127.0.0.1:${(orion.server.address() as AddressInfo).port}`;
+    const store = orion.store;
+    const started = Date.now();
+    await until('every Rental Ready', () => store.list<RentalResource>('Rental').filter((r) => r.status?.phase === 'Ready').length === NODES + 1, 30 * 60_000, 500);
+    say(`${NODES + 1} Rentals Ready in ${fmt((Date.now() - started) / 1000)} s`);
+    const tokens = new TokenStore(tokensFile(join(root, 'state')));
+    const admin = (await tokens.create('admin', { admin: true })).token;
+    const dana = (await tokens.create('dana')).token;
+    chrome = await launchChromium();
+    await bundleSizes();
+    const page = await loggedIn(chrome, url, admin);
+    await fleetLoads(page, url);
+    await updateAfterDeath(page, orion, plane);
+    await keystrokeEcho(await loggedIn(chrome, url, dana), url, store.list<RentalResource>('Rental').find((r) => r.spec.user === 'dana') as RentalResource);
+  } finally {
+    await chrome?.close();
+    await orion?.stop();
+    await plane.stopAll().catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function writeFleet(root: string, privateKey: string, publicKey: string, plane: LocalDataPlane): Promise<string> {
+  const manifests = join(root, 'manifests');
+  await mkdir(manifests);
+  const ports = plane.workers.map((w) => w.port);
+  const probe = { intervalSeconds: 2, timeoutSeconds: 10, failureThreshold: 2, successThreshold: 1 };
+  const nodes = Array.from({ length: NODES }, (_, i) => ({
+    apiVersion: 'orion.lab/v1alpha1', kind: 'Node', metadata: { name: `n${i}`, labels: { pool: 'bench' } },
+    spec: { address: '127.0.0.1', port: ports[i % WORKERS], secretRef: { name: 'key' }, probe },
+  }));
+  nodes.push({ apiVersion: 'orion.lab/v1alpha1', kind: 'Node', metadata: { name: 'term', labels: { pool: 'term' } }, spec: { address: '127.0.0.1', port: ports[WORKERS], secretRef: { name: 'key' }, probe } });
+  const rentals = Array.from({ length: NODES }, (_, i) => ({
+    apiVersion: 'orion.lab/v1alpha1', kind: 'Rental', metadata: { name: `r${i}`, annotations: { 'orion.lab/owner': `u${i}` } },
+    spec: { user: `u${i}`, sshPublicKeys: [publicKey], nodeSelector: { matchLabels: { pool: 'bench' } }, playbooks: { create: 'bench_create', delete: 'bench_delete' } },
+  }));
+  const terminal = { apiVersion: 'orion.lab/v1alpha1', kind: 'Rental', metadata: { name: 'dana', annotations: { 'orion.lab/owner': 'dana' }, labels: { 'orion.lab/owner': 'dana' } }, spec: { user: 'dana', sshPublicKeys: [publicKey], nodeSelector: { matchLabels: { pool: 'term' } } } };
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key' }, stringData: { privateKey } };
+  await writeFile(join(manifests, 'fleet.yaml'), [secret, ...nodes, ...rentals, terminal].map((d) => stringify(d)).join('---\n'));
+  return manifests;
+}
+
+async function loggedIn(chrome: TestBrowser, url: string, token: string): Promise<Page> {
+  const page = await (await newContext(chrome.browser)).newPage();
+  await page.goto(url);
+  await page.getByLabel(/token/i).fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('main').waitFor();
+  return page;
+}
+
+async function bundleSizes(): Promise<void> {
+  const dir = join(packageRoot(), 'dist', 'ui');
+  const index = await readFile(join(dir, 'index.html'), 'utf8');
+  const first = [...index.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1] as string);
+  const gz = async (file: string): Promise<number> => gzipSync(await readFile(join(dir, file))).length;
+  const firstBytes = (await Promise.all(first.map(gz))).reduce((a, b) => a + b, 0) + gzipSync(index).length;
+  const all = (await readdir(join(dir, 'assets'))).filter((f) => /\.(js|css)$/.test(f)).map((f) => `assets/${f}`);
+  const allBytes = (await Promise.all(all.map(gz))).reduce((a, b) => a + b, 0);
+  say(`JS/CSS gzipped: first page ${fmt(firstBytes / 1024)} kB (${first.length} files + index.html); everything ${fmt(allBytes / 1024)} kB (${all.length} files, the consoles loaded on demand)   goal ≤ 300 kB`);
+}
+
+async function fleetLoads(page: Page, url: string): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < Number(args.loads); i++) {
+    await page.goto(`${url}/rentals`);
+    await page.locator('main h1').waitFor();
+    const t0 = Date.now();
+    await page.goto(`${url}/fleet`);
+    // Usable: the table knows all its rows (the ones near the screen are drawn) and the first is there.
+    await page.waitForFunction((n) => document.querySelector('table.fleet')?.getAttribute('aria-rowcount') === String(n) && document.querySelector('table.fleet tbody tr[data-node]') !== null, NODES + 2, { timeout: 60_000, polling: 'raf' });
+    // navigationStart → the table's last row, by the page's own clock; and when the list had arrived (SYNCED)
+    const [usable, synced] = await page.evaluate(() => [performance.now(), performance.getEntriesByName('orion-watch-synced')[0]?.startTime ?? NaN]);
+    times.push(usable as number);
+    say(`  load ${i + 1}: ${fmt(usable as number, 0)} ms in the page (list synced at ${fmt(synced as number, 0)} ms; ${Date.now() - t0} ms from the test's goto)`);
+  }
+  say(`fleet view usable (navigation → a table of ${NODES + 1} Nodes, the first screenful drawn): median ${fmt(percentile(times, 50), 0)} ms, p95 ${fmt(percentile(times, 95), 0)} ms   goal ≤ 1500 ms`);
+}
+
+async function updateAfterDeath(page: Page, orion: RunningOrion, plane: LocalDataPlane): Promise<void> {
+  // Most rows of the dying Nodes are off screen (not drawn): the capacity summary's "dead" count is what changes on
+  // screen for each of them. The k-th Dead status write is matched with the moment the count first showed k.
+  await page.evaluate(() => {
+    const shown: number[] = [];
+    (window as unknown as { deadShown: number[] }).deadShown = shown;
+    const value = document.querySelector('[data-stat=dead] .value') as HTMLElement;
+    new MutationObserver(() => {
+      const n = Number(value.textContent);
+      while (shown.length < n) shown.push(Date.now());
+    }).observe(value, { subtree: true, childList: true, characterData: true });
+  });
+  const written: number[] = [];
+  const dead = new Set<string>();
+  const off = orion.store.watch('Node', (e) => {
+    const node = e.object as NodeResource;
+    if (node.status?.health === 'Dead' && !dead.has(node.metadata.name)) {
+      dead.add(node.metadata.name);
+      written.push(Date.now());
+    }
+  });
+  const victim = plane.workers[0];
+  const victims = orion.store.list<NodeResource>('Node').filter((n) => n.spec.port === victim?.port).length;
+  await victim?.kill();
+  const deadline = Date.now() + 120_000;
+  let shown: number[] = [];
+  while (Date.now() < deadline) {
+    shown = await page.evaluate(() => (window as unknown as { deadShown: number[] }).deadShown);
+    if (shown.length >= victims) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  off();
+  const delays = written.slice(0, shown.length).map((at, k) => (shown[k] as number) - at);
+  say(`update on screen after a Node's Dead status write (${delays.length} of ${victims} Nodes): p50 ${fmt(percentile(delays, 50), 0)} ms, p95 ${fmt(percentile(delays, 95), 0)} ms, max ${fmt(Math.max(...delays), 0)} ms   goal p95 ≤ 500 ms`);
+  await victim?.start();
+}
+
+async function keystrokeEcho(page: Page, url: string, rental: RentalResource): Promise<void> {
+  await page.goto(`${url}/console/rentals/${rental.metadata.namespace}/${rental.metadata.name}`);
+  await page.getByText('Connected.').waitFor({ timeout: 30_000 });
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('clear\n');
+  await new Promise((r) => setTimeout(r, 500));
+  await page.evaluate(() => {
+    const w = window as unknown as { echo: number[]; t0?: number; typed: string };
+    w.echo = [];
+    w.typed = '';
+    const rows = document.querySelector('.xterm-rows') as HTMLElement;
+    document.addEventListener('keydown', (e) => {
+      w.t0 = performance.now();
+      w.typed += e.key;
+    }, true);
+    // Only the echo counts: the cursor's blinking changes the rows too, without the typed text in them.
+    new MutationObserver(() => {
+      if (w.t0 === undefined || !(rows.textContent ?? '').includes(w.typed)) return;
+      w.echo.push(performance.now() - w.t0);
+      w.t0 = undefined;
+    }).observe(rows, { subtree: true, childList: true, characterData: true });
+  });
+  const keys = Number(args.keys);
+  for (let i = 0; i < keys; i++) {
+    await page.keyboard.press('abcdefghij'[i % 10] as string);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  const echo = await page.evaluate(() => (window as unknown as { echo: number[] }).echo);
+  say(`keystroke echo in the terminal (${echo.length} of ${keys} keys): p50 ${fmt(percentile(echo, 50))} ms, p95 ${fmt(percentile(echo, 95))} ms   goal p95 ≤ 50 ms`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+// GET /api/v1/choices: what the caller may ask for, in one answer, so that the web app's forms offer only that —
+// which kinds are offered, the images and playbooks a Lab may name, sizes and their limits, the longest desktop,
+// the recipes a job may run, and how much of each quota is used. Today the answer comes from the portal's policy
+// (policy.ts: `orion run` flags and preset files); when admin-owned classes replace the presets, this one route
+// reads them instead and the app does not change. Admission (admission.ts) still checks every request.
+import { Router } from 'express';
+import { MACHINE_LIMITS } from '../../api/schemas/provider.js';
+import type { KindName } from '../../api/types.js';
+import { identityOf } from '../auth/middleware.js';
+import type { Identity } from '../auth/identity.js';
+import { API_PREFIX, restricted, type Portal } from './context.js';
+
+const SIZES = {
+  count: { min: 1, max: MACHINE_LIMITS.count, default: 1 },
+  cpu: { min: 1, max: MACHINE_LIMITS.cpu, default: 1 },
+  memoryMiB: { min: 256, max: MACHINE_LIMITS.memoryMiB, default: 1024 },
+  diskGiB: { min: 1, max: MACHINE_LIMITS.diskGiB, default: 10 },
+};
+
+export function choiceRoutes(portal: Portal): Router {
+  const router = Router();
+  router.get(`${API_PREFIX}/choices`, async (_req, res) => {
+    const identity = identityOf(res);
+    res.json(await choicesFor(portal, identity));
+  });
+  return router;
+}
+
+export async function choicesFor(portal: Portal, identity: Identity): Promise<Record<string, unknown>> {
+  const { policy } = portal;
+  const namespace = policy.namespace;
+  const may = (kind: KindName): Promise<boolean> => portal.access.allows(identity, { verb: 'create', kind, namespace }).catch(() => false);
+  const tenant = restricted(portal, identity);
+  const quota = (kind: KindName): { limit: number | null; held: number } => ({
+    limit: identity.admin ? null : policy.quota(kind) ?? null,
+    held: portal.quotas.held(identity, kind),
+  });
+  return {
+    namespace,
+    rental: { offered: await may('Rental'), ...quota('Rental'), registeredKeys: identity.sshPublicKeys?.length ?? 0, ttlSeconds: { min: 60, max: 30 * 86400 } },
+    desktop: {
+      offered: (await may('Desktop')) && (!tenant || policy.desktop !== undefined),
+      ...quota('Desktop'),
+      maxTtlSeconds: policy.desktop?.maxTtlSeconds ?? 8 * 3600,
+      extendSeconds: [1800, 3600, 4 * 3600],
+    },
+    lab: {
+      offered: (await may('Lab')) && (!tenant || policy.lab !== undefined),
+      ...quota('Lab'),
+      images: policy.lab?.images ?? [],
+      playbooks: policy.lab?.playbooks ?? [],
+      sizes: SIZES,
+    },
+    job: { offered: await may('PlaybookRun'), recipes: [...policy.recipes] },
+  };
+}

@@ -1,0 +1,23 @@
+// What this person may ask for (GET /api/v1/choices): the forms offer only that.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './http.js';
+
+interface Quota { limit: number | null; held: number }
+interface Range { min: number; max: number; default: number }
+
+export interface Choices {
+  namespace: string;
+  rental: Quota & { offered: boolean; registeredKeys: number; ttlSeconds: { min: number; max: number } };
+  desktop: Quota & { offered: boolean; maxTtlSeconds: number; extendSeconds: number[] };
+  lab: Quota & { offered: boolean; images: string[]; playbooks: string[]; sizes: { count: Range; cpu: Range; memoryMiB: Range; diskGiB: Range } };
+  job: { offered: boolean; recipes: string[] };
+}
+
+export function useChoices(): { choices: Choices | undefined; error: string } {
+  const [choices, setChoices] = useState<Choices | undefined>();
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api<Choices>('GET', '/api/v1/choices').then(setChoices, (err: Error) => setError(err.message));
+  }, []);
+  return { choices, error };
+}
