@@ -3,9 +3,10 @@
 // parse, is emptied, cannot be read (EACCES, EIO, ...) or is not a regular file (a FIFO, a socket, a device) keeps
 // its last valid content in the snapshot and is reported with its reason. Across restarts too: what the state
 // directory says each file declared counts as its last valid content until the file is read again. Only a file that
-// is gone (ENOENT), or that parses and no longer declares an object, removes what it declared.
+// is gone (ENOENT), or that parses and no longer declares an object, removes what it declared: the snapshot names
+// those files (`settledFiles`), and an object of any other file (damaged, not read yet) is kept by construction.
 import { watch, type FSWatcher } from 'chokidar';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { keyOf } from '../api/refs.js';
 import type { Manifest } from '../api/validate.js';
@@ -23,6 +24,12 @@ export interface FolderSnapshot {
   secrets: Map<string, Record<string, string>>;
   /** Files whose current content is invalid (their last valid content is still in force). */
   invalidFiles: Set<string>;
+  /**
+   * The only files whose objects missing from `objects` are deleted: read and valid now (they no longer declare
+   * them), or gone (ENOENT when last read, after the removal grace). An object of any other file (damaged, out of
+   * reach, or not read yet since the start) is kept: a snapshot never deletes by leaving something out.
+   */
+  settledFiles: Set<string>;
   errors: ManifestError[];
 }
 
@@ -65,10 +72,14 @@ export class ManifestFolder {
   /** Files the state directory says declared objects, not read successfully since the start. */
   private readonly remembered = new Map<string, readonly string[]>();
   private readonly fileErrors = new Map<string, ManifestError[]>();
+  /** Files found gone (ENOENT) when last read: their objects are deleted. */
+  private readonly goneFiles = new Set<string>();
   private readonly pending = new Set<string>();
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private holdUntil = 0;
+  /** Set once chokidar's first scan is complete: no snapshot is taken from part of the folder. */
+  private scanned = false;
   private processing: Promise<void> = Promise.resolve();
   private readonly dir: string;
 
@@ -92,8 +103,13 @@ export class ManifestFolder {
     watcher.on('error', (err) => this.options.onError?.(err as Error));
     await new Promise<void>((done) => watcher.once('ready', () => done()));
     // A remembered file the scan did not report may be gone (its objects are deleted) or out of reach (an unreadable
-    // folder: kept): reading it tells which.
-    for (const file of this.remembered.keys()) if (!this.isIgnored(file)) this.pending.add(file);
+    // folder, a file without read permission, which chokidar leaves out: kept): reading it tells which. A remembered
+    // file in a place no longer read (a hidden folder, the state directory) declares nothing any more.
+    for (const file of this.remembered.keys()) {
+      if (!this.isIgnored(file)) this.pending.add(file);
+      else this.goneFiles.add(file);
+    }
+    this.scanned = true;
     clearTimeout(this.timer);
     await this.flush();
   }
@@ -120,6 +136,9 @@ export class ManifestFolder {
   private markDirty(path: string, holdMs = 0): void {
     if (!MANIFEST_FILE.test(path)) return;
     this.pending.add(path);
+    // chokidar reports the files of its first scan one by one before 'ready': start() reads them all at once then.
+    // A snapshot of the files reported so far would lack the objects of the others (a slower subfolder).
+    if (!this.scanned) return;
     this.holdUntil = Math.max(this.holdUntil, Date.now() + holdMs);
     clearTimeout(this.timer);
     const delay = Math.max(this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS, this.holdUntil - Date.now());
@@ -129,11 +148,13 @@ export class ManifestFolder {
   private async processPending(): Promise<void> {
     const files = [...this.pending];
     this.pending.clear();
-    let removed = false;
-    for (const file of files) removed = (await this.readOne(file)) || removed;
+    const gone: string[] = [];
+    for (const file of files) if (await this.readOne(file)) gone.push(file);
     // A removal may be half of a rename whose add chokidar has not reported yet: read complete new
     // files now, so that the objects they declare are not deleted and re-created.
-    if (removed) for (const file of await this.untrackedStableFiles()) await this.readOne(file);
+    if (gone.length > 0) for (const file of await this.untrackedStableFiles()) await this.readOne(file);
+    // Gone means gone now: a file back in place since it was read (rm and write again) is read again.
+    for (const file of gone) if (await exists(file)) await this.readOne(file);
     try {
       await this.options.onSnapshot(this.snapshot());
     } catch (err) {
@@ -149,8 +170,10 @@ export class ManifestFolder {
       this.lastValid.delete(file);
       this.fileErrors.delete(file);
       this.remembered.delete(file);
+      this.goneFiles.add(file);
       return true;
     }
+    this.goneFiles.delete(file);
     if ('unreadable' in read) {
       this.fileErrors.set(file, [{ file: name, line: 0, field: '', message: `${read.unreadable}; keeping its previous resources (delete the file to delete them)` }]);
       return false;
@@ -213,6 +236,7 @@ export class ManifestFolder {
       objects: new Map(),
       secrets: new Map(),
       invalidFiles: new Set(this.fileErrors.keys()),
+      settledFiles: new Set(this.goneFiles),
       errors: [...this.fileErrors.values()].flat(),
     };
     const candidates = new Map<string, DeclaredObject[]>();
@@ -227,7 +251,18 @@ export class ManifestFolder {
       }
     }
     for (const [key, declared] of candidates) this.pickOwner(snapshot, key, declared);
+    for (const file of this.lastValid.keys()) if (!snapshot.invalidFiles.has(file)) snapshot.settledFiles.add(file);
     return snapshot;
+  }
+}
+
+/** Whether something is at the path now (anything but ENOENT counts: it is not gone). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 

@@ -252,7 +252,8 @@ export class FolderStore implements Store {
     }
     for (const [key, obj] of this.objects) {
       if (snapshot.objects.has(key) || obj.apiCreated) continue;
-      if (obj.source && snapshot.invalidFiles.has(resolve(obj.source.file))) continue; // last valid stays
+      // Deleted only when its file is gone or read valid without it; a damaged or unread file's objects stay (ADR 17).
+      if (obj.source && !snapshot.settledFiles.has(resolve(obj.source.file))) continue;
       writes.push(this.applyRemoved(obj));
     }
     await Promise.all(writes);

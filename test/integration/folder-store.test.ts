@@ -377,6 +377,36 @@ describe('FolderStore: state directory', () => {
     expect(Number(next.metadata.resourceVersion)).toBeGreaterThan(Number(again.metadata.resourceVersion));
   });
 
+  it('a restart reads the whole folder before its first snapshot: objects of files the scan reports late are kept', async () => {
+    // chokidar reports the files of its first scan one by one; a snapshot taken from the files reported so far lacked
+    // the objects of the others (a slower subfolder, a FUSE mount), and deleted them (ADR 17).
+    const names: string[] = [];
+    for (let d = 0; d < 40; d++) {
+      mkdirSync(join(h.dir, `rack-${d}`));
+      for (let f = 0; f < 5; f++) {
+        const name = `n-${d}-${f}`;
+        names.push(name);
+        h.write(join(`rack-${d}`, `${name}.yaml`), nodeYaml(name));
+      }
+    }
+    const first = await h.open();
+    await waitFor(() => first.list('Node').length === names.length, 'every Node');
+    for (const name of names) await first.addFinalizer(first.get({ kind: 'Node', namespace: 'default', name }) as NodeResource, FINALIZER);
+    const uids = new Map(first.list('Node').map((n) => [n.metadata.name, n.metadata.uid]));
+    await first.stop();
+
+    h.events.length = 0;
+    const second = await h.open();
+    await second.flush();
+    const after = second.list<NodeResource>('Node');
+    expect(after.map((n) => n.metadata.name).sort()).toEqual([...names].sort());
+    for (const node of after) {
+      expect(node.metadata.uid).toBe(uids.get(node.metadata.name));
+      expect(node.metadata.deletionTimestamp).toBeUndefined();
+    }
+    expect(h.events.filter((e) => e.type !== 'ADDED' || e.object.metadata.deletionTimestamp)).toEqual([]);
+  });
+
   it('updateStatus with a stale resourceVersion throws ConflictError and writes nothing', async () => {
     h.write('n1.yaml', nodeYaml('n1'));
     const store = await h.open();
