@@ -66,7 +66,10 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     const report = await renderCommand([join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
     expect(report.errors).toEqual([]);
     const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: 'default', name: 'lab1' }));
-    expect(report.text).toBe(`# Lab default/lab1: main.tf.json\n${await readFile(join(ws.dir, 'main.tf.json'), 'utf8')}`);
+    const file = (name: string) => readFile(join(ws.dir, name), 'utf8');
+    expect(report.text).toBe(
+      `# Lab default/lab1: main.tf.json\n${await file('main.tf.json')}# Lab default/lab1: terraform.tfvars.json\n${await file('terraform.tfvars.json')}`,
+    );
     expect(bed.runner.spawned).toEqual(spawned);
   });
 

@@ -35,7 +35,13 @@ interface Field {
   field: string;
   target: Target;
   set: (value: string) => Record<string, unknown>;
+  /** The pieces of the value found where it goes, when the renderer reshapes it (a kernel command line). */
+  pieces?: (value: string) => string[];
 }
+
+/** A kernel command line's words, as canonicalCmdline keeps them: key and value of key=value, the others whole. */
+const cmdlinePieces = (value: string): string[] =>
+  value.split(/\s+/).filter(Boolean).flatMap((w) => (w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w])).filter(Boolean);
 
 const libvirtMachine = (over: Record<string, unknown>) => ({ provider: { type: 'libvirt' }, machines: [{ name: 'vm', ...over }] });
 const proxmox = (over: Record<string, unknown> = {}) => ({ type: 'proxmox', proxmox: { endpoint: 'https://pve:8006', node: 'pve', tokenSecretRef: { name: 't' }, ...over } });
@@ -46,9 +52,13 @@ const FIELDS: Field[] = [
   { kind: 'Lab', field: 'spec.machines[0].image', target: 'terraform', set: (v) => libvirtMachine({ image: v }) },
   { kind: 'Lab', field: 'spec.machines[0].kernel', target: 'terraform', set: (v) => libvirtMachine({ kernel: v }) },
   { kind: 'Lab', field: 'spec.machines[0].initrd', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', initrd: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].cmdline', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', cmdline: v }), pieces: cmdlinePieces },
   { kind: 'Lab', field: 'spec.machines[0].template', target: 'terraform', set: (v) => ({ provider: proxmox(), machines: [{ name: 'vm', template: v }] }) },
   { kind: 'Lab', field: 'spec.provider.libvirt.uri', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { uri: v } } }) },
   { kind: 'Lab', field: 'spec.provider.libvirt.pool', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { pool: v } } }) },
+  { kind: 'Lab', field: 'spec.provider.libvirt.network', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { network: v } } }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.node', target: 'terraform', set: (v) => ({ provider: proxmox({ node: v }), machines: [{ name: 'vm', template: 't' }] }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.storage', target: 'terraform', set: (v) => ({ provider: proxmox({ storage: v }), machines: [{ name: 'vm', template: 't' }] }) },
   { kind: 'Lab', field: 'spec.provider.proxmox.endpoint', target: 'terraform', set: (v) => ({ provider: proxmox({ endpoint: v }), machines: [{ name: 'vm', template: 't' }] }) },
   { kind: 'Lab', field: 'spec.provider.proxmox.bridge', target: 'terraform', set: (v) => ({ provider: proxmox({ bridge: v }), machines: [{ name: 'vm', template: 't' }] }) },
   { kind: 'Lab', field: 'spec.machines[0].name', target: 'terraform', set: (v) => ({ provider: { type: 'libvirt' }, machines: [{ name: v }] }) },
@@ -57,6 +67,9 @@ const FIELDS: Field[] = [
   { kind: 'Desktop', field: 'spec.template', target: 'terraform', set: (v) => desktop({ template: v }) },
   { kind: 'Desktop', field: 'spec.user', target: 'ansible', set: (v) => desktop({ user: v }) },
   { kind: 'Desktop', field: 'spec.adJoin.ouPath', target: 'ansible', set: (v) => desktop({ adJoin: { domain: 'ad.lan', ouPath: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'Desktop', field: 'spec.adJoin.domain', target: 'ansible', set: (v) => desktop({ adJoin: { domain: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'Desktop', field: 'spec.pamMount.server', target: 'ansible', set: (v) => desktop({ pamMount: { server: v, share: 's' } }) },
+  { kind: 'Desktop', field: 'spec.pamMount.mountpoint', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: 's', mountpoint: v } }) },
   { kind: 'Desktop', field: 'spec.pamMount.share', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: v } }) },
 ];
 
@@ -114,7 +127,7 @@ describe('every tenant string that reaches Terraform or Ansible is data', () => 
     const obj = { ...result.value, metadata: { ...result.value.metadata, uid: 'u', generation: 1 } } as unknown as LabResource & DesktopResource;
     if (f.target === 'terraform') {
       const files = terraformFiles(f.kind, obj);
-      expect(files['terraform.tfvars.json']).toContain(escaped(payload));
+      for (const piece of f.pieces?.(payload) ?? [payload]) expect(files['terraform.tfvars.json']).toContain(escaped(piece));
       expect(files['main.tf.json']).not.toContain(escaped(payload));
       // main.tf.json holds no value of the spec: its templates are references to variables and Orion's own outputs.
       const templates = (files['main.tf.json'] as string).match(/\$\{[^}]*\}|%\{[^}]*\}/g) ?? [];
