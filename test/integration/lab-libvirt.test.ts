@@ -184,6 +184,18 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     await waitFor('lab3 gone', () => bed.lab('lab3') === undefined, WAIT_MS);
   });
 
+  it('applies a userData holding Terraform templates and shell variables as written: the cloud-init disk holds it byte for byte', async () => {
+    // docs/adr/0022-data-stays-data.md: a Terraform template here once read Orion's host; a shell ${HOME} could never be applied.
+    const userData = '#cloud-config\nruncmd:\n  - echo "${HOME}" $${x} "%{ if true }y%{ endif }" > /tmp/a\n  - echo "${tonumber(file("/etc/hostname"))}"\n';
+    await bed.write('lab4.yaml', [bed.labManifest('lab4', { machines: [{ name: 'ci', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1, userData }], driftDetection: { intervalSeconds: 0 } })]);
+    const lab = await waitFor('lab4 Ready', () => ready(bed.lab('lab4')) === 'Ready' && bed.lab('lab4'), WAIT_MS);
+    expect(lab.status?.lastTerraformRun).toMatchObject({ op: 'apply', result: 'success' });
+    const iso = await readFile(join(bed.virt.poolDir, 'default.lab4.ci-0.cloudinit.iso'));
+    expect(iso.indexOf(Buffer.from(userData))).toBeGreaterThan(0);
+    await bed.remove('lab4.yaml');
+    await waitFor('lab4 gone', () => bed.lab('lab4') === undefined, WAIT_MS);
+  });
+
   describe('bad input: refused before anything runs', () => {
     const machine = { name: 'm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 };
 
