@@ -36,17 +36,17 @@ import { execa } from 'execa';
 import { labController } from '../controllers/lab/controller.js';
 import { LIBVIRT_MODULE, renderLabModule } from '../controllers/machine/module.js';
 import { defaultModulesDir } from '../controllers/machine/render.js';
+import { withVariables } from '../controllers/machine/variables.js';
 import { installModule } from '../controllers/machine/terraform.js';
 import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/machine/validate.js';
 import { getCondition } from '../src/api/conditions.js';
 import { refKey, workspaceRef } from '../src/api/refs.js';
 import type { LabSpec } from '../src/api/types.js';
-import { sha256 } from '../src/base/hash.js';
 import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../src/exec/ansible/runner.js';
 import type { Workspace } from '../src/exec/terraform/runner.js';
-import { moduleJson } from '../src/exec/terraform/workspace.js';
+import { ROOT_MODULE_FILE, rootFilesHash, VARIABLES_FILE } from '../src/exec/terraform/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
 import { LabBed } from '../test/harness/lab-bed.js';
@@ -148,7 +148,7 @@ async function tofu(bed: LabBed, dir: string, tofuArgs: string[]): Promise<numbe
 
 interface BareWorkspace {
   dir: string;
-  /** sha256 of main.tf.json. */
+  /** sha256 of main.tf.json and terraform.tfvars.json. */
   moduleHash: string;
   initMs: number;
 }
@@ -160,10 +160,10 @@ async function bareWorkspace(bed: LabBed, name: string, labSpec?: Record<string,
   const imageDirs = [bed.virt.poolDir, bed.images, ...(labSpec && guestImage ? [guestImage.dir] : [])];
   const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs });
   const moduleHash = await installModule({ dir } as Workspace, defaultModulesDir(), LIBVIRT_MODULE);
-  const text = moduleJson(renderLabModule({ namespace: NS, name, spec, moduleHash, images }));
-  await writeFile(join(dir, 'main.tf.json'), text);
+  const root = withVariables(renderLabModule({ namespace: NS, name, spec, moduleHash, images }));
+  for (const [file, text] of Object.entries(root.files())) await writeFile(join(dir, file), text);
   const initMs = await tofu(bed, dir, ['init', '-input=false', '-no-color']);
-  return { dir, moduleHash: sha256(text), initMs };
+  return { dir, moduleHash: root.hash(), initMs };
 }
 
 const bareApply = (bed: LabBed, ws: BareWorkspace): Promise<number> => tofu(bed, ws.dir, ['apply', '-input=false', '-no-color', '-auto-approve']);
@@ -232,7 +232,8 @@ async function orionLab(bed: LabBed, name: string, spec?: Record<string, unknown
     .map(([op, n]) => `${op} ${n}`)
     .join(', ');
   const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: NS, name }));
-  const moduleHash = sha256(await readFile(join(ws.dir, 'main.tf.json'), 'utf8'));
+  const files = Object.fromEntries(await Promise.all([ROOT_MODULE_FILE, VARIABLES_FILE].map(async (f) => [f, await readFile(join(ws.dir, f), 'utf8')] as const)));
+  const moduleHash = rootFilesHash(files);
   const ansible = ansibleTiming(bed, name, wallStart);
   await removeLabs(bed, file, [name]);
   return { readyMs, seenMs: seenMs ?? readyMs, terraformMs, terraformOpMs, moduleHash, spawned, ...(ansible ? { ansible } : {}) };
@@ -350,7 +351,7 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
   const same = rows.every((r) => r.bare.ws.moduleHash === r.orion.moduleHash);
   line('1. bare vs Orion, one Lab', `${TRIALS} trials after 1 warm-up, medians; 1 machine (1 vCPU, 256 MiB, blank 1 GiB disk, TCG)`);
   line('  Ansible', 'none on either side: the Lab has no playbook (its machine boots nothing)');
-  line('  same root module (sha256 of main.tf.json)', same ? 'yes, byte for byte' : 'NO: they differ');
+  line('  same root module (sha256 of main.tf.json and terraform.tfvars.json)', same ? 'yes, byte for byte' : 'NO: they differ');
   line('  bare tofu init (apart)', `${fmt(init / 1000, 2)} s`);
   line('  bare tofu apply', `${fmt(apply / 1000, 2)} s`);
   line('  bare init + apply', `${fmt(both / 1000, 2)} s`);
@@ -398,7 +399,7 @@ async function bareVersusOrionGuest(bed: LabBed, guest: GuestImage): Promise<num
   const total = med((r) => r.bare.guest?.totalMs ?? NaN);
   const orion = med((r) => r.orion.readyMs);
   line('1. bare vs Orion, one booted Lab (--guest)', `${TRIALS} trials, medians; 1 machine (1 vCPU, 512 MiB, Debian image, direct kernel boot, TCG)`);
-  line('  same root module (sha256 of main.tf.json)', rows.every((r) => r.bare.ws.moduleHash === r.orion.moduleHash) ? 'yes, byte for byte' : 'NO: they differ');
+  line('  same root module (sha256 of main.tf.json and terraform.tfvars.json)', rows.every((r) => r.bare.ws.moduleHash === r.orion.moduleHash) ? 'yes, byte for byte' : 'NO: they differ');
   line('  bare tofu init (apart)', `${fmt(med((r) => r.bare.ws.initMs) / 1000, 2)} s`);
   line('  bare tofu apply', `${fmt(med((r) => r.bare.applyMs) / 1000, 2)} s`);
   line('  bare: apply start → DHCP lease', `${fmt(med((r) => r.bare.guest?.addressMs ?? NaN) / 1000, 2)} s   (virsh domifaddr --source lease, every 200 ms)`);

@@ -10,7 +10,9 @@ export const labView: MachineView<LabResource> = {
   playbook: (lab, spec) => {
     const ansible = spec.ansible;
     if (!ansible) return undefined;
-    return { playbook: ansible.playbook, user: ansible.user ?? 'root', vars: ansible.vars ?? {}, identity: { orion_lab: lab.metadata.name } };
+    // The Lab's vars are one variable, lab_vars, whatever their names: no name of theirs can ever be a connection,
+    // become, interpreter or magic variable (docs/adr/0022-data-stays-data.md).
+    return { playbook: ansible.playbook, user: ansible.user ?? 'root', vars: { lab_vars: ansible.vars ?? {} }, identity: { orion_lab: lab.metadata.name } };
   },
   machines: (lab) => lab.status?.machines ?? [],
   recordMachines: (_lab, machines) => ({ machines }),

@@ -1,7 +1,8 @@
 // The root module of a Lab: a plain object serialized as main.tf.json (JSON syntax, never templated HCL).
 // One module block per machine group calls terraform/libvirt-vm or terraform/proxmox-vm (copied into the
 // workspace as ./modules/<name>), and one output lists every machine. Pure: the same Lab gives the same bytes,
-// so the hash of the rendered module says whether there is anything to apply.
+// so the hash of the rendered module says whether there is anything to apply. The values here are the spec's: the
+// pipeline's renderer (render.ts) moves them into terraform.tfvars.json before anything is written (variables.ts).
 //
 // Secrets never appear here: the Proxmox token reaches the provider through its environment
 // (PM_API_TOKEN_ID / PM_API_TOKEN_SECRET) when the controller runs Terraform.

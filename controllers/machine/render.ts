@@ -1,15 +1,16 @@
 // What a Lab or a Desktop becomes for OpenTofu/Terraform: the root module and the files written into its
 // workspace, and the hash that says whether there is anything to apply. The one renderer of the machine pipeline
 // and of `orion render`, so that what a user previews is byte for byte what Orion applies. Pure but for reading the
-// module folder (its content hash is part of the root module).
+// module folder (its content hash is part of the root module). Every value of the module and provider blocks reaches
+// Terraform as a variable's value in terraform.tfvars.json, never as a template in main.tf.json (variables.ts).
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabSpec } from '../../src/api/types.js';
-import { sha256 } from '../../src/base/hash.js';
 import { packageRoot } from '../../src/base/package-root.js';
-import { moduleJson, ROOT_MODULE_FILE } from '../../src/exec/terraform/workspace.js';
+import type { RootModule } from '../../src/exec/terraform/workspace.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE, renderLabModule, type ImageSource, type LabModuleInput } from './module.js';
+import { withVariables } from './variables.js';
 
 /** How the root module is made from its input (tests swap the machine module for a stand-in). */
 export type ModuleRenderer = (input: LabModuleInput) => Record<string, unknown>;
@@ -27,11 +28,11 @@ export interface MachineModuleInput {
 }
 
 export interface RenderedModule {
-  /** The root module, as an object. */
-  module: Record<string, unknown>;
-  /** The files written into the workspace for it, by name: main.tf.json (and variable files, when there are any). */
+  /** The root module and its variables' values, as written into the workspace. */
+  module: RootModule;
+  /** The files written into the workspace for it, by name: main.tf.json and terraform.tfvars.json. */
   files: Record<string, string>;
-  /** sha256 of what is applied: equal hashes, nothing to apply. */
+  /** sha256 of what is applied (both files): equal hashes, nothing to apply. */
   hash: string;
 }
 
@@ -65,14 +66,13 @@ export async function readModuleFolder(modulesDir: string, name: string): Promis
 }
 
 export function renderMachineModule(input: MachineModuleInput, renderer: ModuleRenderer = renderLabModule): RenderedModule {
-  const module = renderer({
+  const module = withVariables(renderer({
     namespace: input.namespace,
     name: input.name,
     spec: input.spec,
     moduleHash: input.moduleHash,
     images: input.images,
     ...(input.sshPublicKey ? { sshPublicKey: input.sshPublicKey } : {}),
-  });
-  const text = moduleJson(module);
-  return { module, files: { [ROOT_MODULE_FILE]: text }, hash: sha256(text) };
+  }));
+  return { module, files: module.files(), hash: module.hash() };
 }

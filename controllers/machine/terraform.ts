@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabStatus } from '../../src/api/types.js';
-import type { TerraformRunner, TerraformRunResult, Workspace } from '../../src/exec/terraform/runner.js';
+import type { RootModule, TerraformRunner, TerraformRunResult, Workspace } from '../../src/exec/terraform/runner.js';
 import { pullState, STATE_FILE, stateResourceAddresses } from '../../src/exec/terraform/state.js';
 import { writeFileAtomic } from '../../src/base/atomic-file.js';
 import { readFileIfExists } from '../../src/base/files.js';
@@ -88,7 +88,7 @@ export interface StepOptions {
 }
 
 /** The runner's converge: init (when needed) → apply; the machines from the outputs in the state. */
-export async function applyModule(runner: TerraformRunner, ws: Workspace, module: object, opts: StepOptions): Promise<TerraformStep> {
+export async function applyModule(runner: TerraformRunner, ws: Workspace, module: RootModule, opts: StepOptions): Promise<TerraformStep> {
   const startedAt = new Date();
   const result = await runner.converge(ws, module, { force: true, signal: opts.signal, env: opts.env });
   const last = result.failure ?? result.runs.find((r) => r.op === 'apply') ?? result.runs.at(-1);

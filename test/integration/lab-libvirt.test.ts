@@ -66,7 +66,10 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     const report = await renderCommand([join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
     expect(report.errors).toEqual([]);
     const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: 'default', name: 'lab1' }));
-    expect(report.text).toBe(`# Lab default/lab1: main.tf.json\n${await readFile(join(ws.dir, 'main.tf.json'), 'utf8')}`);
+    const file = (name: string) => readFile(join(ws.dir, name), 'utf8');
+    expect(report.text).toBe(
+      `# Lab default/lab1: main.tf.json\n${await file('main.tf.json')}# Lab default/lab1: terraform.tfvars.json\n${await file('terraform.tfvars.json')}`,
+    );
     expect(bed.runner.spawned).toEqual(spawned);
   });
 
@@ -179,6 +182,18 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     expect([...(await bed.domains()).keys()].filter((d) => d.startsWith('default.lab3.'))).toEqual(['default.lab3.x-0']);
     await bed.remove('lab3.yaml');
     await waitFor('lab3 gone', () => bed.lab('lab3') === undefined, WAIT_MS);
+  });
+
+  it('applies a userData holding Terraform templates and shell variables as written: the cloud-init disk holds it byte for byte', async () => {
+    // docs/adr/0022-data-stays-data.md: a Terraform template here once read Orion's host; a shell ${HOME} could never be applied.
+    const userData = '#cloud-config\nruncmd:\n  - echo "${HOME}" $${x} "%{ if true }y%{ endif }" > /tmp/a\n  - echo "${tonumber(file("/etc/hostname"))}"\n';
+    await bed.write('lab4.yaml', [bed.labManifest('lab4', { machines: [{ name: 'ci', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1, userData }], driftDetection: { intervalSeconds: 0 } })]);
+    const lab = await waitFor('lab4 Ready', () => ready(bed.lab('lab4')) === 'Ready' && bed.lab('lab4'), WAIT_MS);
+    expect(lab.status?.lastTerraformRun).toMatchObject({ op: 'apply', result: 'success' });
+    const iso = await readFile(join(bed.virt.poolDir, 'default.lab4.ci-0.cloudinit.iso'));
+    expect(iso.indexOf(Buffer.from(userData))).toBeGreaterThan(0);
+    await bed.remove('lab4.yaml');
+    await waitFor('lab4 gone', () => bed.lab('lab4') === undefined, WAIT_MS);
   });
 
   describe('bad input: refused before anything runs', () => {

@@ -143,8 +143,8 @@ describe('request validation', () => {
   });
 
   it.each([
-    ['a template in extra vars', { extraVars: { tenant_user: "{{ lookup('pipe', 'id') }}" } }],
-    ['a template nested in a list', { extraVars: { tenant_ssh_keys: ['ssh-ed25519 AAAA {% raw %}'] } }],
+    ['an extra var named as one of Ansible\'s own', { extraVars: { ansible_ssh_common_args: '-o ProxyCommand=id' } }],
+    ['a value that is not valid Unicode', { extraVars: { lab_vars: { x: 'a\ud800b' } } }],
     ['a traversal in the resource', { resource: { kind: 'Rental', namespace: '..', name: 'r1' } }],
     ['a slash in the resource', { resource: { kind: 'Rental', namespace: 'default', name: 'a/b' } }],
     ['no hosts', { hosts: [] }],
@@ -154,6 +154,10 @@ describe('request validation', () => {
     ['a private key that is not one', { privateKey: 'hunter2' }],
   ])('rejects %s', (_what, over) => {
     expect(() => validateRunRequest(req(over as Partial<AnsibleRunRequest>))).toThrow(InvalidRunRequestError);
+  });
+
+  it('accepts templates in values: they are written as data (unsafe), never run', () => {
+    expect(() => validateRunRequest(req({ extraVars: { tenant_user: "{{ lookup('pipe', 'id') }}", tenant_ssh_keys: ['ssh-ed25519 AAAA {% raw %}'] } }))).not.toThrow();
   });
 
   it('never puts the private key in its messages', () => {

@@ -9,7 +9,7 @@ import { cloudConfig } from '../../controllers/desktop/machine.js';
 import { readModuleFolder, defaultModulesDir } from '../../controllers/machine/render.js';
 import { renderLabModule } from '../../controllers/machine/module.js';
 import { renderCommand } from '../../src/cli/render.js';
-import { moduleJson } from '../../src/exec/terraform/workspace.js';
+import { withVariables } from '../../controllers/machine/variables.js';
 
 const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nnever-shown-private\n-----END OPENSSH PRIVATE KEY-----';
 const TOKEN_SECRET = 'never-shown-token-secret';
@@ -47,7 +47,10 @@ describe('orion render', () => {
     const report = await renderCommand([dir]);
     expect(report.errors).toEqual([]);
     const sections = report.text.split(/^# /m).filter(Boolean);
-    expect(sections.map((s) => s.split('\n')[0])).toEqual(['Desktop default/tom: main.tf.json', 'Lab default/course: main.tf.json']);
+    expect(sections.map((s) => s.split('\n')[0])).toEqual([
+      'Desktop default/tom: main.tf.json', 'Desktop default/tom: terraform.tfvars.json',
+      'Lab default/course: main.tf.json', 'Lab default/course: terraform.tfvars.json',
+    ]);
 
     const [libvirt, prox] = await Promise.all([readModuleFolder(defaultModulesDir(), 'libvirt-vm'), readModuleFolder(defaultModulesDir(), 'proxmox-vm')]);
     const desktopModule = renderLabModule({
@@ -57,9 +60,11 @@ describe('orion render', () => {
         machines: [{ name: 'desktop', count: 1, cpu: 1, memoryMiB: 1024, diskGiB: 10, image: 'debian-12-xfce', userData: cloudConfig('tom', 'root', PUBLIC_KEY) }],
       },
     } as unknown as Parameters<typeof renderLabModule>[0]);
-    expect(sections[0]).toBe(`Desktop default/tom: main.tf.json\n${moduleJson(desktopModule)}`);
-    expect(sections[1]).toContain(`"ssh_public_key": "${PUBLIC_KEY}"`);
-    expect(sections[1]).toContain(`module proxmox-vm ${prox.hash}`);
+    const desktopFiles = withVariables(desktopModule).files();
+    expect(sections[0]).toBe(`Desktop default/tom: main.tf.json\n${desktopFiles['main.tf.json']}`);
+    expect(sections[1]).toBe(`Desktop default/tom: terraform.tfvars.json\n${desktopFiles['terraform.tfvars.json']}`);
+    expect(sections[3]).toContain(`"ssh_public_key": "${PUBLIC_KEY}"`);
+    expect(sections[2]).toContain(`module proxmox-vm ${prox.hash}`);
     for (const value of [PRIVATE_KEY, 'never-shown-private', TOKEN_SECRET, AD_PASSWORD]) expect(report.text).not.toContain(value);
   });
 
@@ -91,7 +96,9 @@ describe('orion render', () => {
     const out = join(dir, 'out');
     const report = await renderCommand([join(dir, 'lab.yaml')], { outputDir: out });
     const file = join(out, 'lab', 'default', 'web', 'main.tf.json');
-    expect(report.text).toBe(file);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ module: { 'machine-m': { name_prefix: 'default.web' } } });
+    const vars = join(out, 'lab', 'default', 'web', 'terraform.tfvars.json');
+    expect(report.text).toBe(`${file}\n${vars}`);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ module: { 'machine-m': { name_prefix: '${var.machine-m.name_prefix}' } } });
+    expect(JSON.parse(readFileSync(vars, 'utf8'))).toMatchObject({ 'machine-m': { name_prefix: 'default.web' } });
   });
 });

@@ -16,7 +16,7 @@ import {
   releaseStaleLock,
 } from '../../src/exec/terraform/lock.js';
 import { FolderStateBackend, STATE_FILE, stateOutputs, stateResourceAddresses } from '../../src/exec/terraform/state.js';
-import { openWorkspace, renderRootModule, workspacePaths, WorkspaceNameError } from '../../src/exec/terraform/workspace.js';
+import { openWorkspace, renderRootModule, RootModule, VARIABLES_FILE, workspacePaths, WorkspaceNameError } from '../../src/exec/terraform/workspace.js';
 
 let root: string;
 beforeEach(async () => {
@@ -74,6 +74,24 @@ describe('renderRootModule', () => {
     expect(other.changed).toBe(true);
     expect(other.hash).not.toBe(first.hash);
     expect((await readdir(ws.dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('RootModule', () => {
+  it('writes the variables beside main.tf.json as terraform.tfvars.json, and its hash covers both', async () => {
+    const ws = await openWorkspace(root, { kind: 'lab', namespace: 'default', name: 'vars' });
+    const main = { variable: { v: {} }, output: { v: { value: '${var.v}' } } };
+    const first = await renderRootModule(ws, new RootModule(main, { v: '${file("/etc/hostname")}' }));
+    expect(first.changed).toBe(true);
+    expect(JSON.parse(await readFile(join(ws.dir, VARIABLES_FILE), 'utf8'))).toEqual({ v: '${file("/etc/hostname")}' });
+    expect((await renderRootModule(ws, new RootModule(main, { v: '${file("/etc/hostname")}' }))).changed).toBe(false);
+    const other = await renderRootModule(ws, new RootModule(main, { v: 'x' }));
+    expect(other).toMatchObject({ changed: true });
+    expect(other.hash).not.toBe(first.hash);
+    expect(other.hash).toBe(new RootModule(main, { v: 'x' }).hash());
+    // A plain object is a root module without variables: its variables file is emptied, not left behind.
+    await renderRootModule(ws, main);
+    expect(JSON.parse(await readFile(join(ws.dir, VARIABLES_FILE), 'utf8'))).toEqual({});
   });
 });
 

@@ -36,7 +36,7 @@ export const labSpecSchema = {
             maxLength: 1024,
             description: 'libvirt: a volume name or a path inside an allowed pool; Proxmox: unused.',
           },
-          template: { type: 'string', maxLength: 128, description: 'Proxmox template to clone.' },
+          template: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$', maxLength: 128, description: 'Proxmox template to clone (a VM name).' },
           userData: { type: 'string', maxLength: 65536, description: 'cloud-init user data.' },
           kernel: { type: 'string', maxLength: 1024, description: 'Direct kernel boot (libvirt).' },
           initrd: { type: 'string', maxLength: 1024 },

@@ -2,6 +2,15 @@
 import { DNS_LABEL } from '../../base/names.js';
 import { secretRefSchema } from './common.js';
 
+/**
+ * A libvirt connection URI: a scheme, then RFC 3986 URI characters only (no space, quote, brace or control
+ * character can ever be part of one; no IPv6 literal host either).
+ */
+export const LIBVIRT_URI = "^[a-z][a-z0-9+.-]*://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$";
+const PORT = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+/** An https (or http) base URL: a host name or IPv4 address, an optional port (1-65535) and path. */
+export const HTTP_ENDPOINT = `^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::${PORT})?(?:/[A-Za-z0-9._~/-]*)?$`;
+
 /** The seed's limits; the controller may enforce lower ones from its configuration. */
 export const MACHINE_LIMITS = { cpu: 8, memoryMiB: 16384, diskGiB: 500, count: 20 } as const;
 
@@ -15,7 +24,7 @@ export const providerSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        uri: { type: 'string', maxLength: 512, default: 'qemu:///system' },
+        uri: { type: 'string', pattern: LIBVIRT_URI, maxLength: 512, default: 'qemu:///system' },
         pool: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
         network: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
         domainType: {
@@ -31,7 +40,7 @@ export const providerSchema = {
       additionalProperties: false,
       required: ['endpoint', 'node', 'tokenSecretRef'],
       properties: {
-        endpoint: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 512 },
+        endpoint: { type: 'string', pattern: HTTP_ENDPOINT, maxLength: 512 },
         node: { type: 'string', pattern: DNS_LABEL, maxLength: 63 },
         tokenSecretRef: { ...secretRefSchema, description: 'Secret with `tokenId` and `tokenSecret`.' },
         tlsInsecure: { type: 'boolean', default: false },

@@ -1,11 +1,12 @@
 // What one ansible-playbook process is given: a private run directory (inventory, known_hosts made from the pinned
-// host keys, the private key, the extra vars as JSON, Ansible's temp and SSH control sockets), SSH options that
-// trust the pinned keys only, and an environment that is the whole of Ansible's configuration.
+// host keys, the private key, the extra vars, Ansible's temp and SSH control sockets), SSH options that trust the
+// pinned keys only, and an environment that is the whole of Ansible's configuration. Every variable's value, extra
+// or host var, is written tagged `!unsafe` (unsafe-yaml.ts): data, never a template.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { packageRoot } from '../../base/package-root.js';
 import { InvalidRunRequestError, type AnsibleHost, type AnsibleRunRequest } from './types.js';
+import { quotedScalar, unsafeVarsYaml } from './unsafe-yaml.js';
 import { hostKeyParts } from './validate.js';
 
 const SSH_CONNECT_TIMEOUT_S = 10;
@@ -24,19 +25,21 @@ export function renderKnownHosts(hosts: AnsibleHost[]): string {
     .join('');
 }
 
-/** The YAML inventory: every host under `all`, addressed by its name. */
+/**
+ * The YAML inventory: every host under `all`, addressed by its name. Orion's connection variables (checked names,
+ * addresses, logins, paths) are plain; the host's own vars are tagged `!unsafe`.
+ */
 export function renderInventory(hosts: AnsibleHost[], privateKeyFile: string): string {
-  const entries: Record<string, Record<string, unknown>> = {};
+  const lines = ['all:', '  hosts:'];
   for (const host of hosts) {
-    entries[host.name] = {
-      ...(host.vars as Record<string, string | number> | undefined),
-      ansible_host: host.address,
-      ansible_port: host.port,
-      ansible_user: host.user,
-      ansible_ssh_private_key_file: privateKeyFile,
-    };
+    lines.push(`    ${quotedScalar(host.name)}:`);
+    lines.push(`      ansible_host: ${quotedScalar(host.address)}`);
+    lines.push(`      ansible_port: ${host.port}`);
+    lines.push(`      ansible_user: ${quotedScalar(host.user)}`);
+    lines.push(`      ansible_ssh_private_key_file: ${quotedScalar(privateKeyFile)}`);
+    if (host.vars && Object.keys(host.vars).length > 0) lines.push(unsafeVarsYaml(host.vars, '      ').trimEnd());
   }
-  return toYaml({ all: { hosts: entries } });
+  return `${lines.join('\n')}\n`;
 }
 
 export interface RunFiles {
@@ -55,12 +58,12 @@ export async function writeRunFiles(dir: string, req: AnsibleRunRequest): Promis
   const files: RunFiles = {
     dir,
     inventory: join(dir, 'inventory.yml'),
-    extraVars: join(dir, 'extra_vars.json'),
+    extraVars: join(dir, 'extra_vars.yml'),
     summary: join(dir, 'summary.json'),
     config: join(dir, 'ansible.cfg'),
   };
   await writeFile(files.inventory, renderInventory(req.hosts, keyFile), { mode: 0o600 });
-  await writeFile(files.extraVars, JSON.stringify(req.extraVars), { mode: 0o600 });
+  await writeFile(files.extraVars, unsafeVarsYaml(req.extraVars), { mode: 0o600 });
   await writeFile(files.config, '# empty on purpose: Orion configures Ansible through the environment\n');
   await mkdir(join(dir, 'tmp'), { mode: 0o700 });
   await mkdir(join(dir, 'cp'), { mode: 0o700 });

@@ -1,7 +1,7 @@
 // Runs an allow-listed playbook against a set of hosts and returns a structured result.
 //
 // Each run gets a private directory (0700) holding the inventory, a known_hosts built from the hosts' pinned keys,
-// the private key (0600), the extra vars as a JSON file and Ansible's local temp; it is removed after the run,
+// the private key (0600), the extra vars as a YAML file (every value tagged !unsafe) and Ansible's local temp; it is removed after the run,
 // whatever happened. Ansible is configured only through the environment (no ansible.cfg, no user config), the
 // key only ever travels as a file path, and SSH checks host keys strictly against the pinned ones.
 //

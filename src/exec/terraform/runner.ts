@@ -33,6 +33,7 @@ import {
   readMarker,
   renderRootModule,
   ROOT_MODULE_FILE,
+  RootModule,
   writeMarker,
   type RenderResult,
   type Workspace,
@@ -44,7 +45,7 @@ import { logger as rootLogger, type Logger } from '../../telemetry/logger.js';
 import { terraformRunSeconds, terraformRunsTotal } from '../../telemetry/metrics.js';
 
 export type { LockHolder, RenderResult, StateBackend, Workspace };
-export { inspectLock, releaseStaleLock, renderRootModule };
+export { inspectLock, releaseStaleLock, renderRootModule, RootModule };
 
 export type TerraformOp = 'init' | 'plan' | 'apply' | 'destroy';
 export type TerraformRunOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
@@ -207,7 +208,7 @@ export class TerraformRunner {
     return this.options.stateBackend?.(ws) ?? new FolderStateBackend(ws, this.options.keepStateVersions ?? DEFAULT_STATE_VERSIONS);
   }
 
-  render(ws: Workspace, module: object): Promise<RenderResult> {
+  render(ws: Workspace, module: object | RootModule): Promise<RenderResult> {
     return renderRootModule(ws, module);
   }
 
@@ -297,7 +298,7 @@ export class TerraformRunner {
    *     plan only when it has changes.
    * The outputs are then read from the state.
    */
-  async converge(ws: Workspace, module: object, opts: RunOptions & { force?: boolean } = {}): Promise<ConvergeResult> {
+  async converge(ws: Workspace, module: object | RootModule, opts: RunOptions & { force?: boolean } = {}): Promise<ConvergeResult> {
     const rendered = await this.render(ws, module);
     const lastApplied = await readMarker(ws, APPLIED_MARKER);
     if (!opts.force && lastApplied === rendered.hash) {

@@ -79,25 +79,65 @@ export function moduleJson(module: object): string {
   return JSON.stringify(module, null, 2) + '\n';
 }
 
+/** The values of the root module's input variables (docs/adr/0022-data-stays-data.md). */
+export const VARIABLES_FILE = 'terraform.tfvars.json';
+
+/**
+ * A root module with the values of its variables. Every string of main.tf.json is a Terraform template; a value in
+ * terraform.tfvars.json never is. So what a user wrote reaches Terraform as a variable's value, and main.tf.json
+ * holds only `${var.NAME}` references to it. A plain object given where a RootModule may be is a root module
+ * without variables.
+ */
+export class RootModule {
+  constructor(
+    readonly main: object,
+    readonly variables: Record<string, unknown> = {},
+  ) {}
+
+  static of(module: object | RootModule): RootModule {
+    return module instanceof RootModule ? module : new RootModule(module);
+  }
+
+  /** The files written into the workspace, by name. */
+  files(): Record<string, string> {
+    return { [ROOT_MODULE_FILE]: moduleJson(this.main), [VARIABLES_FILE]: moduleJson(this.variables) };
+  }
+
+  /** sha256 of both files: equal hashes, nothing to apply. */
+  hash(): string {
+    return rootFilesHash(this.files());
+  }
+}
+
+/** The hash of a root module's files: each file's name, length and content, in name order. */
+export function rootFilesHash(files: Record<string, string>): string {
+  const parts = Object.keys(files).sort().map((name) => `${name}\0${Buffer.byteLength(files[name] as string)}\0${files[name]}`);
+  return sha256(parts.join(''));
+}
+
 export interface RenderResult {
   changed: boolean;
-  /** sha256 of the rendered main.tf.json. */
+  /** sha256 of the rendered files (main.tf.json and terraform.tfvars.json). */
   hash: string;
   path: string;
 }
 
 /**
- * Writes the root module as `main.tf.json` (JSON syntax: the object is serialized, never templated into HCL).
- * The file is only rewritten when its content changes; `changed` tells the caller whether there is new work.
+ * Writes the root module as `main.tf.json` (JSON syntax: the object is serialized, never templated into HCL) and
+ * its variables as `terraform.tfvars.json`. A file is only rewritten when its content changes; `changed` tells the
+ * caller whether there is new work.
  */
-export async function renderRootModule(ws: Workspace, module: object): Promise<RenderResult> {
-  const path = join(ws.dir, ROOT_MODULE_FILE);
-  const text = moduleJson(module);
-  const hash = sha256(text);
-  const current = await readFileIfExists(path);
-  if (current !== undefined && sha256(current) === hash) return { changed: false, hash, path };
-  await writeFileAtomic(path, text);
-  return { changed: true, hash, path };
+export async function renderRootModule(ws: Workspace, module: object | RootModule): Promise<RenderResult> {
+  const files = RootModule.of(module).files();
+  const hash = rootFilesHash(files);
+  let changed = false;
+  for (const [name, text] of Object.entries(files)) {
+    const current = await readFileIfExists(join(ws.dir, name));
+    if (current !== undefined && current.toString('utf8') === text) continue;
+    await writeFileAtomic(join(ws.dir, name), text);
+    changed = true;
+  }
+  return { changed, hash, path: join(ws.dir, ROOT_MODULE_FILE) };
 }
 
 /** A small marker file in the workspace holding a hash (init inputs, last applied module). */

@@ -1,0 +1,143 @@
+// Data stays data (docs/adr/0022-data-stays-data.md): every tenant-writable string field of a Lab or a Desktop that
+// reaches Terraform or Ansible, against every adversarial input. Each pair is either refused by the schema with an
+// error naming the field, or accepted and then found literally where the field goes — terraform.tfvars.json (and
+// never in main.tf.json), or the Ansible vars file tagged !unsafe — never as a template.
+import { describe, expect, it } from 'vitest';
+import { parseDocument, visit } from 'yaml';
+import { desktopLabSpec, desktopPlaybookVars } from '../../controllers/desktop/machine.js';
+import { labView } from '../../controllers/lab/view.js';
+import { renderMachineModule } from '../../controllers/machine/render.js';
+import type { DesktopResource, LabResource, LabSpec } from '../../src/api/types.js';
+import { validateManifest } from '../../src/api/validate.js';
+import { unsafeVarsYaml } from '../../src/exec/ansible/unsafe-yaml.js';
+
+const PAYLOADS: Array<[string, string]> = [
+  ['Terraform interpolation', '${tonumber(file("/etc/hostname"))}'],
+  ['Terraform directive', '%{ if true }x%{ endif }'],
+  ['Terraform escape', '$${HOME}'],
+  ['shell variable', 'echo ${HOME} $HOME'],
+  ['Jinja expression', "{{ lookup('pipe', 'id') }}"],
+  ['Jinja statement', '{% for x in [1] %}{{ x }}{% endfor %}'],
+  ['Jinja comment', '{# hidden #}'],
+  ['shell metacharacters', 'a; id | tee x && `id` $(id) > /tmp/y'],
+  ['quotes and backslashes', `"' \\" \\\\ \\n`],
+  ['newlines', 'line1\nline2\r\nline3'],
+  ['an SSH option', '-o ProxyCommand=touch /tmp/pwned'],
+  ['a path traversal', '../../etc/shadow'],
+  ['Unicode', 'é ✓ 😀 \u2028 \u0085 \ufeff \u202e'],
+  ['a control character', 'a\u0000b\u001bc'],
+  ['a very long value', `${'${x}'.repeat(20000)}`],
+];
+
+type Target = 'terraform' | 'ansible';
+interface Field {
+  kind: 'Lab' | 'Desktop';
+  field: string;
+  target: Target;
+  set: (value: string) => Record<string, unknown>;
+  /** The pieces of the value found where it goes, when the renderer reshapes it (a kernel command line). */
+  pieces?: (value: string) => string[];
+}
+
+/** A kernel command line's words, as canonicalCmdline keeps them: key and value of key=value, the others whole. */
+const cmdlinePieces = (value: string): string[] =>
+  value.split(/\s+/).filter(Boolean).flatMap((w) => (w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w])).filter(Boolean);
+
+const libvirtMachine = (over: Record<string, unknown>) => ({ provider: { type: 'libvirt' }, machines: [{ name: 'vm', ...over }] });
+const proxmox = (over: Record<string, unknown> = {}) => ({ type: 'proxmox', proxmox: { endpoint: 'https://pve:8006', node: 'pve', tokenSecretRef: { name: 't' }, ...over } });
+const desktop = (over: Record<string, unknown>) => ({ user: 'tom', provider: { type: 'libvirt' }, template: 'xfce', ...over });
+
+const FIELDS: Field[] = [
+  { kind: 'Lab', field: 'spec.machines[0].userData', target: 'terraform', set: (v) => libvirtMachine({ userData: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].image', target: 'terraform', set: (v) => libvirtMachine({ image: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].kernel', target: 'terraform', set: (v) => libvirtMachine({ kernel: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].initrd', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', initrd: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].cmdline', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', cmdline: v }), pieces: cmdlinePieces },
+  { kind: 'Lab', field: 'spec.machines[0].template', target: 'terraform', set: (v) => ({ provider: proxmox(), machines: [{ name: 'vm', template: v }] }) },
+  { kind: 'Lab', field: 'spec.provider.libvirt.uri', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { uri: v } } }) },
+  { kind: 'Lab', field: 'spec.provider.libvirt.pool', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { pool: v } } }) },
+  { kind: 'Lab', field: 'spec.provider.libvirt.network', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { network: v } } }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.node', target: 'terraform', set: (v) => ({ provider: proxmox({ node: v }), machines: [{ name: 'vm', template: 't' }] }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.storage', target: 'terraform', set: (v) => ({ provider: proxmox({ storage: v }), machines: [{ name: 'vm', template: 't' }] }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.endpoint', target: 'terraform', set: (v) => ({ provider: proxmox({ endpoint: v }), machines: [{ name: 'vm', template: 't' }] }) },
+  { kind: 'Lab', field: 'spec.provider.proxmox.bridge', target: 'terraform', set: (v) => ({ provider: proxmox({ bridge: v }), machines: [{ name: 'vm', template: 't' }] }) },
+  { kind: 'Lab', field: 'spec.machines[0].name', target: 'terraform', set: (v) => ({ provider: { type: 'libvirt' }, machines: [{ name: v }] }) },
+  { kind: 'Lab', field: 'spec.ansible.user', target: 'ansible', set: (v) => ({ ...libvirtMachine({}), ansible: { playbook: 'lab-base', user: v } }) },
+  { kind: 'Lab', field: 'spec.ansible.vars', target: 'ansible', set: (v) => ({ ...libvirtMachine({}), ansible: { playbook: 'lab-base', vars: { motd: v, nested: [{ [v]: v }] } } }) },
+  { kind: 'Desktop', field: 'spec.template', target: 'terraform', set: (v) => desktop({ template: v }) },
+  { kind: 'Desktop', field: 'spec.user', target: 'ansible', set: (v) => desktop({ user: v }) },
+  { kind: 'Desktop', field: 'spec.adJoin.ouPath', target: 'ansible', set: (v) => desktop({ adJoin: { domain: 'ad.lan', ouPath: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'Desktop', field: 'spec.adJoin.domain', target: 'ansible', set: (v) => desktop({ adJoin: { domain: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'Desktop', field: 'spec.pamMount.server', target: 'ansible', set: (v) => desktop({ pamMount: { server: v, share: 's' } }) },
+  { kind: 'Desktop', field: 'spec.pamMount.mountpoint', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: 's', mountpoint: v } }) },
+  { kind: 'Desktop', field: 'spec.pamMount.share', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: v } }) },
+];
+
+const escaped = (value: string): string => JSON.stringify(value).slice(1, -1);
+
+/** The root module's files as the pipeline renders them for the object. */
+function terraformFiles(kind: Field['kind'], obj: LabResource | DesktopResource): Record<string, string> {
+  const spec: LabSpec = kind === 'Lab' ? (obj as LabResource).spec : desktopLabSpec(obj as DesktopResource, 'root', 'ssh-ed25519 AAAA k');
+  const images = Object.fromEntries(spec.machines.map((m) => [m.name, { path: m.image ?? '/images/base.qcow2' }]));
+  return renderMachineModule({ namespace: 'default', name: 'x', spec, images, moduleHash: 'sha256:0' }).files;
+}
+
+/** The Ansible vars file the runner writes for the object's playbook. */
+function ansibleVarsFile(kind: Field['kind'], obj: LabResource | DesktopResource): string {
+  if (kind === 'Desktop') {
+    return unsafeVarsYaml(desktopPlaybookVars(obj as DesktopResource, { rdpPassword: 'pw', adCredentials: { username: 'svc', password: 'pw' } }));
+  }
+  const run = labView.playbook(obj as LabResource, (obj as LabResource).spec, {});
+  return unsafeVarsYaml({ ...run?.vars, ...run?.identity, ansible_user_is_a_host_var: run?.user });
+}
+
+/** Every string of the YAML, keys included, and whether each is tagged !unsafe. */
+function strings(text: string): Array<{ value: string; unsafe: boolean; key: boolean }> {
+  const doc = parseDocument(text, { customTags: [{ tag: '!unsafe', resolve: (s: string) => s }] });
+  expect(doc.errors).toEqual([]);
+  const found: Array<{ value: string; unsafe: boolean; key: boolean }> = [];
+  const names = new Set(Object.keys(doc.toJS() as object));
+  visit(doc, {
+    Scalar(key, node) {
+      if (typeof node.value !== 'string') return;
+      // The variables' own names (Orion's, checked identifiers) are the one plain text.
+      const name = key === 'key' && node.tag === undefined && names.has(node.value);
+      found.push({ value: node.value, unsafe: node.tag === '!unsafe', key: name });
+    },
+  });
+  return found;
+}
+
+describe('every tenant string that reaches Terraform or Ansible is data', () => {
+  const cases = FIELDS.flatMap((f) => PAYLOADS.map(([what, payload]) => [`${f.kind} ${f.field} ← ${what}`, f, payload] as const));
+
+  it('the table covers every field with every payload', () => {
+    expect(cases.length).toBe(FIELDS.length * PAYLOADS.length);
+  });
+
+  it.each(cases)('%s', (_name, f, payload) => {
+    const doc = { apiVersion: 'orion.lab/v1alpha1', kind: f.kind, metadata: { name: 'x', namespace: 'default' }, spec: f.set(payload) };
+    const result = validateManifest(doc);
+    if (!result.ok) {
+      // Refused: the error names the field (or its parent, for a map's keys), with a message.
+      const fieldRoot = f.field.replace(/\[\d+\]/g, '');
+      expect(result.errors.some((e) => e.field.replace(/\[\d+\]/g, '').startsWith(fieldRoot) && e.message.length > 0), JSON.stringify(result.errors)).toBe(true);
+      return;
+    }
+    const obj = { ...result.value, metadata: { ...result.value.metadata, uid: 'u', generation: 1 } } as unknown as LabResource & DesktopResource;
+    if (f.target === 'terraform') {
+      const files = terraformFiles(f.kind, obj);
+      for (const piece of f.pieces?.(payload) ?? [payload]) expect(files['terraform.tfvars.json']).toContain(escaped(piece));
+      expect(files['main.tf.json']).not.toContain(escaped(payload));
+      // main.tf.json holds no value of the spec: its templates are references to variables and Orion's own outputs.
+      const templates = (files['main.tf.json'] as string).match(/\$\{[^}]*\}|%\{[^}]*\}/g) ?? [];
+      for (const t of templates) expect(t).toMatch(/^\$\{(var\.[a-z0-9-]+\.[a-z_]+|concat\(module\.[a-z0-9-]+\.machines(, module\.[a-z0-9-]+\.machines)*\))\}$/);
+    } else {
+      const text = ansibleVarsFile(f.kind, obj);
+      expect(text).toMatch(/^[\x20-\x7e\n]*$/); // plain ASCII: nothing raw reaches Ansible's YAML reader
+      const found = strings(text);
+      expect(found.filter((s) => !s.key && !s.unsafe)).toEqual([]);
+      expect(found.some((s) => s.value === payload && s.unsafe)).toBe(true);
+    }
+  });
+});
