@@ -3,14 +3,18 @@
 // OpenTofu creates the machine, cloud-init gives it the Desktop's key, ansible/desktop.yml configures it (XFCE,
 // xrdp; with adJoin the `ad-join` role joins a real Samba AD domain and pam_mount mounts the user's share), and
 // Orion publishes the RDP endpoint. A real RDP client (FreeRDP under Xvfb, in the namespace) logs in and an XFCE
-// session starts; while it is connected the Desktop is in use; once it disconnects the idle timeout warns, then
-// destroys the VM and its volume; a shortened TTL does the same to the AD desktop. Orion's log, its status, events
-// and every run log never contain the passwords.
+// session starts; while it is connected the Desktop is in use; its owner opens the same session in Chromium (the web
+// app's "Open desktop in browser": noVNC over Orion's console bridge, an SSH tunnel to x11vnc on the machine's
+// loopback) and sees XFCE, while another tenant is refused a ticket; once the clients disconnect the idle timeout
+// warns, then destroys the VM and its volume; a shortened TTL does the same to the AD desktop. Orion's log, its
+// status, events and every run log never contain the passwords.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCondition } from '../../src/api/conditions.js';
 import type { DesktopResource } from '../../src/api/types.js';
+import { ensureWebApp, launchChromium, newContext, screenshot, type TestBrowser } from '../harness/browser.js';
 import { waitFor } from '../harness/cluster.js';
 import { secretManifest, type DesktopCase } from '../harness/desktop-manifest.js';
 import { DesktopGuestBed } from '../harness/desktop-guest-bed.js';
@@ -33,6 +37,7 @@ const SHARE_TEXT = 'a file on the orion.test share\n';
 describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD', () => {
   let bed: DesktopGuestBed;
   let rdp: RdpClient | undefined;
+  let chrome: TestBrowser | undefined;
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -53,6 +58,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   });
 
   afterAll(async () => {
+    await chrome?.close();
     await rdp?.disconnect().catch(() => undefined);
     await bed?.destroy();
   });
@@ -98,7 +104,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   }
 
   it('becomes Ready with its RDP endpoint; FreeRDP logs in with its password and an XFCE session starts', { timeout: BOOT_WAIT_MS + 15 * MINUTES }, async () => {
-    const desktop = await createDesktop('desk', { user: 'alice', passwordSecret: 'alice-rdp', ttlSeconds: 7200, idleTimeoutSeconds: 60, warningSeconds: 40 });
+    const desktop = await createDesktop('desk', { user: 'alice', owner: 'alice', passwordSecret: 'alice-rdp', ttlSeconds: 7200, idleTimeoutSeconds: 60, warningSeconds: 40 });
     expect(desktop.status?.rdp).toMatchObject({ host: expect.stringMatching(/^10\.77\.0\.\d+$/), port: 3389, user: 'alice' });
     expect(desktop.status?.machine?.hostKey).toMatch(/^ssh-ed25519 /);
     expect((await bed.domains()).filter((d) => d.startsWith('default.desk.'))).toEqual(['default.desk.desktop-0']);
@@ -118,6 +124,45 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     expect(desktop.status?.sessions).toBeGreaterThanOrEqual(1);
     expect(desktop.status?.idleSince).toBeUndefined();
     expect(desktop.status?.phase).toBe('Ready');
+  });
+
+  it('its owner opens it in Chromium: noVNC shows the XFCE session; another tenant gets no ticket', { timeout: 10 * MINUTES }, async () => {
+    await ensureWebApp();
+    const url = await bed.portalUrl();
+    // Orion listens in the bed's namespace: the browser runs in there too.
+    chrome = await launchChromium({ netns: bed.virt.netns });
+    const alice = await logIn(chrome, url, await bed.token('alice'));
+    await alice.goto(`${url}/desktops/default/desk`);
+    await alice.getByRole('link', { name: 'Open desktop in browser' }).click();
+    await alice.getByText('Connected.').waitFor({ timeout: 2 * MINUTES });
+    const canvas = await waitFor('the XFCE session on the noVNC canvas', async () => {
+      const c = await canvasColours(alice);
+      return c.width > 0 && c.colours >= 16 && c.dominantShare < 0.95 && c;
+    }, 2 * MINUTES);
+    const file = await screenshot(alice, '30-desktop-in-browser');
+    console.log(`desktop in the browser: ${canvas.width}x${canvas.height}, ${canvas.colours} colours, the commonest ${(canvas.dominantShare * 100).toFixed(1)} % (${file})`);
+    // The RDP client's screen (1024 wide), shared: the same X server, not a second desktop.
+    expect(canvas.width).toBe(1024);
+    const opened = await waitFor('the ConsoleOpened event', async () => (await bed.events('desk')).find((e) => e.reason === 'ConsoleOpened'), MINUTES);
+    expect(opened.message).toBe('screen opened by alice through the portal');
+    // x11vnc listens on the machine's loopback only.
+    const listening = await bed.ssh((await bed.desktop('desk')) as DesktopResource, "ss -Hltn '( sport = :5900 )'");
+    const addresses = listening.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const a of addresses) expect(a).toMatch(/^(127\.0\.0\.1|\[::1\]):5900$/);
+
+    const bob = await logIn(chrome, url, await bed.token('bob'));
+    const asked = await bob.evaluate(async (token) => {
+      const post = (path: string) => fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"type":"vnc"}' });
+      const own = await post('/api/v1/namespaces/default/desktops/desk/console');
+      const crafted = await post('/api/v1/namespaces/default/desktops/desk/machines/desktop-0/console');
+      return [own.status, crafted.status, (await own.text()).includes('ticket')];
+    }, await bed.token('bob'));
+    expect(asked).toEqual([404, 404, false]);
+    await bob.goto(`${url}/console/desktops/default/desk`);
+    await bob.getByText(/Disconnected: Desktop "desk" not found/).waitFor({ timeout: MINUTES });
+    await chrome.close();
+    chrome = undefined;
   });
 
   it('after the client disconnects, warns of the idle timeout, then destroys the VM and its volume', { timeout: 10 * MINUTES }, async () => {
@@ -192,3 +237,28 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     }
   });
 });
+
+/** A page of this browser (its own cookie jar) logged in to the portal with a bearer token. */
+async function logIn(chrome: TestBrowser, url: string, token: string): Promise<Page> {
+  const page = await (await newContext(chrome.browser)).newPage();
+  await page.goto(url);
+  await page.getByLabel(/token/i).fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: /rentals/i }).waitFor();
+  return page;
+}
+
+/** What the noVNC canvas shows: its size, how many colours, and the share of the commonest one (1: a blank screen). */
+function canvasColours(page: Page): Promise<{ width: number; height: number; colours: number; dominantShare: number }> {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('.console canvas') as HTMLCanvasElement | null;
+    if (!canvas || canvas.width === 0) return { width: 0, height: 0, colours: 0, dominantShare: 1 };
+    const data = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < data.length; i += 4) {
+      const rgb = ((data[i] as number) << 16) | ((data[i + 1] as number) << 8) | (data[i + 2] as number);
+      counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
+    }
+    return { width: canvas.width, height: canvas.height, colours: counts.size, dominantShare: Math.max(...counts.values()) / (data.length / 4) };
+  });
+}
