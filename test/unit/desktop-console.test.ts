@@ -17,7 +17,7 @@ import type { Portal } from '../../src/server/api/context.js';
 import { problemHandler } from '../../src/server/problem.js';
 import { defaultConsoleTargets, tcpConnector } from '../../src/server/console/resolvers.js';
 import { consoleTicketRoutes } from '../../src/server/console/routes.js';
-import { openSshTunnel } from '../../src/server/console/ssh-tunnel.js';
+import { openSshTunnel, TunnelRefused } from '../../src/server/console/ssh-tunnel.js';
 import { ConsoleUnavailable } from '../../src/server/console/targets.js';
 import { TicketBook } from '../../src/server/console/tickets.js';
 import type { Store } from '../../src/store/store.js';
@@ -31,6 +31,8 @@ const RFB_GREETING = 'RFB 003.008\n';
 /** The machine: sshd for root with the admin key; what it forwards to reaches the stand-in VNC server. */
 class Machine {
   readonly forwarded: Array<{ destIP: string; destPort: number }> = [];
+  /** Ports where nothing listens (a desktop with no session has no x11vnc). */
+  readonly closedPorts = new Set<number>([1]);
   ssh!: ssh2.Server;
   vnc!: NetServer;
   sshPort = 0;
@@ -53,7 +55,7 @@ class Machine {
       client.on('ready', () => {
         client.on('tcpip', (accept, reject, info) => {
           this.forwarded.push({ destIP: info.destIP, destPort: info.destPort });
-          if (info.destIP !== '127.0.0.1') return reject();
+          if (info.destIP !== '127.0.0.1' || this.closedPorts.has(info.destPort)) return reject();
           const channel = accept();
           const upstream = tcpConnector('127.0.0.1', vncPort);
           void upstream.then((sock) => {
@@ -140,6 +142,12 @@ describe('the desktop\'s screen through an SSH tunnel', () => {
     expect((err as Error).message).toBe('desktop desk refused the console\'s key for root');
   });
 
+  it('says when nothing listens on the port', async () => {
+    const err = await openSshTunnel(endpoint(), 1).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(TunnelRefused);
+    expect((err as Error).message).toMatch(/^desktop desk accepts no connection on its port 1 /);
+  });
+
   describe('a Desktop\'s VNC target', () => {
     const ready = () => desktop('desk', 'alice', { phase: 'Ready', machine: { name: 'desktop-0', address: '127.0.0.1', hostKey: hostKeyLine(hostKey), sshPort: machine.sshPort } } as DesktopResource['status']);
     const target = { type: 'vnc' as const, kind: 'Desktop', namespace: 'default', name: 'desk' };
@@ -163,6 +171,17 @@ describe('the desktop\'s screen through an SSH tunnel', () => {
       const targets = defaultConsoleTargets({ store: storeOf([d], { 'desktop-key': { privateKey: adminKey.private } }), desktopAdminUser: 'debian' });
       const err = await (await targets.vnc(d, target)).connect().catch((e: Error) => e);
       expect((err as Error).message).toBe('desktop desk refused the console\'s key for debian');
+    });
+
+    it('says when the desktop shares no screen (no XRDP session, so no x11vnc)', async () => {
+      const d = ready();
+      const targets = defaultConsoleTargets({ store: storeOf([d], { 'desktop-key': { privateKey: adminKey.private } }) });
+      machine.closedPorts.add(5900);
+      try {
+        await expect((await targets.vnc(d, target)).connect()).rejects.toThrow(new ConsoleUnavailable('desktop desk shares no screen now: its session\'s screen is shared while the session runs (log in over RDP first)'));
+      } finally {
+        machine.closedPorts.delete(5900);
+      }
     });
 
     it('is not offered before the Desktop is Ready, nor without its key Secret', async () => {

@@ -13,7 +13,7 @@ import { DESKTOP_VNC_PORT } from '../../api/desktop-ports.js';
 import type { DesktopResource, LabResource, NodeResource, RentalResource } from '../../api/types.js';
 import type { ConsoleKeys } from '../../store/console-keys.js';
 import type { Store } from '../../store/store.js';
-import { openSshTunnel } from './ssh-tunnel.js';
+import { openSshTunnel, TunnelRefused } from './ssh-tunnel.js';
 import { ConsoleTargets, ConsoleUnavailable, type SshEndpoint, type VncEndpoint } from './targets.js';
 import type { ConsoleTarget } from './tickets.js';
 
@@ -123,7 +123,11 @@ async function desktopVnc(store: Store, desktop: DesktopResource, adminUser: str
     label: `desktop ${name}`,
     sock: () => connector(address, sshPort),
   };
-  return { label: `the screen of desktop ${name}`, connect: () => openSshTunnel(ssh, DESKTOP_VNC_PORT) };
+  // x11vnc runs with the XRDP session: before the first RDP login (or after logging out) there is no screen to share.
+  const connect = (): Promise<Duplex> => openSshTunnel(ssh, DESKTOP_VNC_PORT).catch((err: unknown) => {
+    throw err instanceof TunnelRefused ? new ConsoleUnavailable(`desktop ${name} shares no screen now: its session's screen is shared while the session runs (log in over RDP first)`) : err;
+  });
+  return { label: `the screen of desktop ${name}`, connect };
 }
 
 /** The host of a libvirt URI (qemu+ssh://user@host/system → host); a local URI is this machine. */

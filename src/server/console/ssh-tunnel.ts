@@ -9,33 +9,37 @@ import { ConsoleUnavailable, type SshEndpoint } from './targets.js';
 
 const LOOPBACK = '127.0.0.1';
 
+/** The machine was reached, but nothing accepted the connection to the port (nothing listens there now). */
+export class TunnelRefused extends ConsoleUnavailable {}
+
 export async function openSshTunnel(endpoint: SshEndpoint, port: number): Promise<Duplex> {
   const sock = endpoint.sock ? await endpoint.sock() : undefined;
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let settled = false;
-    const fail = (message: string): void => {
+    const fail = (err: ConsoleUnavailable): void => {
       if (settled) return;
       settled = true;
       client.end();
       sock?.destroy();
-      reject(new ConsoleUnavailable(message));
+      reject(err);
     };
+    const unavailable = (message: string): void => fail(new ConsoleUnavailable(message));
     client.on('ready', () => {
       client.forwardOut(LOOPBACK, 0, LOOPBACK, port, (err, channel: ClientChannel) => {
-        if (err) return fail(`${endpoint.label} has nothing listening on its port ${port} (${err.message})`);
+        if (err) return fail(new TunnelRefused(`${endpoint.label} accepts no connection on its port ${port} (${err.message})`));
         settled = true;
         channel.on('close', () => client.end());
         resolve(channel);
       });
     });
     client.on('connect', () => client.setNoDelay(true));
-    client.on('error', (err) => fail(describe(err, endpoint)));
-    client.on('close', () => fail(`${endpoint.label} closed the SSH connection`));
+    client.on('error', (err) => unavailable(describe(err, endpoint)));
+    client.on('close', () => unavailable(`${endpoint.label} closed the SSH connection`));
     try {
       client.connect(connectConfig(endpoint, sock));
     } catch (err) {
-      fail(describe(err as Error, endpoint));
+      unavailable(describe(err as Error, endpoint));
     }
   });
 }
