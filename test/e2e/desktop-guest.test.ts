@@ -14,6 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCondition } from '../../src/api/conditions.js';
 import type { DesktopResource } from '../../src/api/types.js';
+import type { RecordedEvent } from '../../src/store/store.js';
 import { ensureWebApp, launchChromium, newContext, screenshot, type TestBrowser } from '../harness/browser.js';
 import { waitFor } from '../harness/cluster.js';
 import { secretManifest, type DesktopCase } from '../harness/desktop-manifest.js';
@@ -98,6 +99,14 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     return login.shot;
   }
 
+  /** The Desktop's events once its Expired event is there (it is recorded just after the Expired status is written). */
+  async function expiredEvents(name: string): Promise<RecordedEvent[]> {
+    return waitFor(`the Expired event of ${name}`, async () => {
+      const events = await bed.events(name);
+      return events.some((e) => e.reason === 'Expired') && events;
+    }, MINUTES);
+  }
+
   async function machineGone(name: string): Promise<void> {
     expect((await bed.domains()).filter((d) => d.startsWith(`default.${name}.`))).toEqual([]);
     expect((await bed.volumes()).filter((v) => v.startsWith(`default.${name}.`))).toEqual([]);
@@ -129,8 +138,19 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   it('its owner opens it in Chromium: noVNC shows the XFCE session; another tenant gets no ticket', { timeout: 10 * MINUTES }, async () => {
     await ensureWebApp();
     const url = await bed.portalUrl();
-    // Orion listens in the bed's namespace: the browser runs in there too.
+    // Orion listens in the bed's namespace: the browser runs in there too. It is closed whatever happens here: an
+    // open screen is a session, which would keep the desktop from going idle in the next test.
     chrome = await launchChromium({ netns: bed.virt.netns });
+    try {
+      await openedInTheBrowser(chrome, url);
+    } finally {
+      await chrome.close();
+      chrome = undefined;
+    }
+  });
+
+  /** alice sees her desktop's XFCE session on the noVNC canvas; bob gets no ticket for it. */
+  async function openedInTheBrowser(chrome: TestBrowser, url: string): Promise<void> {
     const alice = await logIn(chrome, url, await bed.token('alice'));
     await alice.goto(`${url}/desktops/default/desk`);
     await alice.getByRole('link', { name: 'Open desktop in browser' }).click();
@@ -151,19 +171,18 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     expect(addresses.length).toBeGreaterThan(0);
     for (const a of addresses) expect(a).toMatch(/^(127\.0\.0\.1|\[::1\]):5900$/);
 
-    const bob = await logIn(chrome, url, await bed.token('bob'));
+    const bobToken = await bed.token('bob');
+    const bob = await logIn(chrome, url, bobToken);
     const asked = await bob.evaluate(async (token) => {
       const post = (path: string) => fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"type":"vnc"}' });
       const own = await post('/api/v1/namespaces/default/desktops/desk/console');
       const crafted = await post('/api/v1/namespaces/default/desktops/desk/machines/desktop-0/console');
       return [own.status, crafted.status, (await own.text()).includes('ticket')];
-    }, await bed.token('bob'));
+    }, bobToken);
     expect(asked).toEqual([404, 404, false]);
     await bob.goto(`${url}/console/desktops/default/desk`);
     await bob.getByText(/Disconnected: Desktop "desk" not found/).waitFor({ timeout: MINUTES });
-    await chrome.close();
-    chrome = undefined;
-  });
+  }
 
   it('after the client disconnects, warns of the idle timeout, then destroys the VM and its volume', { timeout: 10 * MINUTES }, async () => {
     await rdp?.disconnect();
@@ -173,7 +192,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
       return d?.status?.phase === 'Expired' && d;
     }, 8 * MINUTES);
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'IdleTimeout' });
-    const events = await bed.events('desk');
+    const events = await expiredEvents('desk');
     const warned = events.find((e) => e.reason === 'IdleSoon');
     const gone = events.find((e) => e.reason === 'Expired');
     expect(warned?.type).toBe('Warning');
@@ -218,7 +237,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
       return d?.status?.phase === 'Expired' && d;
     }, 8 * MINUTES);
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'TTLExpired' });
-    const events = await bed.events('addesk');
+    const events = await expiredEvents('addesk');
     const warned = events.find((e) => e.reason === 'ExpiringSoon');
     const gone = events.find((e) => e.reason === 'Expired');
     expect(warned?.type).toBe('Warning');
@@ -226,14 +245,18 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     await machineGone('addesk');
   });
 
-  it('never wrote the join password or the RDP password to its log, status, events or any run log', async () => {
+  it('never wrote the join password, the RDP password or the Desktop\'s key to its log, status, events or any run log', async () => {
     const output = await bed.orionOutput();
     expect(output).toContain('desktop expired and destroyed');
     const files = await bed.stateFiles();
+    const keyBody = bed.key.privateKey.trim().split('\n')[1] ?? '';
+    expect(keyBody.length).toBeGreaterThan(40);
     expect(files.some((f) => f.file.includes('/runs/'))).toBe(true);
     for (const { file, text } of [...files, { file: bed.orionLog, text: output }]) {
       expect(text.includes(JOIN_PASSWORD), `${file} holds the AD join password`).toBe(false);
       expect(text.includes(RDP_PASSWORD), `${file} holds the RDP password`).toBe(false);
+      // The key Orion logs in with (Ansible, the session check, the desktop's screen in the browser).
+      expect(text.includes(keyBody), `${file} holds the Desktop's private key`).toBe(false);
     }
   });
 });
