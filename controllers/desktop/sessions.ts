@@ -1,13 +1,17 @@
 // Whether anyone uses a desktop, as the machine itself sees it: one fixed command over SSH lists the logins that
 // hold a terminal (`who`: SSH sessions with a pty, consoles) and the established connections to xrdp on 3389
-// (`ss`: RDP clients). The controller's own check runs without a pty, so it never counts itself. A desktop whose
-// RDP client disconnected keeps its xrdp session on the machine but has no connection: it counts as idle.
+// (`ss`: RDP clients) and to the session's VNC server on the machine's loopback (5900: the desktop in the browser,
+// which Orion tunnels through SSH). The controller's own check runs without a pty, so it never counts itself. A
+// desktop whose RDP client disconnected keeps its xrdp session on the machine but has no connection: it counts as idle.
+import { DESKTOP_VNC_PORT } from '../../src/api/desktop-ports.js';
 
 export const RDP_PORT = 3389;
+/** x11vnc's port on the machine's loopback: the desktop in the browser. */
+export const VNC_PORT = DESKTOP_VNC_PORT;
 const SEPARATOR = '--orion-rdp--';
 
 /** The command run on the machine (by its login shell). Fixed: nothing from the spec is ever put in it. */
-export const SESSIONS_COMMAND = `LC_ALL=C who; echo ${SEPARATOR}; LC_ALL=C ss -Htn state established '( sport = :${RDP_PORT} )'`;
+export const SESSIONS_COMMAND = `LC_ALL=C who; echo ${SEPARATOR}; LC_ALL=C ss -Htn state established '( sport = :${RDP_PORT} or sport = :${VNC_PORT} )'`;
 
 export interface Login {
   user: string;
@@ -22,8 +26,9 @@ export interface RdpConnection {
 
 export interface Sessions {
   logins: Login[];
+  /** Connections to the screen: RDP clients, and browsers through Orion's VNC tunnel (local port VNC_PORT). */
   rdp: RdpConnection[];
-  /** Logins plus RDP connections. */
+  /** Logins plus RDP and browser (VNC) connections. */
   count: number;
 }
 
@@ -62,6 +67,7 @@ function parseSs(line: string): RdpConnection {
 /** A one-line description for status and logs: "2 session(s): root on pts/0, RDP from 10.0.0.20:51234". */
 export function describeSessions(s: Sessions): string {
   if (s.count === 0) return 'no session';
-  const parts = [...s.logins.map((l) => `${l.user} on ${l.line}`), ...s.rdp.map((c) => `RDP from ${c.peer}`)];
+  const screen = (c: RdpConnection): string => (c.local.endsWith(`:${VNC_PORT}`) ? 'the browser (VNC)' : `RDP from ${c.peer}`);
+  const parts = [...s.logins.map((l) => `${l.user} on ${l.line}`), ...s.rdp.map(screen)];
   return `${s.count} session(s): ${parts.join(', ')}`;
 }

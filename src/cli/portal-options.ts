@@ -19,10 +19,17 @@ export interface PortalRunOptions extends PolicyFlags {
   consoleConnector?: Connector;
 }
 
-/** The consoles and OIDC parts of the portal's setup, the same in both modes. */
-export function consoleAndLogin(options: PortalRunOptions, passwords: GeneratedPasswords): Pick<PortalSetup, 'consoles' | 'oidc'> {
+/**
+ * The consoles and OIDC parts of the portal's setup, the same in both modes. A Desktop's screen is reached with the
+ * login the Desktop controller uses (its adminUser).
+ */
+export function consoleAndLogin(options: PortalRunOptions, passwords: GeneratedPasswords, desktopAdminUser?: string): Pick<PortalSetup, 'consoles' | 'oidc'> {
   return {
-    consoles: { consoleKeys: new ConsoleKeys(passwords), ...(options.consoleConnector ? { connector: options.consoleConnector } : {}) },
+    consoles: {
+      consoleKeys: new ConsoleKeys(passwords),
+      ...(options.consoleConnector ? { connector: options.consoleConnector } : {}),
+      ...(desktopAdminUser ? { desktopAdminUser } : {}),
+    },
     ...(options.oidc ? { oidc: options.oidc } : {}),
   };
 }

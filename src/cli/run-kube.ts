@@ -82,7 +82,7 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
       runs: new RunCatalog(stateDir),
       nodes: new NodeIndex(store),
       transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
-      ...consoleAndLogin(portalOptions, passwords),
+      ...consoleAndLogin(portalOptions, passwords, options.desktop?.adminUser),
     },
   });
   const server = await listen(app, options.listen, portalOptions.tls);

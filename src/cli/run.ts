@@ -75,7 +75,7 @@ export async function startOrion(options: RunOptions): Promise<RunningOrion> {
       runs: new RunCatalog(store.state.root),
       nodes: new NodeIndex(store),
       transport: { allowedHosts: portalOptions.allowedHosts, allowedOrigins: portalOptions.allowedOrigins },
-      ...consoleAndLogin(portalOptions, passwords),
+      ...consoleAndLogin(portalOptions, passwords, options.desktop?.adminUser),
     },
   });
   const server = await listen(app, options.listen, portalOptions.tls);

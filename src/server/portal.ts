@@ -43,8 +43,8 @@ export interface PortalSetup {
   transport?: TransportOptions;
   /** OpenID Connect login for the web app (Kubernetes mode). */
   oidc?: OidcSettings;
-  /** The browser consoles: the rentals' console keys, how lab machines are reached, more targets (Desktops). */
-  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; extend?: (targets: ConsoleTargets) => void };
+  /** The browser consoles: the rentals' console keys, how machines are reached, the Desktops' admin login, more targets. */
+  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; desktopAdminUser?: string; extend?: (targets: ConsoleTargets) => void };
 }
 
 export const PORTAL_PREFIXES = ['/api', '/ansible'];

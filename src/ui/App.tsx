@@ -75,6 +75,7 @@ const ROUTES: Route[] = [
   ['/events', () => <Events />],
   ['/logs/:plural/:ns/:name', (p) => <Logs plural={p.plural as string} namespace={p.ns as string} name={p.name as string} />],
   ['/console/rentals/:ns/:name', (p) => <Console target={{ kind: 'ssh', plural: 'rentals', namespace: p.ns as string, name: p.name as string }} />],
+  ['/console/desktops/:ns/:name', (p) => <Console target={{ kind: 'vnc', plural: 'desktops', namespace: p.ns as string, name: p.name as string }} />],
   ['/console/labs/:ns/:name/:machine/:kind', (p) => (
     <Console target={{ kind: p.kind === 'vnc' ? 'vnc' : 'ssh', plural: 'labs', namespace: p.ns as string, name: p.name as string, machine: p.machine as string }} />
   )],

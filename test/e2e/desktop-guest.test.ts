@@ -3,14 +3,19 @@
 // OpenTofu creates the machine, cloud-init gives it the Desktop's key, ansible/desktop.yml configures it (XFCE,
 // xrdp; with adJoin the `ad-join` role joins a real Samba AD domain and pam_mount mounts the user's share), and
 // Orion publishes the RDP endpoint. A real RDP client (FreeRDP under Xvfb, in the namespace) logs in and an XFCE
-// session starts; while it is connected the Desktop is in use; once it disconnects the idle timeout warns, then
-// destroys the VM and its volume; a shortened TTL does the same to the AD desktop. Orion's log, its status, events
-// and every run log never contain the passwords.
+// session starts; while it is connected the Desktop is in use; its owner opens the same session in Chromium (the web
+// app's "Open desktop in browser": noVNC over Orion's console bridge, an SSH tunnel to x11vnc on the machine's
+// loopback) and sees XFCE, while another tenant is refused a ticket; once the clients disconnect the idle timeout
+// warns, then destroys the VM and its volume; a shortened TTL does the same to the AD desktop. Orion's log, its
+// status, events and every run log never contain the passwords.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCondition } from '../../src/api/conditions.js';
 import type { DesktopResource } from '../../src/api/types.js';
+import type { RecordedEvent } from '../../src/store/store.js';
+import { ensureWebApp, launchChromium, newContext, screenshot, type TestBrowser } from '../harness/browser.js';
 import { waitFor } from '../harness/cluster.js';
 import { secretManifest, type DesktopCase } from '../harness/desktop-manifest.js';
 import { DesktopGuestBed } from '../harness/desktop-guest-bed.js';
@@ -33,6 +38,7 @@ const SHARE_TEXT = 'a file on the orion.test share\n';
 describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD', () => {
   let bed: DesktopGuestBed;
   let rdp: RdpClient | undefined;
+  let chrome: TestBrowser | undefined;
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -53,6 +59,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   });
 
   afterAll(async () => {
+    await chrome?.close();
     await rdp?.disconnect().catch(() => undefined);
     await bed?.destroy();
   });
@@ -92,13 +99,21 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     return login.shot;
   }
 
+  /** The Desktop's events once its Expired event is there (it is recorded just after the Expired status is written). */
+  async function expiredEvents(name: string): Promise<RecordedEvent[]> {
+    return waitFor(`the Expired event of ${name}`, async () => {
+      const events = await bed.events(name);
+      return events.some((e) => e.reason === 'Expired') && events;
+    }, MINUTES);
+  }
+
   async function machineGone(name: string): Promise<void> {
     expect((await bed.domains()).filter((d) => d.startsWith(`default.${name}.`))).toEqual([]);
     expect((await bed.volumes()).filter((v) => v.startsWith(`default.${name}.`))).toEqual([]);
   }
 
   it('becomes Ready with its RDP endpoint; FreeRDP logs in with its password and an XFCE session starts', { timeout: BOOT_WAIT_MS + 15 * MINUTES }, async () => {
-    const desktop = await createDesktop('desk', { user: 'alice', passwordSecret: 'alice-rdp', ttlSeconds: 7200, idleTimeoutSeconds: 60, warningSeconds: 40 });
+    const desktop = await createDesktop('desk', { user: 'alice', owner: 'alice', passwordSecret: 'alice-rdp', ttlSeconds: 7200, idleTimeoutSeconds: 60, warningSeconds: 40 });
     expect(desktop.status?.rdp).toMatchObject({ host: expect.stringMatching(/^10\.77\.0\.\d+$/), port: 3389, user: 'alice' });
     expect(desktop.status?.machine?.hostKey).toMatch(/^ssh-ed25519 /);
     expect((await bed.domains()).filter((d) => d.startsWith('default.desk.'))).toEqual(['default.desk.desktop-0']);
@@ -120,6 +135,55 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     expect(desktop.status?.phase).toBe('Ready');
   });
 
+  it('its owner opens it in Chromium: noVNC shows the XFCE session; another tenant gets no ticket', { timeout: 10 * MINUTES }, async () => {
+    await ensureWebApp();
+    const url = await bed.portalUrl();
+    // Orion listens in the bed's namespace: the browser runs in there too. It is closed whatever happens here: an
+    // open screen is a session, which would keep the desktop from going idle in the next test.
+    chrome = await launchChromium({ netns: bed.virt.netns });
+    try {
+      await openedInTheBrowser(chrome, url);
+    } finally {
+      await chrome.close();
+      chrome = undefined;
+    }
+  });
+
+  /** alice sees her desktop's XFCE session on the noVNC canvas; bob gets no ticket for it. */
+  async function openedInTheBrowser(chrome: TestBrowser, url: string): Promise<void> {
+    const alice = await logIn(chrome, url, await bed.token('alice'));
+    await alice.goto(`${url}/desktops/default/desk`);
+    await alice.getByRole('link', { name: 'Open desktop in browser' }).click();
+    await alice.getByText('Connected.').waitFor({ timeout: 2 * MINUTES });
+    const canvas = await waitFor('the XFCE session on the noVNC canvas', async () => {
+      const c = await canvasColours(alice);
+      return c.width > 0 && c.colours >= 16 && c.dominantShare < 0.95 && c;
+    }, 2 * MINUTES);
+    const file = await screenshot(alice, '30-desktop-in-browser');
+    console.log(`desktop in the browser: ${canvas.width}x${canvas.height}, ${canvas.colours} colours, the commonest ${(canvas.dominantShare * 100).toFixed(1)} % (${file})`);
+    // The RDP client's screen (1024 wide), shared: the same X server, not a second desktop.
+    expect(canvas.width).toBe(1024);
+    const opened = await waitFor('the ConsoleOpened event', async () => (await bed.events('desk')).find((e) => e.reason === 'ConsoleOpened'), MINUTES);
+    expect(opened.message).toBe('screen opened by alice through the portal');
+    // x11vnc listens on the machine's loopback only.
+    const listening = await bed.ssh((await bed.desktop('desk')) as DesktopResource, "ss -Hltn '( sport = :5900 )'");
+    const addresses = listening.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const a of addresses) expect(a).toMatch(/^(127\.0\.0\.1|\[::1\]):5900$/);
+
+    const bobToken = await bed.token('bob');
+    const bob = await logIn(chrome, url, bobToken);
+    const asked = await bob.evaluate(async (token) => {
+      const post = (path: string) => fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"type":"vnc"}' });
+      const own = await post('/api/v1/namespaces/default/desktops/desk/console');
+      const crafted = await post('/api/v1/namespaces/default/desktops/desk/machines/desktop-0/console');
+      return [own.status, crafted.status, (await own.text()).includes('ticket')];
+    }, bobToken);
+    expect(asked).toEqual([404, 404, false]);
+    await bob.goto(`${url}/console/desktops/default/desk`);
+    await bob.getByText(/Disconnected: Desktop "desk" not found/).waitFor({ timeout: MINUTES });
+  }
+
   it('after the client disconnects, warns of the idle timeout, then destroys the VM and its volume', { timeout: 10 * MINUTES }, async () => {
     await rdp?.disconnect();
     rdp = undefined;
@@ -128,7 +192,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
       return d?.status?.phase === 'Expired' && d;
     }, 8 * MINUTES);
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'IdleTimeout' });
-    const events = await bed.events('desk');
+    const events = await expiredEvents('desk');
     const warned = events.find((e) => e.reason === 'IdleSoon');
     const gone = events.find((e) => e.reason === 'Expired');
     expect(warned?.type).toBe('Warning');
@@ -173,7 +237,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
       return d?.status?.phase === 'Expired' && d;
     }, 8 * MINUTES);
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'TTLExpired' });
-    const events = await bed.events('addesk');
+    const events = await expiredEvents('addesk');
     const warned = events.find((e) => e.reason === 'ExpiringSoon');
     const gone = events.find((e) => e.reason === 'Expired');
     expect(warned?.type).toBe('Warning');
@@ -181,14 +245,43 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     await machineGone('addesk');
   });
 
-  it('never wrote the join password or the RDP password to its log, status, events or any run log', async () => {
+  it('never wrote the join password, the RDP password or the Desktop\'s key to its log, status, events or any run log', async () => {
     const output = await bed.orionOutput();
     expect(output).toContain('desktop expired and destroyed');
     const files = await bed.stateFiles();
+    const keyBody = bed.key.privateKey.trim().split('\n')[1] ?? '';
+    expect(keyBody.length).toBeGreaterThan(40);
     expect(files.some((f) => f.file.includes('/runs/'))).toBe(true);
     for (const { file, text } of [...files, { file: bed.orionLog, text: output }]) {
       expect(text.includes(JOIN_PASSWORD), `${file} holds the AD join password`).toBe(false);
       expect(text.includes(RDP_PASSWORD), `${file} holds the RDP password`).toBe(false);
+      // The key Orion logs in with (Ansible, the session check, the desktop's screen in the browser).
+      expect(text.includes(keyBody), `${file} holds the Desktop's private key`).toBe(false);
     }
   });
 });
+
+/** A page of this browser (its own cookie jar) logged in to the portal with a bearer token. */
+async function logIn(chrome: TestBrowser, url: string, token: string): Promise<Page> {
+  const page = await (await newContext(chrome.browser)).newPage();
+  await page.goto(url);
+  await page.getByLabel(/token/i).fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: /rentals/i }).waitFor();
+  return page;
+}
+
+/** What the noVNC canvas shows: its size, how many colours, and the share of the commonest one (1: a blank screen). */
+function canvasColours(page: Page): Promise<{ width: number; height: number; colours: number; dominantShare: number }> {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('.console canvas') as HTMLCanvasElement | null;
+    if (!canvas || canvas.width === 0) return { width: 0, height: 0, colours: 0, dominantShare: 1 };
+    const data = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = new Map<number, number>();
+    for (let i = 0; i < data.length; i += 4) {
+      const rgb = ((data[i] as number) << 16) | ((data[i + 1] as number) << 8) | (data[i + 2] as number);
+      counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
+    }
+    return { width: canvas.width, height: canvas.height, colours: counts.size, dominantShare: Math.max(...counts.values()) / (data.length / 4) };
+  });
+}

@@ -3,7 +3,8 @@
 // the axe-core scan (serious and critical violations) and screenshots kept in test-artifacts/ui/ (git-ignored).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,12 +27,27 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<TestBrowser> {
+export interface LaunchOptions {
+  /**
+   * Run Chromium inside this network namespace (`ip netns exec`), where it reaches what listens there (an Orion that
+   * runs in a test bed's namespace). Playwright still drives it through its pipe.
+   */
+  netns?: string;
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<TestBrowser> {
   await ensureChromium();
+  let executablePath = CHROMIUM;
+  let wrapperDir: string | undefined;
+  if (options.netns) {
+    wrapperDir = await mkdtemp(join(tmpdir(), 'orion-chromium-'));
+    executablePath = join(wrapperDir, 'chromium');
+    await writeFile(executablePath, `#!/bin/sh\nexec ip netns exec ${options.netns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  }
   // A fresh profile each launch: Playwright gives Chromium a new temporary --user-data-dir itself (and refuses the
   // flag from us); its contexts are then separate cookie jars, one per person.
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -42,6 +58,7 @@ export async function launchChromium(): Promise<TestBrowser> {
     browser,
     async close() {
       await browser.close().catch(() => undefined);
+      if (wrapperDir) await rm(wrapperDir, { recursive: true, force: true });
     },
   };
 }

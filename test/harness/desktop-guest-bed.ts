@@ -16,6 +16,7 @@ import type { DesktopResource } from '../../src/api/types.js';
 import type { DesktopControllerOptions } from '../../controllers/desktop/controller.js';
 import type { RunOptions } from '../../src/cli/run.js';
 import { generateClientKeyPair, type ClientKeyPair } from '../../src/dataplane/workers.js';
+import { TokenStore, tokensFile } from '../../src/server/auth/tokens.js';
 import type { RecordedEvent } from '../../src/store/store.js';
 import { ensureDesktopImage, type DesktopImage } from './desktop-image.js';
 import { desktopManifest, secretManifest, type DesktopCase, type DesktopPlace } from './desktop-manifest.js';
@@ -164,6 +165,21 @@ export class DesktopGuestBed {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** The portal of the Orion in the namespace (http://127.0.0.1:PORT there: a browser must run in the namespace too). */
+  async portalUrl(): Promise<string> {
+    for (const line of (await this.orionOutput()).split('\n')) {
+      if (!line.includes('orion is running')) continue;
+      const listen = (JSON.parse(line) as { listen?: string }).listen;
+      if (listen) return `http://${listen}`;
+    }
+    throw new Error('orion has not said where it listens');
+  }
+
+  /** A portal bearer token for this person, as `orion token create NAME` makes it. */
+  async token(name: string, admin = false): Promise<string> {
+    return (await new TokenStore(tokensFile(this.state)).create(name, { admin })).token;
   }
 
   /** Everything Orion printed (its pino log). */

@@ -11,6 +11,8 @@ export interface DesktopPlace {
 
 export interface DesktopCase {
   user: string;
+  /** The portal user it belongs to (as the portal writes it when a tenant creates it); default none: an admin's. */
+  owner?: string;
   /** A Secret with the user's RDP `password` (a local user). */
   passwordSecret?: string;
   /** Join an AD domain with the credentials of a Secret (`username`, `password`), and mount a share at login. */
@@ -41,7 +43,8 @@ export function desktopManifest(place: DesktopPlace, name: string, c: DesktopCas
   for (const key of ['ttlSeconds', 'idleTimeoutSeconds', 'warningSeconds'] as const) {
     if (c[key] !== undefined) spec[key] = c[key];
   }
-  return { apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name }, spec };
+  const owned = c.owner ? { annotations: { 'orion.lab/owner': c.owner }, labels: { 'orion.lab/owner': c.owner } } : {};
+  return { apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name, ...owned }, spec };
 }
 
 export function secretManifest(name: string, stringData: Record<string, string>): object {

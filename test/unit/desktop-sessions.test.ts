@@ -32,6 +32,12 @@ describe('parseSessions', () => {
     expect(s.logins).toEqual([{ user: 'tom', line: 'tty7' }, { user: 'root', line: 'pts/1', from: '10.0.0.20' }]);
   });
 
+  it('counts the desktop in the browser: a connection to the VNC server on the loopback', () => {
+    const s = parseSessions('--orion-rdp--\n0      0      127.0.0.1:5900 127.0.0.1:40112\n');
+    expect(s.count).toBe(1);
+    expect(describeSessions(s)).toBe('1 session(s): the browser (VNC)');
+  });
+
   it('accepts ss output that starts with the state column (older iproute2)', () => {
     expect(parseSessions('--orion-rdp--\nESTAB 0 0 10.0.0.150:3389 10.0.0.20:51234\n').rdp).toEqual([{ local: '10.0.0.150:3389', peer: '10.0.0.20:51234' }]);
   });
@@ -42,6 +48,6 @@ describe('parseSessions', () => {
   });
 
   it('is one fixed command', () => {
-    expect(SESSIONS_COMMAND).toBe("LC_ALL=C who; echo --orion-rdp--; LC_ALL=C ss -Htn state established '( sport = :3389 )'");
+    expect(SESSIONS_COMMAND).toBe("LC_ALL=C who; echo --orion-rdp--; LC_ALL=C ss -Htn state established '( sport = :3389 or sport = :5900 )'");
   });
 });

@@ -4,11 +4,16 @@
 //   Lab, ssh      a machine, as the Lab's Ansible user, with the Lab's SSH key Secret and the machine's pinned key
 //   Lab, vnc      a libvirt machine's VNC server, on the hypervisor the Lab's URI names (127.0.0.1 for a local
 //                 libvirt); the connector decides how that address is reached (a plain TCP connection by default)
+//   Desktop, vnc  the XRDP session's screen: x11vnc on the machine's loopback (the desktop role starts it with the
+//                 session), through an SSH tunnel with the Desktop's admin login — its key Secret and the machine's
+//                 pinned host key, as the Desktop controller's session check — never over the network
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { LabResource, NodeResource, RentalResource } from '../../api/types.js';
+import { DESKTOP_VNC_PORT } from '../../api/desktop-ports.js';
+import type { DesktopResource, LabResource, NodeResource, RentalResource } from '../../api/types.js';
 import type { ConsoleKeys } from '../../store/console-keys.js';
 import type { Store } from '../../store/store.js';
+import { openSshTunnel, TunnelRefused } from './ssh-tunnel.js';
 import { ConsoleTargets, ConsoleUnavailable, type SshEndpoint, type VncEndpoint } from './targets.js';
 import type { ConsoleTarget } from './tickets.js';
 
@@ -27,6 +32,8 @@ export interface DefaultConsoleOptions {
   consoleKeys?: ConsoleKeys;
   /** How lab machines and hypervisors are reached (default: TCP from this process). */
   connector?: Connector;
+  /** The Desktop machines' administrative login (the Desktop controller's adminUser; default root). */
+  desktopAdminUser?: string;
 }
 
 export function defaultConsoleTargets(options: DefaultConsoleOptions): ConsoleTargets {
@@ -38,6 +45,7 @@ export function defaultConsoleTargets(options: DefaultConsoleOptions): ConsoleTa
     ssh: (obj, target) => labSsh(store, obj as LabResource, target, connector),
     vnc: async (obj, target) => labVnc(obj as LabResource, target, connector),
   });
+  targets.register('Desktop', { vnc: (obj) => desktopVnc(store, obj as DesktopResource, options.desktopAdminUser ?? 'root', connector) });
   return targets;
 }
 
@@ -92,6 +100,34 @@ function labVnc(lab: LabResource, target: ConsoleTarget, connector: Connector): 
   const host = hypervisorHost(lab.spec.provider.libvirt?.uri ?? 'qemu:///system');
   const port = machine.vncPort;
   return { label: `the screen of ${machine.name}`, connect: () => connector(host, port) };
+}
+
+/** A Ready Desktop's session screen, through SSH to its machine's loopback. */
+async function desktopVnc(store: Store, desktop: DesktopResource, adminUser: string, connector: Connector): Promise<VncEndpoint> {
+  const { name, namespace } = desktop.metadata;
+  const machine = desktop.status?.machine;
+  if (desktop.status?.phase !== 'Ready' || !machine?.address || !machine.hostKey) {
+    throw new ConsoleUnavailable(`desktop ${name} is not Ready (${desktop.status?.phase ?? 'Pending'}): no screen yet`);
+  }
+  const secretName = desktop.spec.sshKeySecretRef?.name;
+  const secret = secretName ? await store.readSecret(namespace, secretName) : undefined;
+  if (!secret?.privateKey) throw new ConsoleUnavailable(`desktop ${name} has no SSH key Secret for its machine`);
+  const { address, hostKey } = machine;
+  const sshPort = machine.sshPort ?? 22;
+  const ssh: SshEndpoint = {
+    host: address,
+    port: sshPort,
+    user: adminUser,
+    privateKey: secret.privateKey,
+    hostKey,
+    label: `desktop ${name}`,
+    sock: () => connector(address, sshPort),
+  };
+  // x11vnc runs with the XRDP session: before the first RDP login (or after logging out) there is no screen to share.
+  const connect = (): Promise<Duplex> => openSshTunnel(ssh, DESKTOP_VNC_PORT).catch((err: unknown) => {
+    throw err instanceof TunnelRefused ? new ConsoleUnavailable(`desktop ${name} shares no screen now: its session's screen is shared while the session runs (log in over RDP first)`) : err;
+  });
+  return { label: `the screen of desktop ${name}`, connect };
 }
 
 /** The host of a libvirt URI (qemu+ssh://user@host/system → host); a local URI is this machine. */

@@ -2,6 +2,7 @@
 // (someone else's object is a 404) plus the right to open its console (Kubernetes mode: `create` on the
 // `<plural>/console` subresource, as pods/exec).
 //   POST /api/v1/namespaces/{ns}/rentals/{name}/console                      the rental node's terminal
+//   POST /api/v1/namespaces/{ns}/desktops/{name}/console  {"type": "vnc"}    the desktop's session screen
 //   POST /api/v1/namespaces/{ns}/{plural}/{name}/machines/{machine}/console  {"type": "ssh"|"vnc"}
 // The answer is {ticket, path, expiresInSeconds}: open a websocket on `path` within that time, presenting the
 // ticket in the subprotocol list ("orion.console.v1", "ticket.<ticket>").
@@ -19,13 +20,18 @@ export const CONSOLE_PATHS = { ssh: '/console/ssh', vnc: '/console/vnc' } as con
 export function consoleTicketRoutes(portal: Portal, tickets: TicketBook, targets: ConsoleTargets): Router {
   const router = Router();
   const ns = `${API_PREFIX}/namespaces/:namespace/:plural/:name`;
-  router.post(`${ns}/console`, async (req, res) => void res.json(await issue(portal, tickets, targets, req, identityOf(res), 'ssh')));
+  router.post(`${ns}/console`, async (req, res) => void res.json(await issue(portal, tickets, targets, req, identityOf(res), consoleType(req))));
   router.post(`${ns}/machines/:machine/console`, async (req, res) => {
-    const type = (req.body as { type?: unknown } | undefined)?.type ?? 'ssh';
-    if (type !== 'ssh' && type !== 'vnc') throw new ApiProblem(400, 'send {"type": "ssh"} or {"type": "vnc"}');
-    res.json(await issue(portal, tickets, targets, req, identityOf(res), type, param(req, 'machine')));
+    res.json(await issue(portal, tickets, targets, req, identityOf(res), consoleType(req), param(req, 'machine')));
   });
   return router;
+}
+
+/** The body's {"type"}: a terminal unless it asks for the screen. */
+function consoleType(req: Request): 'ssh' | 'vnc' {
+  const type = (req.body as { type?: unknown } | undefined)?.type ?? 'ssh';
+  if (type !== 'ssh' && type !== 'vnc') throw new ApiProblem(400, 'send {"type": "ssh"} or {"type": "vnc"}');
+  return type;
 }
 
 // eslint-disable-next-line max-params

@@ -72,7 +72,8 @@ export async function bridgeSsh(ws: WebSocket, endpoint: SshEndpoint): Promise<v
   });
 }
 
-function connectConfig(endpoint: SshEndpoint, sock?: Duplex): ConnectConfig {
+/** How ssh2 logs in to an endpoint: its key only, and only the pinned host key (its algorithm, its bytes). */
+export function connectConfig(endpoint: SshEndpoint, sock?: Duplex): ConnectConfig {
   const [type = '', pinned = ''] = endpoint.hostKey.trim().split(/\s+/);
   return {
     ...(sock ? { sock: sock as ConnectConfig['sock'] } : { host: endpoint.host, port: endpoint.port }),
@@ -102,7 +103,7 @@ export function status(ws: WebSocket, state: string, message?: string): void {
 }
 
 /** What went wrong, for the person: never the key. */
-function describe(err: Error, endpoint: SshEndpoint): string {
+export function describe(err: Error, endpoint: SshEndpoint): string {
   const level = (err as Error & { level?: string }).level;
   if (/host key|hostVerifier|verification/i.test(err.message) || level === 'client-hostverify') return `the SSH host key of ${endpoint.label} is not the pinned one: refused`;
   if (level === 'client-authentication') return `${endpoint.label} refused the console's key for ${endpoint.user}`;

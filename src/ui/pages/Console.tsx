@@ -1,4 +1,5 @@
-// A console page: the terminal of a rental's node or a lab machine, or a lab machine's screen. It asks for a
+// A console page: the terminal of a rental's node or a lab machine, or the screen of a lab machine or a desktop's
+// session (noVNC; Orion bridges both the same way). It asks for a
 // ticket, connects, says how the connection is doing, and reconnects on request (a new ticket each time: tickets
 // are single-use). xterm.js and noVNC are loaded only here.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -7,7 +8,7 @@ import { Link } from '../components/Link.js';
 
 export interface ConsoleTarget {
   kind: 'ssh' | 'vnc';
-  plural: 'rentals' | 'labs';
+  plural: 'rentals' | 'labs' | 'desktops';
   namespace: string;
   name: string;
   machine?: string;
@@ -51,7 +52,7 @@ export function Console({ target }: { target: ConsoleTarget }) {
       if (host.current) host.current.innerHTML = '';
     };
   }, [target.kind, target.plural, target.namespace, target.name, target.machine, attempt]);
-  const what = target.machine ? `${target.name} / ${target.machine}` : target.name;
+  const what = target.machine ? `${target.name} / ${target.machine}` : target.plural === 'desktops' ? `desktop ${target.name}` : target.name;
   return (
     <>
       <h1>{target.kind === 'ssh' ? 'Terminal' : 'Screen'} of {what}</h1>

@@ -1,5 +1,6 @@
-// Desktops: the person's own (an admin's: everyone's), with phase, the RDP endpoint to copy, and the time left
-// before the TTL or the idle timeout destroys it (with a warning when near); extend and delete, confirmed.
+// Desktops: the person's own (an admin's: everyone's), with phase, the RDP endpoint to copy, the desktop in the
+// browser once it is Ready (noVNC, the console page), and the time left before the TTL or the idle timeout destroys
+// it (with a warning when near); extend and delete, confirmed.
 import { useState } from 'preact/hooks';
 import { useChoices } from '../portal/choices.js';
 import { api } from '../portal/http.js';
@@ -72,6 +73,7 @@ export function DesktopDetail({ namespace, name }: { namespace: string; name: st
       <h2>Conditions</h2>
       <Conditions conditions={d.status?.conditions} />
       <div class="actions">
+        {d.status?.phase === 'Ready' && <Link class="button primary" href={`/console/desktops/${namespace}/${name}`}>Open desktop in browser</Link>}
         <Link class="button" href={`/logs/desktops/${namespace}/${name}`}>Runs and logs</Link>
         <ConfirmButton label="Extend" question={`Keep ${name} longer?`} confirm="Extend" onConfirm={async () => void (await actions.extend('desktops', d, extendBy))}>
           <Field id="extend-by" label="By">

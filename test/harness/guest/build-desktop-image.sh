@@ -7,8 +7,8 @@
 #                   systemd-resolved (the DNS servers DHCP announces), openssh-server, python3 for Ansible,
 #                   cloud-init (NoCloud: the Desktop's SSH key and host name come from the cloud-init disk Orion
 #                   renders), and every package the roles of ansible/desktop.yml install — XFCE, xrdp and
-#                   xorgxrdp; realmd, SSSD, adcli, krb5-user, samba-common-bin; libpam-mount and cifs-utils —
-#                   plus x11vnc for a later browser console. The guest has no package mirror: the playbook
+#                   xorgxrdp, x11vnc (the desktop in the browser); realmd, SSSD, adcli, krb5-user,
+#                   samba-common-bin; libpam-mount and cifs-utils. The guest has no package mirror: the playbook
 #                   finds its packages there and installs nothing.
 #
 #   test/harness/guest/build-desktop-image.sh [OUT_DIR]
@@ -32,7 +32,6 @@ source "$HERE/../go-tools.sh"
 # What debootstrap installs (its own resolver: dependencies, never recommends), then what apt adds.
 BASE_PACKAGES=systemd-sysv,dbus,openssh-server,python3,linux-image-amd64,iproute2
 FIRST_BOOT_PACKAGES=(systemd-resolved cloud-init)
-CONSOLE_PACKAGES=(x11vnc)
 
 # The packages of the roles (their defaults/main.yml): the image holds exactly what the playbook would install.
 role_packages() {
@@ -45,7 +44,7 @@ for role, var in (("desktop", "desktop_packages"), ("ad-join", "ad_join_packages
 EOF
 }
 ROLE_PACKAGES=($(role_packages))
-PACKAGES=("${ROLE_PACKAGES[@]}" "${FIRST_BOOT_PACKAGES[@]}" "${CONSOLE_PACKAGES[@]}")
+PACKAGES=("${ROLE_PACKAGES[@]}" "${FIRST_BOOT_PACKAGES[@]}")
 
 STAMP="$OUT/.stamp-$( (cat "${BASH_SOURCE[0]}"; echo "${PACKAGES[*]}") | sha256sum | cut -c1-16)"
 IMAGE="$OUT/desktop.qcow2"
