@@ -36,6 +36,7 @@ print_timings() {
 # A step that fails before the summary: say which, and close with the plain line.
 on_exit() {
   local code=$?
+  stop_background
   if [[ $code -ne 0 && -z ${summarized:-} ]]; then
     local failed_step=$current_step
     print_timings
@@ -44,6 +45,44 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+
+# Steps run in the background beside the next ones: the guest images are network and disk work (debootstrap), the Go
+# tools compiler work. Each writes its output to a log, shown when the run waits for it; a failure ends the run there.
+bg_dir=$(mktemp -d)
+background_step() {
+  local id=$1 name=$2
+  shift 2
+  printf '\n==> %s (started in the background)\n' "$name"
+  printf '%s' "$name" >"$bg_dir/$id.name"
+  (
+    started=$SECONDS
+    rc=0
+    "$@" >"$bg_dir/$id.log" 2>&1 || rc=$?
+    echo "$rc $((SECONDS - started))" >"$bg_dir/$id.done"
+  ) &
+  echo $! >"$bg_dir/$id.pid"
+}
+await_background() {
+  local id=$1 name rc took
+  name=$(cat "$bg_dir/$id.name")
+  step "$name (waiting for its background build)"
+  wait "$(cat "$bg_dir/$id.pid")" || true
+  rm -f "$bg_dir/$id.pid"
+  cat "$bg_dir/$id.log"
+  read -r rc took <"$bg_dir/$id.done"
+  printf 'built in %s, beside the steps above\n' "$(elapsed "$took")"
+  if [[ $rc -ne 0 ]]; then
+    echo "$name: failed (exit code $rc)"
+    return "$rc"
+  fi
+}
+stop_background() {
+  local pidfile
+  for pidfile in "$bg_dir"/*.pid; do
+    [[ -e $pidfile ]] && kill "$(cat "$pidfile")" 2>/dev/null
+  done
+  return 0
+}
 
 # Debian packages: sshd, Ansible, ansible-lint, promtool, sudo, libvirt, QEMU ... (see bin/install-system-deps.sh).
 step "system packages"
@@ -54,14 +93,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+background_step guest "bootable Debian guest for the Lab end-to-end test (debootstrap into .tools/guest/, cached)" \
+  bash test/harness/guest/build-image.sh
+background_step desktop "desktop guest for the Desktop end-to-end test (XFCE, xrdp, AD client packages; debootstrap into .tools/guest-desktop/, cached)" \
+  bash test/harness/guest/build-desktop-image.sh
+
 step "OpenTofu and providers (built from Go modules into .tools/, cached)"
 bash test/harness/tools/install.sh all
-
-step "bootable Debian guest for the Lab end-to-end test (debootstrap into .tools/guest/, cached)"
-bash test/harness/guest/build-image.sh
-
-step "desktop guest for the Desktop end-to-end test (XFCE, xrdp, AD client packages; debootstrap into .tools/guest-desktop/, cached)"
-bash test/harness/guest/build-desktop-image.sh
 
 step "kube-apiserver, etcd and helm (built from Go modules into .tools/, cached)"
 bash test/harness/kube-tools/install.sh all
@@ -77,6 +115,9 @@ npm run --silent lint
 
 step "build"
 npm run --silent build
+
+await_background guest
+await_background desktop
 
 step "tests"
 results=$(mktemp)
