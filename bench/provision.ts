@@ -20,6 +20,8 @@
 // image (test/harness/guest, built once into .tools/guest) and the lab-base playbook: bare `tofu apply`, waiting
 // for the lease and SSH, `ansible-playbook` (inside the libvirt network namespace) versus Orion to Ready; parts 2
 // and 3 keep the machines that boot nothing. --parts 1,2,3 selects parts. Figures only, never assertions.
+// (Longer than 300 lines: the three parts share one bed, the bare workspaces and the timing helpers, and a reader
+// compares Orion's side with the bare side best when both are in one file.)
 //
 //   npx tsx bench/provision.ts [--trials 3] [--labs 50] [--minutes 10] [--resync-seconds 30] [--drift-seconds S]
 //                              [--parallel 10] [--concurrency C] [--guest] [--parts 1,2,3]

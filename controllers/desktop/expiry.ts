@@ -63,6 +63,8 @@ export class DesktopExpiry {
   private async expire(draft: StatusDraft<DesktopResource>, reason: ExpiryReason, signal: AbortSignal, log: Logger): Promise<void> {
     const message = `destroyed: ${EXPIRY_TEXT[reason]}`;
     await this.pipeline.destroy(draft, signal, { phase: 'Expiring', conditions: [{ type: 'Ready', status: 'False', reason, message: `destroying: ${EXPIRY_TEXT[reason]}` }] });
+    // The event first: whoever sees the Expired status finds the event that says why.
+    await this.store.recordEvent(draft.obj, { type: 'Normal', reason: 'Expired', message: `the desktop was ${message}` });
     const desktop = await draft.write({
       phase: 'Expired',
       conditions: [
@@ -72,7 +74,6 @@ export class DesktopExpiry {
       fields: { expiredAt: new Date().toISOString(), rdp: undefined, machine: undefined, sessions: undefined },
       stalled: true,
     });
-    await this.store.recordEvent(desktop, { type: 'Normal', reason: 'Expired', message: `the desktop was ${message}` });
     log.info({ reason }, 'desktop expired and destroyed');
     this.forget(refKey(refOf(desktop)));
   }

@@ -4,20 +4,20 @@
 // events: nothing polls. A failure is thrown (RetryLater, TerminalError) and the controller loop records it.
 import { reaffirmed } from '../../src/api/status.js';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
-import { keyOf, parseRefKey, refFromNamespacedName, refKey, refOf } from '../../src/api/refs.js';
-import { digestOf } from '../../src/base/hash.js';
+import { parseRefKey, refOf } from '../../src/api/refs.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
 import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import { StatusDraft, writeStatus } from '../../src/store/status-writer.js';
-import { FINALIZER, type Store, type WatchEvent } from '../../src/store/store.js';
+import { FINALIZER, type Store } from '../../src/store/store.js';
 import type { ConsoleKeys } from '../../src/store/console-keys.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
-import { RentalScheduler, isFree, tenantOnNode } from './scheduler.js';
+import { RentalScheduler, tenantOnNode } from './scheduler.js';
 import { startingChange, unboundChange } from './status.js';
+import { expiryOf, leaving, mustLeave, provisionHash, rentalsAffectedBy, untilExpiry } from './terms.js';
 import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
@@ -36,26 +36,6 @@ export function rentalController(store: Store, options: RentalControllerOptions)
     reconcile: (request) => steps.reconcile(request),
     watches: [{ kind: 'Node', map: (event) => rentalsAffectedBy(store, event) }],
   };
-}
-
-/**
- * Rentals to look at when a node changes: the one it holds (named by its allocation), and when it is free or
- * holds no one, the rentals that still name it and the waiting ones.
- */
-function rentalsAffectedBy(store: Store, event: WatchEvent): string[] {
-  const node = event.object as NodeResource;
-  const namespace = node.metadata.namespace;
-  const keys: string[] = [];
-  const holder = node.status?.allocation?.rental;
-  if (holder) keys.push(refKey(refFromNamespacedName('Rental', holder)));
-  const free = event.type !== 'DELETED' && isFree(node);
-  if (holder && !free) return keys;
-  for (const r of store.list<RentalResource>('Rental', namespace)) {
-    if (r.status?.nodeName === node.metadata.name || (free && !r.status?.nodeName && r.status?.phase !== 'Expired')) {
-      keys.push(keyOf(r));
-    }
-  }
-  return keys;
 }
 
 class RentalSteps {
@@ -300,36 +280,8 @@ class RentalSteps {
   }
 }
 
-/** A rental leaves a node that is Dead or being deleted. */
-function mustLeave(node: NodeResource): boolean {
-  return node.status?.health === 'Dead' || Boolean(node.metadata.deletionTimestamp);
-}
-
-/** Why a rental leaves its node (or the node it named, gone), and since when. */
-function leaving(node: NodeResource | undefined): { reason: string; state: string; since?: string } {
-  if (!node) return { reason: 'NodeGone', state: 'gone' };
-  if (node.metadata.deletionTimestamp) return { reason: 'NodeDeleted', state: 'being deleted', since: node.metadata.deletionTimestamp };
-  return { reason: 'NodeDead', state: 'Dead', since: node.status?.lastTransitionTime };
-}
-
 /** How long create_user may run before the rental's status says it is provisioning. */
 const PROGRESS_AFTER_MS = 5000;
-
-function expiryOf(rental: RentalResource): number | undefined {
-  const ttl = rental.spec.ttlSeconds;
-  return ttl === undefined ? undefined : Date.parse(rental.metadata.creationTimestamp) + ttl * 1000;
-}
-
-function untilExpiry(expiresAt: number | undefined): ReconcileResult | void {
-  if (expiresAt !== undefined) return { requeueAfterMs: Math.max(0, expiresAt - Date.now()) };
-}
-
-/** What create_user depends on: a change of any of these runs it again. */
-function provisionHash(rental: RentalResource, node: NodeResource, consoleKey: string | undefined): string {
-  const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
-  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid, ...(consoleKey ? { consoleKey } : {}) };
-  return digestOf(inputs);
-}
 
 function pick<T extends object, K extends keyof T>(obj: T | undefined, key: K): Partial<T> {
   return obj && obj[key] !== undefined ? ({ [key]: obj[key] } as unknown as Partial<T>) : {};
