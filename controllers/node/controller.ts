@@ -14,6 +14,7 @@ import { writeStatus } from '../../src/store/status-writer.js';
 import type { Store } from '../../src/store/store.js';
 import { nodeProbeDuration } from '../../src/telemetry/metrics.js';
 import { nextHealth, type Health } from './health.js';
+import { nextProbeDelay } from './probe-schedule.js';
 
 /** Set to the fingerprint of a new host key to accept it after a legitimate reinstall. */
 export const ACCEPT_HOST_KEY_ANNOTATION = 'orion.lab/accept-host-key';
@@ -29,7 +30,8 @@ export interface NodeControllerOptions {
 interface ProbeMemory {
   uid: string;
   generation: number;
-  lastProbeAt: number;
+  /** When the next probe is due (ms since the epoch). */
+  dueAt: number;
 }
 
 type Spec = NodeResource['spec'];
@@ -45,16 +47,16 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
       memory.delete(key);
       return;
     }
-    const intervalMs = node.spec.probe.intervalSeconds * 1000;
-    const waitMs = msUntilDue(memory.get(key), node, intervalMs);
+    const seen = memory.get(key);
+    const waitMs = msUntilDue(seen, node);
     if (waitMs > 0) return { requeueAfterMs: waitMs };
 
-    memory.set(key, { uid: node.metadata.uid, generation: node.metadata.generation, lastProbeAt: Date.now() });
+    const delayMs = nextProbeDelay(node.spec.probe.intervalSeconds * 1000, !seen || seen.uid !== node.metadata.uid);
+    memory.set(key, { uid: node.metadata.uid, generation: node.metadata.generation, dueAt: Date.now() + delayMs });
     const outcome = await probeOnce(store, node, probe);
     const written = await writeProbeStatus(store, node, outcome, heartbeatMs);
     if (written && written.status.health !== written.previousHealth) await recordHealthChange(store, node, written.status);
-    // Up to 10 % later, at random: nodes declared together drift apart instead of all being probed in one burst.
-    return { requeueAfterMs: intervalMs + Math.floor(Math.random() * intervalMs * 0.1) };
+    return { requeueAfterMs: delayMs };
   }
 
   return {
@@ -71,9 +73,9 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
 }
 
 /** Milliseconds until the node's next probe is due; 0 when it is due now (or its spec changed). */
-function msUntilDue(seen: ProbeMemory | undefined, node: NodeResource, intervalMs: number): number {
+function msUntilDue(seen: ProbeMemory | undefined, node: NodeResource): number {
   if (!seen || seen.uid !== node.metadata.uid || seen.generation !== node.metadata.generation) return 0;
-  return Math.max(0, intervalMs - (Date.now() - seen.lastProbeAt));
+  return Math.max(0, seen.dueAt - Date.now());
 }
 
 async function recordHealthChange(store: Store, node: NodeResource, status: NodeStatus): Promise<void> {
