@@ -77,7 +77,7 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   it('shows the login page, which passes the axe scan', async () => {
     const page = await aliceCtx.newPage();
     await page.goto(bed.url);
-    await expect(page.getByRole('heading', { name: 'Log in' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('heading', { name: 'Log in' }).waitFor(); // the app draws it once its script has run
     await check(page, '01-login');
     await page.getByLabel(/token/i).fill('orion_not-a-token');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -108,10 +108,20 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
     await alicePage.locator('.xterm-helper-textarea').focus();
     await alicePage.keyboard.type('whoami\n');
     await waitFor('whoami answered alice', async () => /^alice$/m.test(await terminalText(alicePage)), 20_000);
-    // The terminal's size reached the shell (the resize control message): stty says the rows and columns xterm has.
-    const rows = await alicePage.locator('.xterm-rows > div').count();
-    await alicePage.keyboard.type('stty size\n');
-    await waitFor('stty size answered the terminal\'s size', async () => new RegExp(`^${rows} \\d+$`, 'm').test(await terminalText(alicePage)), 20_000);
+    // The terminal's size reached the shell (the resize control message): stty says the rows xterm has. The layout
+    // may still settle after the first answer (xterm fits itself again and sends the new size), so the question is
+    // asked again until the shell's latest answer is the terminal's latest size.
+    let asked = 0;
+    await waitFor('stty size answered the terminal\'s size', async () => {
+      const rows = await alicePage.locator('.xterm-rows > div').count();
+      const answers = [...(await terminalText(alicePage)).matchAll(/^(\d+) \d+$/gm)];
+      if (answers.length > 0 && answers.at(-1)?.[1] === String(rows)) return true;
+      if (Date.now() - asked > 3000) {
+        asked = Date.now();
+        await alicePage.keyboard.type('stty size\n');
+      }
+      return false;
+    }, 30_000);
     await check(alicePage, '05-terminal');
     const rental = bed.list<RentalResource>('Rental').find((r) => r.metadata.name === rentalName);
     expect(rental?.status?.phase).toBe('Ready');

@@ -45,7 +45,8 @@ describe('Node controller (real sshd)', () => {
     const dead = await waitFor('worker-0 Dead', () => node('worker-0')?.status?.health === 'Dead' && node('worker-0'));
     expect(dead.status?.consecutiveFailures).toBe(3);
     expect(dead.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ProbeFailed' });
-    expect(bed.store.eventsOf(dead).some((e) => e.reason === 'NodeDead')).toBe(true);
+    // The event is recorded right after the status that says Dead (events follow, as in Kubernetes).
+    await waitFor('the NodeDead event', () => bed.store.eventsOf(dead).some((e) => e.reason === 'NodeDead'), 10_000);
     // The other nodes are unaffected.
     expect(node('worker-1')?.status?.health).toBe('Alive');
   });

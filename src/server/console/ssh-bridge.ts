@@ -43,9 +43,12 @@ export async function bridgeSsh(ws: WebSocket, endpoint: SshEndpoint): Promise<v
     ws.on('error', () => finish());
     ws.resume();
     client.on('ready', () => {
-      client.shell({ term: 'xterm-256color', cols: size.cols, rows: size.rows }, (err, stream) => {
+      const asked = size;
+      client.shell({ term: 'xterm-256color', cols: asked.cols, rows: asked.rows }, (err, stream) => {
         if (err) return finish(`the shell could not start: ${err.message}`);
         shell = stream;
+        // A size that came while the shell was opening is the terminal's latest: the shell gets it now.
+        if (size !== asked) stream.setWindow(size.rows, size.cols, 0, 0);
         status(ws, 'connected');
         const forward = (chunk: Buffer): void => {
           if (ws.readyState !== ws.OPEN) return;
