@@ -187,10 +187,13 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   it('after the client disconnects, warns of the idle timeout, then destroys the VM and its volume', { timeout: 10 * MINUTES }, async () => {
     await rdp?.disconnect();
     rdp = undefined;
+    let last: DesktopResource | undefined;
     const expired = await waitFor('Desktop desk Expired', async () => {
-      const d = await bed.desktop('desk');
-      return d?.status?.phase === 'Expired' && d;
-    }, 8 * MINUTES);
+      last = await bed.desktop('desk');
+      return last?.status?.phase === 'Expired' && last;
+    }, 8 * MINUTES).catch(async (err: Error) => {
+      throw new Error(`${err.message}; ${await stillInUse(last)}`);
+    });
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'IdleTimeout' });
     const events = await expiredEvents('desk');
     const warned = events.find((e) => e.reason === 'IdleSoon');
@@ -200,6 +203,15 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     expect(events.some((e) => e.reason === 'ExpiringSoon')).toBe(false);
     await machineGone('desk');
   });
+
+  /** Why a desktop that should be idle is not: its InUse condition and idle clock, and what the machine lists. */
+  async function stillInUse(desktop: DesktopResource | undefined): Promise<string> {
+    if (!desktop) return 'the Desktop is gone';
+    const { phase, idleSince, sessions } = desktop.status ?? {};
+    const seen = `phase ${phase}, InUse ${JSON.stringify(getCondition(desktop.status?.conditions, 'InUse'))}, idleSince ${idleSince}, sessions ${sessions}`;
+    const listed = await bed.ssh(desktop, "who; ss -Htn state established '( sport = :3389 or sport = :5900 )'").then((r) => r.stdout, (e: Error) => e.message);
+    return `${seen}; on the machine: ${listed.trim().replace(/\n/g, ' | ')}`;
+  }
 
   it('joins the AD domain; an AD user logs in over RDP and finds the share mounted by pam_mount', { timeout: BOOT_WAIT_MS + 15 * MINUTES }, async () => {
     const desktop = await createDesktop('addesk', {

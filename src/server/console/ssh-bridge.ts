@@ -18,6 +18,12 @@ interface Size {
 
 export async function bridgeSsh(ws: WebSocket, endpoint: SshEndpoint): Promise<void> {
   const sock = endpoint.sock ? await endpoint.sock() : undefined;
+  // The browser may have left while the way to the machine was being opened: no login for nobody (an SSH login
+  // with a terminal counts as a session, and nothing would end it).
+  if (ws.readyState !== ws.OPEN) {
+    sock?.destroy();
+    return;
+  }
   return new Promise((resolve) => {
     const client = new ssh2.Client();
     let size: Size = { cols: 80, rows: 24 };

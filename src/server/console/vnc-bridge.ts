@@ -6,6 +6,12 @@ import type { WebSocket } from 'ws';
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
 export function bridgeVnc(ws: WebSocket, vnc: Duplex): Promise<void> {
+  // The browser may have left while the connection was being opened: nothing would ever close it (an open
+  // connection to the screen keeps a desktop in use).
+  if (ws.readyState !== ws.OPEN) {
+    vnc.destroy();
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
     let done = false;
     const finish = (reason?: string): void => {
@@ -24,6 +30,7 @@ export function bridgeVnc(ws: WebSocket, vnc: Duplex): Promise<void> {
       }
     });
     vnc.on('end', () => finish('the VNC server closed the connection'));
+    vnc.on('close', () => finish('the VNC server closed the connection'));
     vnc.on('error', (err) => finish(`VNC: ${err.message}`));
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return;
