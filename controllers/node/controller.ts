@@ -5,7 +5,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { buildStatus, type StatusChange, type StatusPatch } from '../../src/api/status.js';
 import type { NodeResource, NodeStatus } from '../../src/api/types.js';
 import { keyOf, parseRefKey, refOf } from '../../src/api/refs.js';
-import { probeNode, type ProbeResult } from '../../src/exec/ssh.js';
+import { ProbePool } from '../../src/exec/probe-pool.js';
+import type { probeNode, ProbeResult } from '../../src/exec/ssh.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
 import { ConflictError } from '../../src/store/errors.js';
@@ -39,7 +40,9 @@ type Spec = NodeResource['spec'];
 export function nodeController(store: Store, options: NodeControllerOptions = {}): ControllerSetup {
   const memory = new Map<string, ProbeMemory>();
   const heartbeatMs = (options.heartbeatSeconds ?? 60) * 1000;
-  const probe = options.probe ?? probeNode;
+  // Probes run on a worker thread unless the caller brings its own (src/exec/probe-pool.ts says why).
+  const pool = options.probe ? undefined : new ProbePool();
+  const probe = options.probe ?? (pool as ProbePool).probe;
 
   async function reconcile({ key }: ReconcileRequest): Promise<ReconcileResult | void> {
     const node = store.get<NodeResource>(parseRefKey(key));
@@ -64,6 +67,7 @@ export function nodeController(store: Store, options: NodeControllerOptions = {}
     kind: 'Node',
     reconcile,
     concurrency: options.concurrency ?? 64,
+    stop: () => pool?.close(),
     onSecret: (namespace, name) =>
       store
         .list<NodeResource>('Node', namespace)
