@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { getCondition } from '../src/api/conditions.js';
+import { refKey } from '../src/api/refs.js';
 import type { DesktopResource } from '../src/api/types.js';
 import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
@@ -92,7 +93,7 @@ async function orionTimes(bed: DesktopGuestBed, name: string): Promise<{ applied
     }
   });
   const applies = lines.filter((l) => l.workspace === `desktop/default/${name}` && /^terraform (apply|output)$/.test(String(l.msg))).map((l) => Number(l.time));
-  const runs = lines.filter((l) => l.resource === `desktop/default/${name}` && l.msg === 'ansible run done').map((l) => Number(l.time) - Number(l.durationMs));
+  const runs = lines.filter((l) => l.resource === refKey({ kind: 'Desktop', namespace: 'default', name }) && l.msg === 'ansible run done').map((l) => Number(l.time) - Number(l.durationMs));
   return { appliedAt: Math.max(...applies), ansibleStartAt: Math.min(...runs), ansibleRuns: runs.length };
 }
 
@@ -114,7 +115,9 @@ async function orionDesktop(bed: DesktopGuestBed, name: string, keepModule?: str
   if (keepModule) {
     const ws = join(bed.state, 'terraform', 'workspaces', 'desktop', 'default', name);
     await mkdir(keepModule, { recursive: true });
+    // The root module and its variable values (every value a user wrote reaches Terraform there, ADR 22).
     await cp(join(ws, 'main.tf.json'), join(keepModule, 'main.tf.json'));
+    await cp(join(ws, 'terraform.tfvars.json'), join(keepModule, 'terraform.tfvars.json'));
     await cp(join(ws, 'modules'), join(keepModule, 'modules'), { recursive: true });
   }
   await deleteDesktop(bed, name);
