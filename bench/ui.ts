@@ -10,9 +10,10 @@
 //                          counting it in the browser (MutationObserver, wall clocks of one machine), p50/p95 over
 //                          the Nodes of a killed worker
 //   keystroke echo         a key pressed in the rental's terminal (keydown in the page) → the echoed character
-//                          drawn in xterm's rows, through Orion's websocket, ssh2 and a real sshd; beside it, the
-//                          bare tool at the same moment: OpenSSH's `ssh -tt` to the same node, a byte written →
-//                          its echo read
+//                          drawn in xterm's rows, through Orion's websocket, ssh2 and a real sshd; split into the
+//                          wire (the page's websocket frame out → the first frame back: Orion, ssh2, sshd) and
+//                          the page (xterm: key → frame, frame → drawn); beside it, the bare tool at the same
+//                          moment: OpenSSH's `ssh -tt` to the same node, a byte written → its echo read
 //
 // The Nodes are probed every --probe-interval seconds (10 by default, an interval an admin of 1,000 machines might
 // choose): 1,000 Nodes at 2 s are 500 SSH handshakes a second, which saturates this machine's two cores by itself
@@ -198,14 +199,32 @@ interface BareNode {
 }
 
 async function keystrokeEcho(page: Page, url: string, rental: RentalResource, bare: BareNode): Promise<void> {
+  // The page's websocket frames, timed: where a key's round trip goes (the browser, or Orion and the node).
+  await page.addInitScript(() => {
+    const w = window as unknown as { wsSent: number[]; wsReceived: number[] };
+    w.wsSent = [];
+    w.wsReceived = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
+      w.wsSent.push(performance.now());
+      send.call(this, data);
+    };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...a: ConstructorParameters<typeof WebSocket>) {
+        super(...a);
+        this.addEventListener('message', () => w.wsReceived.push(performance.now()));
+      }
+    };
+  });
   await page.goto(`${url}/console/rentals/${rental.metadata.namespace}/${rental.metadata.name}`);
   await page.getByText('Connected.').waitFor({ timeout: 30_000 });
   await page.locator('.xterm-helper-textarea').focus();
   await page.keyboard.type('clear\n');
   await new Promise((r) => setTimeout(r, 500));
   await page.evaluate(() => {
-    const w = window as unknown as { echo: number[]; t0?: number; typed: string };
-    w.echo = [];
+    const w = window as unknown as { keys: Array<{ down: number; drawn: number }>; t0?: number; typed: string };
+    w.keys = [];
     w.typed = '';
     const rows = document.querySelector('.xterm-rows') as HTMLElement;
     document.addEventListener('keydown', (e) => {
@@ -215,7 +234,7 @@ async function keystrokeEcho(page: Page, url: string, rental: RentalResource, ba
     // Only the echo counts: the cursor's blinking changes the rows too, without the typed text in them.
     new MutationObserver(() => {
       if (w.t0 === undefined || !(rows.textContent ?? '').includes(w.typed)) return;
-      w.echo.push(performance.now() - w.t0);
+      w.keys.push({ down: w.t0, drawn: performance.now() });
       w.t0 = undefined;
     }).observe(rows, { subtree: true, childList: true, characterData: true });
   });
@@ -228,10 +247,23 @@ async function keystrokeEcho(page: Page, url: string, rental: RentalResource, ba
     await new Promise((r) => setTimeout(r, 60));
   }
   loop.disable();
-  const echo = await page.evaluate(() => (window as unknown as { echo: number[] }).echo);
+  const seen = await page.evaluate(() => {
+    const w = window as unknown as { keys: Array<{ down: number; drawn: number }>; wsSent: number[]; wsReceived: number[] };
+    return { keys: w.keys, wsSent: w.wsSent, wsReceived: w.wsReceived };
+  });
+  const echo = seen.keys.map((k) => k.drawn - k.down);
+  // Per key: keydown → its frame sent → the first frame back → drawn.
+  const legs = seen.keys.map((k) => {
+    const sent = seen.wsSent.find((t) => t >= k.down) ?? NaN;
+    const back = seen.wsReceived.find((t) => t >= sent) ?? NaN;
+    return { page: sent - k.down + (k.drawn - back), wire: back - sent };
+  });
   const bareEcho = await sshEcho(bare, keys);
-  say(`keystroke echo in the terminal (${echo.length} of ${keys} keys): p50 ${fmt(percentile(echo, 50))} ms, p95 ${fmt(percentile(echo, 95))} ms   goal p95 ≤ 50 ms`);
-  say(`  bare ssh -tt to the same node (${bareEcho.length} of ${keys} keys): p50 ${fmt(percentile(bareEcho, 50))} ms, p95 ${fmt(percentile(bareEcho, 95))} ms; Orion and the browser add ${fmt(percentile(echo, 50) - percentile(bareEcho, 50))} ms at p50`);
+  const p = (values: number[], q: number): string => fmt(percentile(values.filter(Number.isFinite), q));
+  say(`keystroke echo in the terminal (${echo.length} of ${keys} keys): p50 ${p(echo, 50)} ms, p95 ${p(echo, 95)} ms   goal p95 ≤ 50 ms`);
+  say(`  of which websocket frame out → frame back (Orion, ssh2, sshd): p50 ${p(legs.map((l) => l.wire), 50)} ms, p95 ${p(legs.map((l) => l.wire), 95)} ms; ` +
+    `in the page (xterm: key → frame, frame → drawn): p50 ${p(legs.map((l) => l.page), 50)} ms, p95 ${p(legs.map((l) => l.page), 95)} ms`);
+  say(`  bare ssh -tt to the same node (${bareEcho.length} of ${keys} keys): p50 ${p(bareEcho, 50)} ms, p95 ${p(bareEcho, 95)} ms`);
   say(`  Orion's event loop meanwhile: delay p50 ${fmt(loop.percentile(50) / 1e6)} ms, p99 ${fmt(loop.percentile(99) / 1e6)} ms, max ${fmt(loop.max / 1e6)} ms`);
 }
 
