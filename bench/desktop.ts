@@ -30,7 +30,7 @@ import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
 import { DesktopGuestBed, type GuestMachine } from '../test/harness/desktop-guest-bed.js';
 import { secretManifest } from '../test/harness/desktop-manifest.js';
-import { fmt, line, percentile } from './support.js';
+import { fmt, line, median } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +59,7 @@ const progress = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };
 const s = (ms: number): string => fmt(ms / 1000, 1);
-const med = (values: number[]): number => percentile(values, 50);
+const med = median;
 
 async function until<T>(what: string, check: () => Promise<T | undefined | false>, stepMs = 100): Promise<T> {
   const deadline = Date.now() + TIMEOUT_MS;

@@ -52,7 +52,7 @@ import { ROOT_MODULE_FILE, rootFilesHash, VARIABLES_FILE } from '../src/exec/ter
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
 import { LabBed } from '../test/harness/lab-bed.js';
-import { fmt, line, percentile, until } from './support.js';
+import { fmt, line, median, percentile, until } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -342,7 +342,7 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
     rows.push({ bare, orion });
     progress(`part 1 trial ${i}/${TRIALS}: bare init ${fmt(bare.ws.initMs / 1000, 2)} s apply ${fmt(bare.applyMs / 1000, 2)} s pipeline ${fmt(bare.pipelineMs / 1000, 2)} s; orion ${fmt(orion.readyMs / 1000, 2)} s (${orion.spawned}; ${Object.entries(orion.terraformOpMs).map(([op, ms]) => `${op} ${fmt(ms / 1000, 2)} s`).join(', ')})`);
   }
-  const med = (xs: number[]): number => percentile(xs, 50);
+  const med = median;
   const init = med(rows.map((r) => r.bare.ws.initMs));
   const apply = med(rows.map((r) => r.bare.applyMs));
   const both = med(rows.map((r) => r.bare.ws.initMs + r.bare.applyMs));
@@ -397,7 +397,7 @@ async function bareVersusOrionGuest(bed: LabBed, guest: GuestImage): Promise<num
     rows.push({ bare, orion });
     progress(guestTrialLine(i, bare, orion));
   }
-  const med = (f: (r: { bare: BareTrial; orion: OrionRun }) => number): number => percentile(rows.map(f), 50);
+  const med = (f: (r: { bare: BareTrial; orion: OrionRun }) => number): number => median(rows.map(f));
   const total = med((r) => r.bare.guest?.totalMs ?? NaN);
   const orion = med((r) => r.orion.readyMs);
   line('1. bare vs Orion, one booted Lab (--guest)', `${TRIALS} trials, medians; 1 machine (1 vCPU, 512 MiB, Debian image, direct kernel boot, TCG)`);
@@ -492,7 +492,7 @@ async function parallelLabs(bed: LabBed, concurrency: number, bareOne: number): 
     progress(`part 2 trial ${trial}/${TRIALS} (load ${loadavg()[0]?.toFixed(2)}): one Lab ${fmt(r.one / 1000, 2)} s, ${PARALLEL} Labs ${fmt(r.all / 1000, 2)} s; ` +
       `bare ${PARALLEL} inits ${fmt(r.bareInits / 1000, 2)} s, applies at once ${fmt(r.bareAll / 1000, 2)} s, ${concurrency} at a time ${fmt(r.bareLimited / 1000, 2)} s`);
   }
-  const med = (f: (r: ParallelTrial) => number): number => percentile(rows.map(f), 50);
+  const med = (f: (r: ParallelTrial) => number): number => median(rows.map(f));
   const times = rows.flatMap((r) => r.times);
   line(`2. ${PARALLEL} Labs at once vs one`, `${TRIALS} trials, medians; controller concurrency ${concurrency}${CONCURRENCY ? ' (--concurrency)' : ' (labController default, not overridden)'}`);
   line('  one Lab: written → Ready', `${fmt(med((r) => r.one) / 1000, 2)} s`);

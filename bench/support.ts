@@ -7,6 +7,14 @@ export function percentile(values: number[], p: number): number {
   return sorted[index] as number;
 }
 
+/** The median: with an even count, the mean of the two middle values (percentile(…, 50) would take the lower one). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export function rssMiB(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
