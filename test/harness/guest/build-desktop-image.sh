@@ -144,8 +144,12 @@ cloud_final_modules: [scripts_per_once, scripts_per_boot, scripts_per_instance, 
 EOF
 # Key logins only; root's key comes from cloud-init.
 printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' >"$rootfs/etc/ssh/sshd_config.d/orion.conf"
-# A machine-id per boot (empty file): every clone gets its own DHCP client id.
+# A machine-id per boot (empty file): every clone gets its own DHCP client id. D-Bus's copy, written when dbus was
+# installed, goes too: systemd initializes an empty machine-id from it first, so every clone had the same id, the
+# same DHCP client id, and dnsmasq one lease for all of them (two desktops at once fought over one address).
 : >"$rootfs/etc/machine-id"
+rm -f "$rootfs/var/lib/dbus/machine-id"
+ln -s /etc/machine-id "$rootfs/var/lib/dbus/machine-id"
 # Nothing of the base system's periodic jobs runs on an ephemeral desktop.
 for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer; do
   rm -f "$rootfs/etc/systemd/system/timers.target.wants/$unit"

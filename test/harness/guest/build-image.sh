@@ -52,8 +52,13 @@ EOF
 ln -sf /lib/systemd/system/systemd-networkd.service "$rootfs/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 # Root logs in with the key only; no password exists.
 printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' >"$rootfs/etc/ssh/sshd_config.d/orion.conf"
-# A machine-id per boot (empty file): every clone gets its own DHCP client id.
+# A machine-id per boot (empty file): every clone gets its own DHCP client id. No D-Bus copy of an old id either:
+# systemd would initialize the empty one from it (build-desktop-image.sh says what that did).
 : >"$rootfs/etc/machine-id"
+if [ -d "$rootfs/var/lib/dbus" ]; then
+  rm -f "$rootfs/var/lib/dbus/machine-id"
+  ln -s /etc/machine-id "$rootfs/var/lib/dbus/machine-id"
+fi
 # Smaller image, faster upload into the pool: no docs, no package lists, no kernel modules for hardware a virtio
 # guest does not have (sound, GPUs, USB, wireless ...); the initramfs already holds what boot needs.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/{doc,man,info,locale}/*
