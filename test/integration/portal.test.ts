@@ -193,4 +193,15 @@ describe('the portal (folder mode, real sshd and Ansible)', () => {
     await bed.api(bob, 'DELETE', `${NS}/rentals/bob-w`);
     await releasedAll();
   });
+
+  it('lists the admin\'s RentalClasses to admins only, and never writes one', async () => {
+    expect((await bed.api<{ kind: string; items: unknown[] }>(admin, 'GET', '/api/v1/rentalclasses')).body).toMatchObject({ kind: 'RentalClassList', items: [] });
+    expect((await bed.api(alice, 'GET', '/api/v1/rentalclasses')).status).toBe(403);
+    const body = { metadata: { name: 'mine' }, spec: { allowSudo: true } };
+    expect((await bed.api(alice, 'POST', `${NS}/rentalclasses`, body)).status).toBe(404);
+    expect((await bed.api(admin, 'POST', `${NS}/rentalclasses`, body)).status).toBe(404);
+    expect(bed.list('RentalClass')).toEqual([]);
+    const choices = await bed.api<{ rental: { classes: unknown[] } }>(alice, 'GET', '/api/v1/choices');
+    expect(choices.body.rental.classes).toEqual([]);
+  });
 });
