@@ -17,6 +17,8 @@ import { checkClassQuota, rentalClassChoices, termsForRequest } from '../../src/
 import type { Store } from '../../src/store/store.js';
 import { ApiProblem } from '../../src/server/problem.js';
 import { InvalidPlaybookError } from '../../src/exec/ansible/types.js';
+import { openApiDocument } from '../../src/server/api/openapi.js';
+import { toResource } from '../../src/kube/store.js';
 import { TerminalError } from '../../src/runtime/errors.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0ZXN0a2V5 alice@laptop';
@@ -218,6 +220,21 @@ describe('a cluster-scoped kind in the shared pieces', () => {
     if (root) rmSync(root, { recursive: true, force: true });
     store = undefined;
     root = undefined;
+  });
+
+  it('kube store: an object of a cluster-scoped kind reads with namespace \'\' (the API server sends none)', () => {
+    const raw = { metadata: { name: 'students', uid: 'u', resourceVersion: '7', managedFields: [] }, spec: {} };
+    expect(toResource('RentalClass', raw).metadata).toEqual({ name: 'students', namespace: '', uid: 'u', resourceVersion: '7' });
+    expect(toResource('Rental', { metadata: { name: 'a', namespace: 'team-a' } }).metadata.namespace).toBe('team-a');
+  });
+
+  it('OpenAPI: RentalClasses are listed (GET /api/v1/rentalclasses) and have no namespaced or write path', () => {
+    const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: object }> } };
+    expect(Object.keys(doc.paths['/api/v1/rentalclasses'] ?? {})).toEqual(['get']);
+    expect(Object.keys(doc.paths).filter((p) => p.includes('rentalclasses'))).toEqual(['/api/v1/rentalclasses']);
+    expect(doc.components.schemas.RentalClass?.properties).not.toHaveProperty('status');
+    expect(doc.components.schemas).not.toHaveProperty('NewRentalClass');
+    expect(doc.components.schemas.Rental?.properties).toHaveProperty('status');
   });
 
   it('refs: the key has an empty namespace and parses back; a namespaced kind still needs one', () => {
