@@ -75,7 +75,7 @@ describe('RentalClass on the real kube-apiserver (cluster-scoped, read by Orion,
     const kara = await waitFor('kara Ready', () => rental('kara')?.status?.phase === 'Ready' && rental('kara'), 120_000);
     expect(kara.status?.releasePlaybook).toBe('delete_student');
     const worker = bed.workers.find((w) => w.port === kara.status?.connection?.port);
-    expect((await worker?.exec(['cat', '/home/kara/WELCOME-STUDENT']))?.stdout).toBe('created by the students class\n');
+    expect((await worker?.exec(['cat', '/home/kara/WELCOME-STUDENT']))?.stdout).toBe('created by the students class');
     const login = await sshLogin(bed.tenantKey.privateKeyPath, '127.0.0.1', kara.status?.connection?.port ?? 0, 'kara');
     expect(login.ok, login.output).toBe(true);
   });
@@ -88,7 +88,7 @@ describe('RentalClass on the real kube-apiserver (cluster-scoped, read by Orion,
     await bed.mustKubectl(['patch', 'rentalclasses.orion.lab', 'lab-class', '--type=merge', '-p', JSON.stringify({ spec: { allowSudo: true } })]);
     const kurt = await waitFor('kurt Ready', () => rental('kurt')?.status?.phase === 'Ready' && rental('kurt'), 120_000);
     const worker = bed.workers.find((w) => w.port === kurt.status?.connection?.port);
-    expect((await worker?.exec(['test', '-f', '/etc/sudoers.d/kurt']))?.exitCode).toBe(0);
+    expect((await worker?.exec(['test', '-f', '/etc/sudoers.d/orion-kurt']))?.exitCode).toBe(0);
   });
 
   it('a tenant ServiceAccount with the example role rents, but cannot create a RentalClass: 403 from the API server', async () => {

@@ -65,7 +65,7 @@ describe('RentalClass: the admin decides what runs for a Rental (real sshd and A
     expect(node?.metadata.labels?.room).toBe('b'); // the class's pool, whatever the tenant's selector (pool=test) allows
     expect(sam.status?.releasePlaybook).toBe('delete_student');
     expect(await runLog('sam')).toMatch(/Student class welcome note/);
-    expect((await worker.exec(['cat', '/home/sam/WELCOME-STUDENT'])).stdout).toBe('created by the students class\n');
+    expect((await worker.exec(['cat', '/home/sam/WELCOME-STUDENT'])).stdout).toBe('created by the students class');
     const login = await sshLogin(bed.tenantKey.privateKeyPath, '127.0.0.1', worker.port, 'sam');
     expect(login.ok, login.output).toBe(true);
 
@@ -124,7 +124,7 @@ describe('RentalClass: the admin decides what runs for a Rental (real sshd and A
     await bed.write('tom.yaml', [bed.rentalManifest('tom', { sudo: true, className: 'staff', ttlSeconds: 3600 })]);
     const tom = await ready('tom');
     const worker = bed.dataPlane.worker(tom.status?.nodeName ?? '');
-    expect((await worker.exec(['test', '-f', '/etc/sudoers.d/tom'])).exitCode).toBe(0);
+    expect((await worker.exec(['test', '-f', '/etc/sudoers.d/orion-tom'])).exitCode).toBe(0);
     expect(tom.status?.releasePlaybook).toBe('delete_user');
 
     await bed.write('classes.yaml', classes({ allowSudo: false, maxTtlSeconds: 86400 }));
