@@ -84,7 +84,7 @@ describe('orion validate: broken manifests', () => {
     `${f('lab-limits.yaml')}:14: spec.ansible.playbook: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
     `${f('rental-users.yaml')}:7: spec.user: is a reserved value`,
     `${f('rental-users.yaml')}:15: spec.user: must match ^[a-z_][a-z0-9_-]{0,31}$`,
-    `${f('rental-users.yaml')}:17: spec.playbooks: removed: the playbooks Orion runs for a Rental are chosen by the admin; name a RentalClass in spec.className (or leave it out for the default class)`,
+    `${f('rental-users.yaml')}:18: spec.playbooks: removed: the playbooks Orion runs for a Rental are chosen by the admin; name a RentalClass in spec.className (or leave it out for the default class)`,
     `${f('rentalclass.yaml')}:6: metadata.namespace: must be left out: the kind is cluster-scoped`,
     `${f('rentalclass.yaml')}:8: spec.playbooks.create: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
     `${f('rentalclass.yaml')}:9: spec.allowSudo: must be boolean`,

@@ -186,7 +186,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     templated = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE])));
     // What a dry run cannot do for itself: the CRDs and the namespace must exist.
     ok(await kube.kubectl(['apply', '--server-side', '--field-manager=orion-install', '-f', 'crds/']));
-    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns'].map((plural) => `crd/${plural}.orion.lab`);
+    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns', 'rentalclasses'].map((plural) => `crd/${plural}.orion.lab`);
     ok(await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]));
     // The base's own Namespace, for real: it enforces the restricted Pod Security Standard.
     ok(await kube.kubectl(['apply', '-f', '-'], { input: asList(byKind(kustomized, 'Namespace')) }));
@@ -198,7 +198,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
 
   it('keeps the CRD copies of the kustomize base and the chart identical to crds/', async () => {
     const generated = await crdFiles('crds');
-    expect(generated.size).toBe(5);
+    expect(generated.size).toBe(6);
     for (const copy of ['manifests/crds', 'helm/orion/crds']) {
       expect(await crdFiles(copy), `${copy} is stale: run npm run crds`).toEqual(generated);
     }
