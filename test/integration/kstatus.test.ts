@@ -141,6 +141,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       bed.nodeManifest('n-hostkey', BASE_PORT + 1, 'worker-key', { pool: 'other' }),
       bed.nodeManifest('n-nokey', BASE_PORT + 1, 'absent', { pool: 'other' }),
       bed.rentalManifest('r-ok'),
+      bed.rentalClassManifest('standard', {}, true),
       bed.rentalClassManifest('broken', { playbooks: { create: 'no_such_playbook' } }),
       bed.rentalManifest('r-bad', { className: 'broken' }),
       lab('l-ok', {}),
