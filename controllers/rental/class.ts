@@ -51,7 +51,3 @@ export function checkClassPlaybooks(runner: Pick<AnsibleRunner, 'resolvePlaybook
   }
 }
 
-/** A refusal of what the rental asks (sudo, its TTL), as opposed to a class that cannot be found. */
-export function refusesItsAsk(refusal: ClassRefusal): boolean {
-  return refusal.refused === 'SudoNotAllowed' || refusal.refused === 'TtlAboveClassMax';
-}

@@ -19,7 +19,7 @@ import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, tenantOnNode } from './scheduler.js';
 import { startingChange, unboundChange } from './status.js';
 import { expiryOf, leaving, mustLeave, provisionHash, rentalsAffectedBy, untilExpiry } from './terms.js';
-import { CLASS_REFUSED, checkClassPlaybooks, isRefusal, refusesItsAsk, releasePlaybookOf, rentalsAffectedByClass, termsFromStore, type ClassRefusal, type RentalTerms } from './class.js';
+import { CLASS_REFUSED, checkClassPlaybooks, isRefusal, releasePlaybookOf, rentalsAffectedByClass, termsFromStore, type ClassRefusal, type RentalTerms } from './class.js';
 import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
@@ -63,6 +63,7 @@ class RentalSteps {
     const terms = termsFromStore(this.store, rental);
     if (isRefusal(terms)) return this.refuse(rental, terms, signal);
     checkClassPlaybooks(this.runner, terms);
+    rental = await this.fitsAgain(rental);
     if (!rental.metadata.finalizers?.includes(FINALIZER)) {
       // The finalizer goes on alone, before any external effect; its watch event brings the rental back.
       await this.store.addFinalizer(rental, FINALIZER);
@@ -96,21 +97,27 @@ class RentalSteps {
   }
 
   /**
-   * Its class refuses the rental: nothing runs, it is not bound. Already on a node: an ask its class no longer allows
-   * (sudo, TTL) makes it leave, its tenant removed (level-based); a class not found leaves it as provisioned. Terminal
-   * until the rental or a class changes (both bring it back).
+   * Its class refuses the rental: nothing runs, it is not bound. One already on a node keeps it as provisioned, whatever
+   * the refusal (sudo withdrawn, a shorter longest TTL, a class gone): releasing would remove the tenant's account and
+   * files because an admin edited a class, and a policy change applies to what comes next, as Kubernetes admission
+   * does. It still ends at its own TTL. Terminal until the rental or a class changes (both bring it back).
    */
-  private async refuse(rental: RentalResource, refusal: ClassRefusal, signal: AbortSignal): Promise<void> {
+  private async refuse(rental: RentalResource, refusal: ClassRefusal, signal: AbortSignal): Promise<ReconcileResult | void> {
     const node = this.scheduler.nodes.heldNode(rental);
-    if (node && !refusesItsAsk(refusal)) {
-      throw new TerminalError(`${refusal.message}; the tenant stays on ${node.metadata.name} as provisioned, and nothing more runs`, CLASS_REFUSED);
-    }
-    if (node) {
-      await this.releaseNode(rental, signal);
-      const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
-      await writeStatus(this.store, latest, unboundChange(latest, 'Failed', CLASS_REFUSED, refusal.message));
-    }
-    throw new TerminalError(refusal.message, CLASS_REFUSED, { phase: 'Failed' });
+    if (!node) throw new TerminalError(refusal.message, CLASS_REFUSED, { phase: 'Failed' });
+    const expiresAt = expiryOf(rental);
+    if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
+    const message = `${refusal.message}; the tenant stays on ${node.metadata.name} as provisioned until the rental ends, and nothing more runs`;
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await writeStatus(this.store, latest, { conditions: [{ type: 'ClassTerms', status: 'False', reason: CLASS_REFUSED, message }] });
+    return untilExpiry(expiresAt);
+  }
+
+  /** A rental its class had refused while it was bound fits its class again: the ClassTerms condition says so. */
+  private async fitsAgain(rental: RentalResource): Promise<RentalResource> {
+    const terms = rental.status?.conditions?.find((c) => c.type === 'ClassTerms');
+    if (!terms || terms.status === 'True') return rental;
+    return writeStatus(this.store, rental, { conditions: [{ type: 'ClassTerms', status: 'True', reason: 'Fits', message: 'the rental fits its class' }] });
   }
 
   /**

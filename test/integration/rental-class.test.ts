@@ -120,21 +120,35 @@ describe('RentalClass: the admin decides what runs for a Rental (real sshd and A
     await bed.remove('refused.yaml');
   });
 
-  it('a class that changes is applied to its rentals: sudo allowed binds tom with sudo; withdrawn, tom leaves and is removed', async () => {
+  it('a class that changes is applied to its rentals: sudo allowed binds tom with sudo; withdrawn, tom keeps his node and account, and nothing more runs', async () => {
     await bed.write('tom.yaml', [bed.rentalManifest('tom', { sudo: true, className: 'staff', ttlSeconds: 3600 })]);
     const tom = await ready('tom');
-    const worker = bed.dataPlane.worker(tom.status?.nodeName ?? '');
+    const node = tom.status?.nodeName ?? '';
+    const worker = bed.dataPlane.worker(node);
     expect((await worker.exec(['test', '-f', '/etc/sudoers.d/orion-tom'])).exitCode).toBe(0);
     expect(tom.status?.releasePlaybook).toBe('delete_user');
 
+    // An admin's edit of a class never removes a tenant: the refusal is told, the rental keeps its node until it ends.
     await bed.write('classes.yaml', classes({ allowSudo: false, maxTtlSeconds: 86400 }));
-    await waitFor('tom refused and released', () => readyCondition('tom')?.reason === 'ClassRefused' && !nodeHolding('tom'), 90_000);
-    expect(readyCondition('tom')?.message).toBe('RentalClass "staff" does not allow sudo; ask without sudo, or name a class that allows it');
-    expect(await userExists(worker, 'tom')).toBe(false);
-    expect(rental('tom')?.status?.nodeName).toBeUndefined();
+    const refused = await waitFor('tom told his class refuses sudo', () => {
+      const c = rental('tom')?.status?.conditions?.find((x) => x.type === 'ClassTerms');
+      return c?.status === 'False' && c;
+    }, 90_000);
+    expect(refused.reason).toBe('ClassRefused');
+    expect(refused.message).toBe(`RentalClass "staff" does not allow sudo; ask without sudo, or name a class that allows it; the tenant stays on ${node} as provisioned until the rental ends, and nothing more runs`);
+    expect(nodeHolding('tom')?.metadata.name).toBe(node);
+    expect(rental('tom')?.status?.phase).toBe('Ready');
+    expect(await userExists(worker, 'tom')).toBe(true);
+    expect((await worker.exec(['test', '-f', '/etc/sudoers.d/orion-tom'])).exitCode).toBe(0);
+
+    // Allowed again: it fits its class again, still on its node.
+    await bed.write('classes.yaml', classes({ allowSudo: true, maxTtlSeconds: 86400 }));
+    await waitFor('tom fits his class again', () => rental('tom')?.status?.conditions?.find((x) => x.type === 'ClassTerms')?.status === 'True', 60_000);
+    expect(nodeHolding('tom')?.metadata.name).toBe(node);
     await bed.remove('tom.yaml');
-    await bed.write('classes.yaml', classes());
     await waitFor('tom gone', () => !rental('tom'), 60_000);
+    expect(await userExists(worker, 'tom')).toBe(false);
+    await bed.write('classes.yaml', classes());
   });
 
   it('a tenant can no longer make the release run create_user: a Rental with spec.playbooks is refused, never created', async () => {
