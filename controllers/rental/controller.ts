@@ -17,7 +17,7 @@ import type { ConsoleKeys } from '../../src/store/console-keys.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, tenantOnNode } from './scheduler.js';
-import { startingChange, unboundChange } from './status.js';
+import { classTermsChange, startingChange, unboundChange } from './status.js';
 import { expiryOf, leaving, mustLeave, provisionHash, rentalsAffectedBy, untilExpiry } from './terms.js';
 import { CLASS_REFUSED, checkClassPlaybooks, isRefusal, releasePlaybookOf, rentalsAffectedByClass, termsFromStore, type ClassRefusal, type RentalTerms } from './class.js';
 import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
@@ -107,17 +107,15 @@ class RentalSteps {
     if (!node) throw new TerminalError(refusal.message, CLASS_REFUSED, { phase: 'Failed' });
     const expiresAt = expiryOf(rental);
     if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
-    const message = `${refusal.message}; the tenant stays on ${node.metadata.name} as provisioned until the rental ends, and nothing more runs`;
     const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
-    await writeStatus(this.store, latest, { conditions: [{ type: 'ClassTerms', status: 'False', reason: CLASS_REFUSED, message }] });
+    await writeStatus(this.store, latest, classTermsChange(latest, `${refusal.message}; the tenant stays on ${node.metadata.name} as provisioned until the rental ends, and nothing more runs`) ?? {});
     return untilExpiry(expiresAt);
   }
 
   /** A rental its class had refused while it was bound fits its class again: the ClassTerms condition says so. */
   private async fitsAgain(rental: RentalResource): Promise<RentalResource> {
-    const terms = rental.status?.conditions?.find((c) => c.type === 'ClassTerms');
-    if (!terms || terms.status === 'True') return rental;
-    return writeStatus(this.store, rental, { conditions: [{ type: 'ClassTerms', status: 'True', reason: 'Fits', message: 'the rental fits its class' }] });
+    const change = classTermsChange(rental);
+    return change ? writeStatus(this.store, rental, change) : rental;
   }
 
   /**
