@@ -111,11 +111,16 @@ async function writeFleet(root: string, privateKey: string, publicKey: string, p
   nodes.push({ apiVersion: 'orion.lab/v1alpha1', kind: 'Node', metadata: { name: 'term', labels: { pool: 'term' } }, spec: { address: '127.0.0.1', port: ports[WORKERS], secretRef: { name: 'key' }, probe } });
   const rentals = Array.from({ length: NODES }, (_, i) => ({
     apiVersion: 'orion.lab/v1alpha1', kind: 'Rental', metadata: { name: `r${i}`, annotations: { 'orion.lab/owner': `u${i}` } },
-    spec: { user: `u${i}`, sshPublicKeys: [publicKey], nodeSelector: { matchLabels: { pool: 'bench' } }, playbooks: { create: 'bench_create', delete: 'bench_delete' } },
+    spec: { user: `u${i}`, sshPublicKeys: [publicKey], className: 'bench' },
   }));
+  // The admin's classes: the bench's trivial playbooks on the bench pool, and the default (Orion's own playbooks) for dana.
+  const classes = [
+    { apiVersion: 'orion.lab/v1alpha1', kind: 'RentalClass', metadata: { name: 'bench' }, spec: { playbooks: { create: 'bench_create', delete: 'bench_delete' }, nodeSelector: { matchLabels: { pool: 'bench' } } } },
+    { apiVersion: 'orion.lab/v1alpha1', kind: 'RentalClass', metadata: { name: 'standard', annotations: { 'orion.lab/default-class': 'true' } }, spec: {} },
+  ];
   const terminal = { apiVersion: 'orion.lab/v1alpha1', kind: 'Rental', metadata: { name: 'dana', annotations: { 'orion.lab/owner': 'dana' }, labels: { 'orion.lab/owner': 'dana' } }, spec: { user: 'dana', sshPublicKeys: [publicKey], nodeSelector: { matchLabels: { pool: 'term' } } } };
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key' }, stringData: { privateKey } };
-  await writeFile(join(manifests, 'fleet.yaml'), [secret, ...nodes, ...rentals, terminal].map((d) => stringify(d)).join('---\n'));
+  await writeFile(join(manifests, 'fleet.yaml'), [secret, ...classes, ...nodes, ...rentals, terminal].map((d) => stringify(d)).join('---\n'));
   return manifests;
 }
 

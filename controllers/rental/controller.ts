@@ -1,9 +1,10 @@
 // Rental controller: binds a tenant's rental to a free, Alive node matching its selector, creates the
 // tenant there with Ansible, publishes the connection, moves the rental when its node dies, and on
-// deletion or TTL expiry removes the tenant before the node is free again. Driven by Rental and Node
-// events: nothing polls. A failure is thrown (RetryLater, TerminalError) and the controller loop records it.
+// deletion or TTL expiry removes the tenant before the node is free again. What it runs and where it binds are the
+// admin's RentalClass's (class.ts): a rental its class refuses gets nothing on any node. Driven by Rental, Node and
+// RentalClass events: nothing polls. A failure is thrown (RetryLater, TerminalError) and the controller loop records it.
 import { reaffirmed } from '../../src/api/status.js';
-import type { NodeResource, RentalResource } from '../../src/api/types.js';
+import type { NodeResource, RentalClassResource, RentalResource } from '../../src/api/types.js';
 import { parseRefKey, refOf } from '../../src/api/refs.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { InvalidPlaybookError, InvalidRunRequestError, type AnsibleRunResult } from '../../src/exec/ansible/types.js';
@@ -16,8 +17,9 @@ import type { ConsoleKeys } from '../../src/store/console-keys.js';
 import { rentalFailoverSeconds, rentalFailovers } from '../../src/telemetry/metrics.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { RentalScheduler, tenantOnNode } from './scheduler.js';
-import { startingChange, unboundChange } from './status.js';
+import { classTermsChange, startingChange, unboundChange } from './status.js';
 import { expiryOf, leaving, mustLeave, provisionHash, rentalsAffectedBy, untilExpiry } from './terms.js';
+import { CLASS_REFUSED, checkClassPlaybooks, isRefusal, releasePlaybookOf, rentalsAffectedByClass, termsFromStore, type ClassRefusal, type RentalTerms } from './class.js';
 import { AdminLoginError, TenantAccess, TenantAccessError, refusedExistingAccount } from '../node/tenant-access.js';
 
 export interface RentalControllerOptions {
@@ -34,7 +36,10 @@ export function rentalController(store: Store, options: RentalControllerOptions)
     kind: 'Rental',
     concurrency: options.concurrency ?? 8,
     reconcile: (request) => steps.reconcile(request),
-    watches: [{ kind: 'Node', map: (event) => rentalsAffectedBy(store, event) }],
+    watches: [
+      { kind: 'Node', map: (event) => rentalsAffectedBy(store, event) },
+      { kind: 'RentalClass', map: (event) => rentalsAffectedByClass(store, event) },
+    ],
   };
 }
 
@@ -55,7 +60,10 @@ class RentalSteps {
     let rental = this.store.get<RentalResource>(parseRefKey(key));
     if (!rental) return;
     if (rental.metadata.deletionTimestamp) return this.finalize(rental, signal);
-    rental = this.checkPlaybooks(rental);
+    const terms = termsFromStore(this.store, rental);
+    if (isRefusal(terms)) return this.refuse(rental, terms, signal);
+    checkClassPlaybooks(this.runner, terms);
+    rental = await this.fitsAgain(rental);
     if (!rental.metadata.finalizers?.includes(FINALIZER)) {
       // The finalizer goes on alone, before any external effect; its watch event brings the rental back.
       await this.store.addFinalizer(rental, FINALIZER);
@@ -72,11 +80,11 @@ class RentalSteps {
       rental = await this.startFailover(rental, undefined);
     }
     if (!node) {
-      const placed = await this.bind(rental);
+      const placed = await this.bind(rental, terms);
       if (!placed) return untilExpiry(expiresAt);
       [rental, node] = placed;
     }
-    await this.provision(rental, node, signal);
+    await this.provision(rental, node, terms, signal);
     await this.observed(rental);
     return untilExpiry(expiresAt);
   }
@@ -88,16 +96,26 @@ class RentalSteps {
     if (change) await writeStatus(this.store, latest, change);
   }
 
-  /** Refuses playbook names that do not resolve: a status error, and nothing runs. */
-  private checkPlaybooks(rental: RentalResource): RentalResource {
-    try {
-      this.runner.resolvePlaybook(rental.spec.playbooks.create);
-      this.runner.resolvePlaybook(rental.spec.playbooks.delete);
-      return rental;
-    } catch (err) {
-      if (!(err instanceof InvalidPlaybookError)) throw err;
-      throw new TerminalError(err.message, 'InvalidPlaybook', { phase: 'Failed' });
-    }
+  /**
+   * Its class refuses the rental: nothing runs, it is not bound. One already on a node keeps it as provisioned, whatever
+   * the refusal (sudo withdrawn, a shorter longest TTL, a class gone): releasing would remove the tenant's account and
+   * files because an admin edited a class, and a policy change applies to what comes next, as Kubernetes admission
+   * does. It still ends at its own TTL. Terminal until the rental or a class changes (both bring it back).
+   */
+  private async refuse(rental: RentalResource, refusal: ClassRefusal, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const node = this.scheduler.nodes.heldNode(rental);
+    if (!node) throw new TerminalError(refusal.message, CLASS_REFUSED, { phase: 'Failed' });
+    const expiresAt = expiryOf(rental);
+    if (expiresAt !== undefined && Date.now() >= expiresAt) return this.expire(rental, signal);
+    const latest = this.store.get<RentalResource>(refOf(rental)) ?? rental;
+    await writeStatus(this.store, latest, classTermsChange(latest, `${refusal.message}; the tenant stays on ${node.metadata.name} as provisioned until the rental ends, and nothing more runs`) ?? {});
+    return untilExpiry(expiresAt);
+  }
+
+  /** A rental its class had refused while it was bound fits its class again: the ClassTerms condition says so. */
+  private async fitsAgain(rental: RentalResource): Promise<RentalResource> {
+    const change = classTermsChange(rental);
+    return change ? writeStatus(this.store, rental, change) : rental;
   }
 
   /**
@@ -116,8 +134,8 @@ class RentalSteps {
     }));
   }
 
-  private async bind(rental: RentalResource): Promise<[RentalResource, NodeResource] | undefined> {
-    const placement = await this.scheduler.place(rental);
+  private async bind(rental: RentalResource, terms: RentalTerms): Promise<[RentalResource, NodeResource] | undefined> {
+    const placement = await this.scheduler.place(rental, terms.nodeSelector);
     if ('unschedulable' in placement) {
       const { unschedulable: reason, message } = placement;
       if (rental.status?.phase !== 'Unschedulable') {
@@ -137,9 +155,9 @@ class RentalSteps {
    * (bound to the node, or provisioning a renamed user) is written only when the run is slow to finish;
    * otherwise the run's outcome is the one status write.
    */
-  private async provision(rental: RentalResource, node: NodeResource, signal: AbortSignal): Promise<void> {
+  private async provision(rental: RentalResource, node: NodeResource, terms: RentalTerms, signal: AbortSignal): Promise<void> {
     const consoleKey = (await this.consoleKeys?.of(rental))?.publicKey;
-    const hash = provisionHash(rental, node, consoleKey);
+    const hash = provisionHash(rental, node, terms, consoleKey);
     if (rental.status?.provisionedHash === hash && rental.status.nodeName === node.metadata.name) return;
     const previousUser = rental.status?.nodeName === node.metadata.name ? rental.status.connection?.user : undefined;
     if (previousUser && previousUser !== rental.spec.user) {
@@ -150,7 +168,7 @@ class RentalSteps {
     const starting = startingChange(rental, node, previousUser);
     if (starting) draft.set(starting);
     await draft.run(async () => {
-      const run = this.runPlaybook(draft.obj, node, rental.spec.playbooks.create, signal, { consoleKey });
+      const run = this.runPlaybook(draft.obj, node, terms.playbooks.create, signal, { create: { consoleKey } });
       await this.reportProgress(draft, run);
       const result = await run;
       if (result.result !== 'success') {
@@ -161,7 +179,7 @@ class RentalSteps {
         if (refusedExistingAccount(result)) throw new TerminalError(message, 'AccountExists', details);
         throw new RetryLater('PlaybookFailed', message, details);
       }
-      this.markReady(draft, node, hash, result);
+      this.markReady(draft, node, hash, terms, result);
     });
     await this.announceReady(draft.obj, node, rental.status?.failoverStartedAt);
   }
@@ -181,7 +199,7 @@ class RentalSteps {
     }
   }
 
-  private markReady(draft: StatusDraft<RentalResource>, node: NodeResource, hash: string, result: AnsibleRunResult): void {
+  private markReady(draft: StatusDraft<RentalResource>, node: NodeResource, hash: string, terms: RentalTerms, result: AnsibleRunResult): void {
     const rental = draft.obj;
     draft.set({
       phase: 'Ready',
@@ -189,7 +207,7 @@ class RentalSteps {
         { type: 'Provisioned', status: 'True', reason: 'UserCreated', message: `user ${rental.spec.user} exists on ${node.metadata.name}` },
         { type: 'Ready', status: 'True', reason: 'Ready', message: `ssh -p ${node.spec.port} ${rental.spec.user}@${node.spec.address}` },
       ],
-      fields: { provisionedHash: hash, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result), failoverStartedAt: undefined },
+      fields: { provisionedHash: hash, releasePlaybook: terms.playbooks.delete, readyAt: new Date().toISOString(), lastRun: ansibleRunSummary(result), failoverStartedAt: undefined },
     });
   }
 
@@ -240,7 +258,8 @@ class RentalSteps {
     }
     let result: AnsibleRunResult;
     try {
-      result = await this.runPlaybook(rental, node, rental.spec.playbooks.delete, signal, { user: tenantOnNode(rental) });
+      const playbook = releasePlaybookOf(rental, this.store.list<RentalClassResource>('RentalClass'));
+      result = await this.runPlaybook(rental, node, playbook, signal, { user: tenantOnNode(rental) });
     } catch (err) {
       // The node's own login was never made by Orion: there is nothing of this rental's to remove.
       if (err instanceof AdminLoginError) return this.scheduler.release(node, rental);
@@ -253,16 +272,16 @@ class RentalSteps {
     });
   }
 
-  /** `as`: the login to act on (default the rental's user) and, for create, the console's key to authorize. */
-  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, as: { user?: string; consoleKey?: string } = {}): Promise<AnsibleRunResult> {
-    const { user = rental.spec.user, consoleKey } = as;
+  /** `as`: the login to act on (default the rental's user) and, for a create run, the console's key to authorize. */
+  private async runPlaybook(rental: RentalResource, node: NodeResource, playbook: string, signal: AbortSignal, as: { user?: string; create?: { consoleKey?: string } } = {}): Promise<AnsibleRunResult> {
+    const { user = rental.spec.user, create } = as;
     try {
       return await this.access.run({
         node,
         playbook,
         user,
         ownerUid: rental.metadata.uid,
-        ...(playbook === rental.spec.playbooks.create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo, consoleKey } : {}),
+        ...(create ? { sshPublicKeys: rental.spec.sshPublicKeys, sudo: rental.spec.sudo, consoleKey: create.consoleKey } : {}),
         owner: refOf(rental),
         signal,
       });
@@ -271,7 +290,7 @@ class RentalSteps {
       if (err instanceof InvalidRunRequestError || err instanceof InvalidPlaybookError) throw new TerminalError(err.message, 'InvalidRequest', { phase: 'Failed' });
       if (!(err instanceof TenantAccessError)) throw err;
       if (err instanceof AdminLoginError) {
-        if (playbook !== rental.spec.playbooks.create) throw err; // a release: the caller lets go
+        if (!create) throw err; // a release: the caller lets go
         // The node's own login is not a tenant Orion may take over.
         throw new TerminalError(err.message, err.reason, { phase: 'Failed' });
       }

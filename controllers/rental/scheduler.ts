@@ -20,10 +20,14 @@ export function rentalId(rental: RentalResource): string {
   return namespacedName(rental.metadata);
 }
 
-export function matchesSelector(node: NodeResource, rental: RentalResource): boolean {
-  const wanted = rental.spec.nodeSelector.matchLabels ?? {};
+/**
+ * Whether the node is in the rental's class pool and matches the rental's own selector: both must match, so a
+ * tenant's selector narrows the class's pool and never widens it.
+ */
+export function matchesSelector(node: NodeResource, rental: RentalResource, pool: Readonly<Record<string, string>> = {}): boolean {
   const labels = node.metadata.labels ?? {};
-  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
+  const has = (wanted: Readonly<Record<string, string>>): boolean => Object.entries(wanted).every(([key, value]) => labels[key] === value);
+  return has(pool) && has(rental.spec.nodeSelector.matchLabels ?? {});
 }
 
 export function isFree(node: NodeResource): boolean {
@@ -121,16 +125,16 @@ export class RentalScheduler {
     this.nodes = new NodeIndex(store);
   }
 
-  /** Claims a free matching node for the rental, or says why none can be had. */
-  async place(rental: RentalResource, avoid: ReadonlySet<string> = new Set()): Promise<Placement> {
+  /** Claims a free node of the class's pool matching the rental's selector, or says why none can be had. */
+  async place(rental: RentalResource, pool: Readonly<Record<string, string>> = {}, avoid: ReadonlySet<string> = new Set()): Promise<Placement> {
     const namespace = rental.metadata.namespace;
-    if (!this.nodes.some(namespace, (n) => matchesSelector(n, rental))) {
-      return { unschedulable: 'NoMatchingNode', message: `no Node matches the selector ${describeSelector(rental)}` };
+    if (!this.nodes.some(namespace, (n) => matchesSelector(n, rental, pool))) {
+      return { unschedulable: 'NoMatchingNode', message: `no Node matches the selector ${describeSelector(rental, pool)}` };
     }
     // A free node another rental of this process is claiming may be left to us if that claim fails: wait for
     // those claims (never for long: one API write) and look again, rather than report no node.
     for (let round = 0; round < MAX_PLACE_ROUNDS; round++) {
-      const free = this.nodes.freeNodes(namespace).filter((n) => matchesSelector(n, rental) && !avoid.has(n.metadata.name));
+      const free = this.nodes.freeNodes(namespace).filter((n) => matchesSelector(n, rental, pool) && !avoid.has(n.metadata.name));
       const claimed = await this.claimOne(free.filter((n) => !this.claiming.has(keyOf(n))), rental);
       if (claimed) return { bound: claimed };
       const inFlight = free.map((n) => this.claiming.get(keyOf(n))).filter((p) => p !== undefined);
@@ -214,10 +218,10 @@ function withCleanupEntry(status: NodeStatus, user: string, rental: RentalResour
   return [...others, { user, rental: rentalId(rental), uid: rental.metadata.uid, reason, since: new Date().toISOString() }];
 }
 
-function describeSelector(rental: RentalResource): string {
-  const labels = rental.spec.nodeSelector.matchLabels ?? {};
-  const parts = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-  return parts.length > 0 ? parts.join(',') : '(any)';
+function describeSelector(rental: RentalResource, pool: Readonly<Record<string, string>>): string {
+  const text = (labels: Readonly<Record<string, string>>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  const own = text(rental.spec.nodeSelector.matchLabels ?? {}) || '(any)';
+  return Object.keys(pool).length > 0 ? `${own} within the class's pool ${text(pool)}` : own;
 }
 
 /** Code-point order: any stable order spreads rentals, and localeCompare is costly over a thousand nodes. */

@@ -49,3 +49,14 @@ export function startingChange(rental: RentalResource, node: NodeResource, previ
     fields: { connection: { host: node.spec.address, port: node.spec.port, user: rental.spec.user } },
   };
 }
+
+/**
+ * The ClassTerms condition of a bound rental: False with the refusal while its class no longer allows what it asks
+ * (it keeps its node), True once it fits again; nothing while it never stopped fitting.
+ */
+export function classTermsChange(rental: RentalResource, refusal?: string): StatusChange<RentalStatus> | undefined {
+  if (refusal) return { conditions: [{ type: 'ClassTerms', status: 'False', reason: 'ClassRefused', message: refusal }] };
+  const current = rental.status?.conditions?.find((c) => c.type === 'ClassTerms');
+  if (!current || current.status === 'True') return undefined;
+  return { conditions: [{ type: 'ClassTerms', status: 'True', reason: 'Fits', message: 'the rental fits its class' }] };
+}

@@ -6,6 +6,7 @@ import { digestOf } from '../../src/base/hash.js';
 import type { ReconcileResult } from '../../src/runtime/controller.js';
 import type { Store, WatchEvent } from '../../src/store/store.js';
 import { isFree } from './scheduler.js';
+import type { RentalTerms } from './class.js';
 
 /**
  * Rentals to look at when a node changes: the one it holds (named by its allocation), and when it is free or
@@ -48,9 +49,9 @@ export function untilExpiry(expiresAt: number | undefined): ReconcileResult | vo
   if (expiresAt !== undefined) return { requeueAfterMs: Math.max(0, expiresAt - Date.now()) };
 }
 
-/** What create_user depends on: a change of any of these runs it again. */
-export function provisionHash(rental: RentalResource, node: NodeResource, consoleKey: string | undefined): string {
-  const { user, sshPublicKeys, sudo, playbooks } = rental.spec;
-  const inputs = { user, sshPublicKeys, sudo, playbook: playbooks.create, node: node.metadata.uid, ...(consoleKey ? { consoleKey } : {}) };
+/** What create_user depends on: a change of any of these (the class's create playbook among them) runs it again. */
+export function provisionHash(rental: RentalResource, node: NodeResource, terms: RentalTerms, consoleKey: string | undefined): string {
+  const { user, sshPublicKeys, sudo } = rental.spec;
+  const inputs = { user, sshPublicKeys, sudo, playbook: terms.playbooks.create, node: node.metadata.uid, ...(consoleKey ? { consoleKey } : {}) };
   return digestOf(inputs);
 }

@@ -32,13 +32,16 @@ function unobservedByDefault(status: Schema): Schema {
 }
 
 export function crdFor(def: KindDefinition): Schema {
+  // A class has no status: no subresource, no Ready column (nothing reconciles it; kstatus reads it as current).
+  const status = def.statusSchema ? { status: unobservedByDefault(toStructural(def.statusSchema) as Schema) } : {};
+  const readyColumn = def.statusSchema ? [{ name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' }] : [];
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${def.plural}.${GROUP}` },
     spec: {
       group: GROUP,
-      scope: 'Namespaced',
+      scope: def.scope ?? 'Namespaced',
       names: {
         kind: def.kind,
         listKind: `${def.kind}List`,
@@ -52,10 +55,10 @@ export function crdFor(def: KindDefinition): Schema {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(def.statusSchema ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: [
             ...def.printerColumns,
-            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            ...readyColumn,
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {
@@ -68,7 +71,7 @@ export function crdFor(def: KindDefinition): Schema {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: toStructural(def.specSchema),
-                status: unobservedByDefault(toStructural(def.statusSchema) as Schema),
+                ...status,
               },
             },
           },

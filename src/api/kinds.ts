@@ -1,9 +1,12 @@
-// The registry of Orion kinds: names, schemas and printer columns, in one place.
+// The registry of Orion kinds: names, scope, schemas and printer columns, in one place. Tenants' kinds and Nodes
+// are namespaced; admin-owned classes are cluster-scoped (like StorageClass): their namespace is the empty string
+// everywhere Orion names an object (refs.ts), their CRD says `scope: Cluster`, and they have no status.
 import { desktopKind } from './schemas/desktop.js';
 import { labKind } from './schemas/lab.js';
 import { nodeKind } from './schemas/node.js';
 import { playbookRunKind } from './schemas/playbookrun.js';
 import { rentalKind } from './schemas/rental.js';
+import { rentalClassKind } from './schemas/rentalclass.js';
 import type { KindName } from './types.js';
 
 export interface PrinterColumn {
@@ -17,12 +20,17 @@ export interface KindDefinition {
   readonly plural: string;
   readonly singular: string;
   readonly shortNames: readonly string[];
+  /** Namespaced unless said otherwise; a cluster-scoped object's namespace is ''. */
+  readonly scope?: 'Namespaced' | 'Cluster';
   readonly specSchema: object;
-  readonly statusSchema: object;
+  /** Absent for a kind nothing reconciles (a class): no status subresource. */
+  readonly statusSchema?: object;
+  /** Spec fields the kind no longer has, with the message that refuses them (what to use instead). */
+  readonly retiredFields?: Readonly<Record<string, string>>;
   readonly printerColumns: readonly PrinterColumn[];
 }
 
-export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind, playbookRunKind];
+export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind, playbookRunKind, rentalClassKind];
 
 /** Finds a kind by any name a user may type: kind, plural, singular, short name, or `plural.orion.lab`. */
 export function findKind(name: string): KindDefinition | undefined {
@@ -40,4 +48,9 @@ export function kindDefinition(kind: KindName): KindDefinition {
   const def = KINDS.find((k) => k.kind === kind);
   if (!def) throw new Error(`unknown kind ${kind}`);
   return def;
+}
+
+/** Whether objects of the kind live outside namespaces (an admin-owned class). */
+export function isClusterScoped(kind: KindName | string): boolean {
+  return KINDS.find((k) => k.kind === kind)?.scope === 'Cluster';
 }

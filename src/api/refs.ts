@@ -1,12 +1,13 @@
 // How Orion names one object, in every form it takes: the reference a store and a work queue use, its key, its
 // "namespace/name", and the folders on disk where its run logs and its Terraform workspace are filed. Each form is
 // derived here from the one ObjectRef, never built by hand, so a writer and a reader can never disagree on it.
-import { KINDS } from './kinds.js';
+import { KINDS, isClusterScoped } from './kinds.js';
 import type { KindName } from './types.js';
 
 /** Identifies one object: what a work queue holds, what a store is asked for. */
 export interface ObjectRef {
   kind: KindName;
+  /** '' for a cluster-scoped kind (an admin-owned class). */
   namespace: string;
   name: string;
 }
@@ -21,7 +22,7 @@ export function refOf(obj: Named): ObjectRef {
   return { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
 }
 
-/** "Kind/namespace/name": the key of a work queue, a cache, a log line. */
+/** "Kind/namespace/name": the key of a work queue, a cache, a log line; "Kind//name" for a cluster-scoped kind. */
 export function refKey(ref: ObjectRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
@@ -33,8 +34,14 @@ export function keyOf(obj: Named): string {
 
 export function parseRefKey(key: string): ObjectRef {
   const [kind, namespace, name] = key.split('/');
-  if (!kind || !namespace || !name) throw new Error(`malformed object key "${key}"`);
-  return { kind: kind as KindName, namespace, name };
+  const scopeFits = kind !== undefined && (isClusterScoped(kind) ? namespace === '' : Boolean(namespace));
+  if (!kind || !scopeFits || !name) throw new Error(`malformed object key "${key}"`);
+  return { kind: kind as KindName, namespace: namespace as string, name };
+}
+
+/** The reference to a cluster-scoped object (an admin-owned class) by its name. */
+export function clusterRef(kind: KindName, name: string): ObjectRef {
+  return { kind, namespace: '', name };
 }
 
 /** "namespace/name": how one object names another of a known kind (a Node's allocation names its Rental). */

@@ -87,7 +87,7 @@ export function failureChange(failure: FailureStatus, stalled: boolean): StatusC
 
 /** Status fields that hold a run summary (from the schemas): their timing differs on every run. */
 const RUN_SUMMARY_FIELDS: ReadonlySet<string> = new Set(
-  KINDS.flatMap((k) => Object.entries((k.statusSchema as { properties?: Record<string, unknown> }).properties ?? {}))
+  KINDS.flatMap((k) => Object.entries((k.statusSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}))
     .filter(([, schema]) => schema === runSummarySchema)
     .map(([name]) => name),
 );

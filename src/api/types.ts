@@ -5,9 +5,10 @@ import type { rentalSpecSchema, rentalStatusSchema } from './schemas/rental.js';
 import type { labSpecSchema, labStatusSchema } from './schemas/lab.js';
 import type { desktopSpecSchema, desktopStatusSchema } from './schemas/desktop.js';
 import type { playbookRunSpecSchema, playbookRunStatusSchema } from './schemas/playbookrun.js';
+import type { rentalClassSpecSchema } from './schemas/rentalclass.js';
 import type { conditionSchema, runSummarySchema } from './schemas/common.js';
 
-export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop' | 'PlaybookRun';
+export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop' | 'PlaybookRun' | 'RentalClass';
 
 export type Condition = FromSchema<typeof conditionSchema>;
 export type RunSummary = FromSchema<typeof runSummarySchema>;
@@ -21,9 +22,11 @@ export type DesktopSpec = FromSchema<typeof desktopSpecSchema>;
 export type DesktopStatus = FromSchema<typeof desktopStatusSchema>;
 export type PlaybookRunSpec = FromSchema<typeof playbookRunSpecSchema>;
 export type PlaybookRunStatus = FromSchema<typeof playbookRunStatusSchema>;
+export type RentalClassSpec = FromSchema<typeof rentalClassSpecSchema>;
 
 export interface ObjectMeta {
   name: string;
+  /** '' for a cluster-scoped kind. */
   namespace: string;
   uid: string;
   generation: number;
@@ -48,3 +51,5 @@ export type RentalResource = Resource<RentalSpec, RentalStatus>;
 export type LabResource = Resource<LabSpec, LabStatus>;
 export type DesktopResource = Resource<DesktopSpec, DesktopStatus>;
 export type PlaybookRunResource = Resource<PlaybookRunSpec, PlaybookRunStatus>;
+/** Cluster-scoped: metadata.namespace is ''. */
+export type RentalClassResource = Resource<RentalClassSpec, never>;

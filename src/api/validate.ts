@@ -49,6 +49,18 @@ const metadataSchema = {
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
 addFormats(ajv);
 
+/** A cluster-scoped object has no namespace: none may be given, and it reads as ''. */
+const clusterMetadataSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: metadataSchema.properties.name,
+    namespace: { const: '', default: '', description: 'cluster-scoped: no namespace' },
+    labels: metadataSchema.properties.labels,
+    annotations: metadataSchema.properties.annotations,
+  },
+} as const;
+
 const validators = new Map<KindName, ValidateFunction>(
   KINDS.map((def) => [def.kind, ajv.compile(manifestSchema(def))]),
 );
@@ -71,7 +83,7 @@ function manifestSchema(def: KindDefinition): object {
     properties: {
       apiVersion: { const: API_VERSION },
       kind: { const: def.kind },
-      metadata: metadataSchema,
+      metadata: def.scope === 'Cluster' ? clusterMetadataSchema : metadataSchema,
       spec: def.specSchema,
       status: { type: 'object' },
     },
@@ -85,7 +97,9 @@ export function validateManifest(doc: unknown): ValidationResult<Manifest> {
   const copy = structuredClone(doc) as Manifest & { status?: unknown };
   const validate = validators.get(copy.kind);
   if (!validate) return fail('kind', ['kind'], `unknown kind "${copy.kind}" (expected one of ${kindNames()})`);
-  if (!validate(copy)) return { ok: false, errors: toFieldErrors(validate.errors ?? []) };
+  const retired = retiredFieldErrors(copy);
+  if (!validate(copy)) return { ok: false, errors: [...retired, ...toFieldErrors(validate.errors ?? []).filter((e) => !retired.some((r) => r.field === e.field))] };
+  if (retired.length > 0) return { ok: false, errors: retired };
   delete copy.status; // status is written by the controller, never by a manifest
   return { ok: true, value: copy };
 }
@@ -102,6 +116,15 @@ export function validateSecret(doc: unknown): ValidationResult<SecretManifest> {
   for (const [key, value] of Object.entries(copy.data ?? {})) data[key] = Buffer.from(value, 'base64').toString('utf8');
   Object.assign(data, copy.stringData ?? {});
   return { ok: true, value: { kind: 'Secret', metadata: copy.metadata, data } };
+}
+
+/** Spec fields a kind no longer has, each refused with what replaced it (the kind's `retiredFields`). */
+function retiredFieldErrors(doc: Manifest): FieldError[] {
+  const retired = KINDS.find((k) => k.kind === doc.kind)?.retiredFields ?? {};
+  const spec = typeof doc.spec === 'object' && doc.spec !== null ? doc.spec : {};
+  return Object.entries(retired)
+    .filter(([field]) => Object.hasOwn(spec, field))
+    .map(([field, message]) => ({ field: `spec.${field}`, path: ['spec', field], message }));
 }
 
 function checkHeader(doc: unknown): FieldError | undefined {
@@ -158,6 +181,8 @@ function describeError(err: ErrorObject): string {
       return `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'not':
       return 'is a reserved value';
+    case 'const':
+      return err.params.allowedValue === '' ? 'must be left out: the kind is cluster-scoped' : `must be ${JSON.stringify(err.params.allowedValue)}`;
     default:
       return err.message ?? err.keyword;
   }

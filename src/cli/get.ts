@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { getCondition } from '../api/conditions.js';
 import { KINDS, findKind, type KindDefinition } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
+import { DEFAULT_CLASS_ANNOTATION } from '../api/schemas/rentalclass.js';
 import type { ManifestError } from '../folder/manifest-file.js';
 import { formatManifestError } from '../folder/manifest-file.js';
 import { readJsonTree, type StoredObject } from '../folder/state-dir.js';
@@ -20,17 +21,30 @@ export interface GetOptions {
 export async function getCommand(kindName: string, name: string | undefined, options: GetOptions): Promise<string> {
   const def = findKind(kindName);
   if (!def) throw new Error(`unknown kind "${kindName}" (expected one of ${KINDS.map((k) => k.plural).join(', ')})`);
-  const namespace = options.namespace ?? 'default';
-  const all = (await readJsonTree<StoredObject>(join(options.stateDir, 'objects', def.kind)))
-    .filter((o) => options.allNamespaces || o.metadata.namespace === namespace)
-    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  const cluster = def.scope === 'Cluster';
+  const namespace = cluster ? '' : options.namespace ?? 'default';
+  const all = await readObjects(options.stateDir, def, cluster || options.allNamespaces ? undefined : namespace);
   const objects = name ? all.filter((o) => o.metadata.name === name) : all;
-  if (name && objects.length === 0) throw new Error(`${def.singular} "${name}" not found in namespace "${namespace}"`);
+  if (name && objects.length === 0) throw new Error(`${def.singular} "${name}" not found${whereText(cluster, false, namespace)}`);
   const clean = objects.map(publicView);
   if (options.output === 'json') return JSON.stringify(name ? clean[0] : { items: clean }, null, 2);
   if (options.output === 'yaml') return stringify(name ? clean[0] : { items: clean }).trimEnd();
-  if (objects.length === 0) return `No ${def.plural} found in ${options.allNamespaces ? 'any namespace' : `namespace "${namespace}"`}.`;
+  if (objects.length === 0) return `No ${def.plural} found${whereText(cluster, options.allNamespaces, namespace)}.`;
+  if (cluster) return renderClusterObjects(def, objects);
   return renderObjects(def, objects, options);
+}
+
+/** Where objects were looked for, as a message says it: nothing for a cluster-scoped kind. */
+function whereText(cluster: boolean, allNamespaces: boolean | undefined, namespace: string): string {
+  if (cluster) return '';
+  return allNamespaces ? ' in any namespace' : ` in namespace "${namespace}"`;
+}
+
+/** The kind's objects in the state directory, of one namespace (or every one), sorted. */
+async function readObjects(stateDir: string, def: KindDefinition, namespace: string | undefined): Promise<StoredObject[]> {
+  return (await readJsonTree<StoredObject>(join(stateDir, 'objects', def.kind)))
+    .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
 }
 
 /** The object as a user sees it: without folder-mode bookkeeping. */
@@ -59,6 +73,18 @@ function renderObjects(def: KindDefinition, objects: Resource[], options: GetOpt
       formatAge(obj.metadata.creationTimestamp),
     ];
   });
+  return renderTable(headers, rows);
+}
+
+/** A class: no namespace, no status (nothing reconciles it), whether it is the default. */
+function renderClusterObjects(def: KindDefinition, objects: Resource[]): string {
+  const headers = ['NAME', ...def.printerColumns.map((c) => c.name.toUpperCase()), 'DEFAULT', 'AGE'];
+  const rows = objects.map((obj) => [
+    obj.metadata.name,
+    ...def.printerColumns.map((c) => cell(readPath(obj, c.jsonPath), c.type)),
+    obj.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true' ? 'true' : 'false',
+    formatAge(obj.metadata.creationTimestamp),
+  ]);
   return renderTable(headers, rows);
 }
 

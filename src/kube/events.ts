@@ -52,7 +52,8 @@ export class EventRecorder {
 
   private async create(key: string, obj: Resource, input: EventInput, note: string): Promise<void> {
     const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
-    const namespace = obj.metadata.namespace;
+    // A cluster-scoped object's Events live in "default", as Kubernetes files them.
+    const namespace = obj.metadata.namespace || 'default';
     this.track(key, { namespace, name, count: 1, lastWriteAt: Date.now() });
     await this.options.client.request({
       method: 'POST',
@@ -74,7 +75,7 @@ export class EventRecorder {
           apiVersion: obj.apiVersion,
           kind: obj.kind,
           name: obj.metadata.name,
-          namespace,
+          ...(obj.metadata.namespace ? { namespace } : {}),
           uid: obj.metadata.uid,
           resourceVersion: obj.metadata.resourceVersion,
         },

@@ -1,12 +1,14 @@
 // Kubernetes mode: the Store over the API server. One informer per Orion kind (and one for Orion's own Secrets)
 // fills a cache of frozen objects; other Secrets are read on demand, by name (secrets.ts); controllers read the cache synchronously. Writes go to the API with
 // the object's resourceVersion as a precondition (a stale object gets a ConflictError, never an
-// overwrite), and each write's response is cached at once so the next read sees it.
+// overwrite), and each write's response is cached at once so the next read sees it. A cluster-scoped kind (an
+// admin-owned class) is listed, watched and written without `/namespaces/<ns>` whatever namespace the store watches,
+// and its objects read with namespace ''.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP, VERSION } from '../api/group.js';
-import { KINDS, kindDefinition } from '../api/kinds.js';
+import { KINDS, isClusterScoped, kindDefinition } from '../api/kinds.js';
 import { refKey, refOf, type ObjectRef } from '../api/refs.js';
 import type { KindName, Resource } from '../api/types.js';
 import { AlreadyExistsError, ConflictError, InvalidObjectError, NotFoundError } from '../store/errors.js';
@@ -177,7 +179,8 @@ export class KubeStore implements Store {
     const ns = this.options.namespace;
     for (const [kind, cache] of this.caches) {
       const def = kindDefinition(kind);
-      this.informers.push(this.informer(collectionPath(`/apis/${GROUP}/${VERSION}`, def.plural, ns), def.plural, {
+      const where = def.scope === 'Cluster' ? undefined : ns;
+      this.informers.push(this.informer(collectionPath(`/apis/${GROUP}/${VERSION}`, def.plural, where), def.plural, {
         replace: (items) => cache.replace(items.map((i) => toResource(kind, i))),
         event: (type, object) => cache.applyEvent(type, toResource(kind, object)),
       }));
@@ -254,10 +257,11 @@ function objectPath(obj: Resource): string {
   return `${base}/${encodeURIComponent(obj.metadata.name)}`;
 }
 
-/** An API object as the controllers see it: kind set (list items lack it), managedFields dropped. */
+/** An API object as the controllers see it: kind set (list items lack it), managedFields dropped, namespace '' when cluster-scoped. */
 export function toResource(kind: KindName, raw: Record<string, unknown>): Resource {
   const metadata = { ...(raw.metadata as Record<string, unknown>) };
   delete metadata.managedFields;
+  if (isClusterScoped(kind)) metadata.namespace = '';
   return { ...raw, apiVersion: `${GROUP}/${VERSION}`, kind, metadata } as unknown as Resource;
 }
 

@@ -1,4 +1,5 @@
-// State gauges computed from the store when Prometheus scrapes, so they can never drift from it.
+// State gauges computed from the store when Prometheus scrapes, so they can never drift from it. Kinds without a
+// status (the admin's classes) have no phase to count.
 import { KINDS } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
 import type { Store } from '../store/store.js';
@@ -6,7 +7,7 @@ import { provideSamples, type GaugeSample } from '../telemetry/metrics.js';
 
 export function registerStateMetrics(store: Store, invalidCount: () => number): void {
   provideSamples('orion_resources', () =>
-    KINDS.flatMap((def) => countBy(store.list(def.kind), (o) => phaseOf(o), (phase) => ({ kind: def.kind, phase }))),
+    KINDS.filter((def) => def.statusSchema).flatMap((def) => countBy(store.list(def.kind), (o) => phaseOf(o), (phase) => ({ kind: def.kind, phase }))),
   );
   provideSamples('orion_nodes', () => countBy(store.list('Node'), (o) => healthOf(o), (health) => ({ health })));
   provideSamples('orion_rentals', () => countBy(store.list('Rental'), (o) => phaseOf(o), (phase) => ({ phase })));

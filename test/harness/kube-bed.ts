@@ -99,6 +99,16 @@ export class KubeBed {
     };
   }
 
+  /** An admin's RentalClass (cluster-scoped: no namespace); `isDefault` annotates it orion.lab/default-class: "true". */
+  rentalClassManifest(name: string, spec: Record<string, unknown> = {}, isDefault = false): object {
+    return {
+      apiVersion: 'orion.lab/v1alpha1',
+      kind: 'RentalClass',
+      metadata: { name, ...(isDefault ? { annotations: { 'orion.lab/default-class': 'true' } } : {}) },
+      spec,
+    };
+  }
+
   rentalManifest(name: string, spec: Record<string, unknown> = {}): object {
     return {
       apiVersion: 'orion.lab/v1alpha1',

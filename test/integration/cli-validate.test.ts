@@ -49,12 +49,12 @@ describe('orion validate: valid manifests', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     // nodes.yaml (2 Nodes + a Secret), rental.yaml, more/lab.yml, more/desktop.yaml; .ignored/ and *.txt are skipped
-    expect(result.stdout).toBe('4 file(s), 5 resource(s): valid\n');
+    expect(result.stdout).toBe('4 file(s), 6 resource(s): valid\n');
   });
 
   it('passes on single files given one by one', async () => {
     const result = await orion('validate', fixture('valid/rental.yaml'), fixture('valid/more/lab.yml'));
-    expect(result).toEqual({ exitCode: 0, stdout: '2 file(s), 2 resource(s): valid\n', stderr: '' });
+    expect(result).toEqual({ exitCode: 0, stdout: '2 file(s), 3 resource(s): valid\n', stderr: '' });
   });
 
   it('passes on the examples/ a user copies', async () => {
@@ -75,7 +75,7 @@ describe('orion validate: broken manifests', () => {
     `${f('dup-b.yaml')}:1: metadata.name: duplicate Node/default/shared-name: already declared in ${f('dup-a.yaml')}`,
     `${f('duplicate-key.yaml')}:7: invalid YAML: Map keys must be unique`,
     `${f('header.yaml')}:1: apiVersion: must be "orion.lab/v1alpha1", got "v1"`,
-    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop, PlaybookRun)`,
+    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop, PlaybookRun, RentalClass)`,
     `${f('lab-limits.yaml')}:8: spec.machines[0].name: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
     `${f('lab-limits.yaml')}:9: spec.machines[0].cpu: must be <= 8`,
     `${f('lab-limits.yaml')}:10: spec.machines[0].memoryMiB: must be <= 16384`,
@@ -84,7 +84,10 @@ describe('orion validate: broken manifests', () => {
     `${f('lab-limits.yaml')}:14: spec.ansible.playbook: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
     `${f('rental-users.yaml')}:7: spec.user: is a reserved value`,
     `${f('rental-users.yaml')}:15: spec.user: must match ^[a-z_][a-z0-9_-]{0,31}$`,
-    `${f('rental-users.yaml')}:18: spec.playbooks.create: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
+    `${f('rental-users.yaml')}:18: spec.playbooks: removed: the playbooks Orion runs for a Rental are chosen by the admin; name a RentalClass in spec.className (or leave it out for the default class)`,
+    `${f('rentalclass.yaml')}:6: metadata.namespace: must be left out: the kind is cluster-scoped`,
+    `${f('rentalclass.yaml')}:8: spec.playbooks.create: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
+    `${f('rentalclass.yaml')}:9: spec.allowSudo: must be boolean`,
     `${f('rental-users.yaml')}:25: spec.sshPublicKeys: required field is missing`,
     `${f('secret.yaml')}:6: data.privateKey: must match ^[A-Za-z0-9+/=\\s]*$`,
     `${f('unknown-field.yaml')}:9: spec.probe.intervalSecs: unknown field`,

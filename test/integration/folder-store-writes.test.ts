@@ -54,7 +54,7 @@ describe('FolderStore writes (create, update, delete)', () => {
 
   it('keeps a created object, with its defaults, across a restart; a file cannot take its name', async () => {
     const created = await store.create<RentalResource>(rental('api-one'));
-    expect(created.spec.playbooks).toEqual({ create: 'create_user', delete: 'delete_user' }); // schema defaults
+    expect(created.spec).toMatchObject({ sudo: false, nodeSelector: {} }); // schema defaults
     expect(existsSync(join(root, 'state', 'objects', 'Rental', 'default', 'api-one.json'))).toBe(true);
     await expect(store.create(rental('api-one'))).rejects.toBeInstanceOf(AlreadyExistsError);
     await expect(store.create(rental('api-two', 'root'))).rejects.toBeInstanceOf(InvalidObjectError);

@@ -23,8 +23,10 @@ import { ensureTofu, type TofuTools } from '../harness/tofu.js';
 const BASE_PORT = 23400;
 const DESKTOP_PORT = 23420;
 const LISTEN = '127.0.0.1:23411';
-const KINDS: KindName[] = ['Node', 'Rental', 'Lab', 'Desktop', 'PlaybookRun'];
-const PLURAL: Record<KindName, string> = { Node: 'nodes.orion.lab', Rental: 'rental', Lab: 'lab', Desktop: 'desktop', PlaybookRun: 'playbookrun' };
+/** The kinds Orion reconciles (a RentalClass has no status: nothing reconciles it). */
+type Reconciled = Exclude<KindName, 'RentalClass'>;
+const KINDS: Reconciled[] = ['Node', 'Rental', 'Lab', 'Desktop', 'PlaybookRun'];
+const PLURAL: Record<Reconciled, string> = { Node: 'nodes.orion.lab', Rental: 'rental', Lab: 'lab', Desktop: 'desktop', PlaybookRun: 'playbookrun' };
 
 type State = 'progressing' | 'ready' | 'terminal error' | 'generation not yet observed';
 const EXPECTED: Record<State, KstatusVerdict['status']> = {
@@ -91,14 +93,14 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
     for (const kind of KINDS) orion.store.watch(kind, (event) => event.type !== 'DELETED' && seen.push(event.object));
   }
 
-  const get = async (kind: KindName, name: string): Promise<Resource> => {
+  const get = async (kind: Reconciled, name: string): Promise<Resource> => {
     const obj = await bed.getJson<Resource>(PLURAL[kind], name);
     if (!obj) throw new Error(`${kind} ${name} not found`);
     return obj;
   };
-  const condition = async (kind: KindName, name: string, type: string) => getCondition(conditionsOf(await get(kind, name)), type);
-  const ready = (kind: KindName, name: string) => async () => (await condition(kind, name, 'Ready'))?.status === 'True';
-  const stalled = (kind: KindName, name: string) => async () => (await condition(kind, name, 'Stalled'))?.status === 'True';
+  const condition = async (kind: Reconciled, name: string, type: string) => getCondition(conditionsOf(await get(kind, name)), type);
+  const ready = (kind: Reconciled, name: string) => async () => (await condition(kind, name, 'Ready'))?.status === 'True';
+  const stalled = (kind: Reconciled, name: string) => async () => (await condition(kind, name, 'Stalled'))?.status === 'True';
 
   /** Runs kstatus on the objects, files each verdict under its kind and state, and checks it against the state. */
   async function judge(objects: Resource[]): Promise<void> {
@@ -139,7 +141,9 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       bed.nodeManifest('n-hostkey', BASE_PORT + 1, 'worker-key', { pool: 'other' }),
       bed.nodeManifest('n-nokey', BASE_PORT + 1, 'absent', { pool: 'other' }),
       bed.rentalManifest('r-ok'),
-      bed.rentalManifest('r-bad', { playbooks: { create: 'no_such_playbook' } }),
+      bed.rentalClassManifest('standard', {}, true),
+      bed.rentalClassManifest('broken', { playbooks: { create: 'no_such_playbook' } }),
+      bed.rentalManifest('r-bad', { className: 'broken' }),
       lab('l-ok', {}),
       lab('l-bad', { image: '/etc/hostname' }),
       machines.desktopManifest('d-ok', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 }),
@@ -163,7 +167,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
     await judge(seen.filter((o) => o.status !== undefined));
     const now = await Promise.all(KINDS.flatMap((kind) => names(kind).map((name) => get(kind, name))));
     await judge(now);
-    const states = (kind: KindName) => [...(table.get(kind)?.keys() ?? [])];
+    const states = (kind: Reconciled) => [...(table.get(kind)?.keys() ?? [])];
     for (const kind of KINDS) expect(states(kind), kind).toEqual(expect.arrayContaining(['progressing', 'ready', 'terminal error']));
   }, 600_000);
 
@@ -176,7 +180,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
   it('a spec changed, or an object created, while Orion is away is InProgress (generation not yet observed), then Current once Orion looked', async () => {
     await bed.orion?.stop();
     bed.orion = undefined;
-    const changes: Array<[KindName, string, object]> = [
+    const changes: Array<[Reconciled, string, object]> = [
       ['Node', 'n-ok', { spec: { probe: { intervalSeconds: 2 } } }],
       ['Rental', 'r-ok', { spec: { ttlSeconds: 86400 } }],
       ['Lab', 'l-ok', { spec: { driftDetection: { intervalSeconds: 3600 } } }],
@@ -212,7 +216,7 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
     };
   }
 
-  function names(kind: KindName): string[] {
+  function names(kind: Reconciled): string[] {
     return { Node: ['n-ok', 'n-hostkey', 'n-nokey'], Rental: ['r-ok', 'r-bad'], Lab: ['l-ok', 'l-bad'], Desktop: ['d-ok', 'd-bad'], PlaybookRun: ['p-ok', 'p-bad'] }[kind];
   }
 

@@ -81,6 +81,7 @@ describe('Kubernetes harness (real kube-apiserver and etcd)', () => {
     const out = ok(await kube.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', 'examples/nodes/', '-f', 'examples/rentals/']));
     expect(out).toMatch(/rental\.orion\.lab\/\S+ created \(server dry run\)/);
     expect(out).toMatch(/node\.orion\.lab\/\S+ created \(server dry run\)/);
+    expect(out).toMatch(/rentalclass\.orion\.lab\/students created \(server dry run\)/);
   });
 
   it('rejects a system user (the `not` rule) and a shell-injection user (the pattern)', async () => {

@@ -80,6 +80,7 @@ const EXPECTED_CLUSTER_GRANTS = [
   'events.k8s.io/events:patch',
   ...['get', 'list', 'watch'].map((v) => `core/secrets:${v}`),
 ].sort();
+const EXPECTED_CLASS_READER_GRANTS = ['get', 'list', 'watch'].map((v) => `orion.lab/rentalclasses:${v}`).sort();
 const EXPECTED_SECRET_WRITER_GRANTS = ['create', 'update', 'delete'].map((v) => `core/secrets:${v}`).sort();
 const EXPECTED_LEASE_GRANTS = ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update'];
 
@@ -91,10 +92,11 @@ function expectLeastPrivilege(objects: K8sObject[]): void {
     }
   }
   const clusterRoles = byKind(objects, 'ClusterRole');
-  expect(clusterRoles).toHaveLength(2);
+  expect(clusterRoles).toHaveLength(3);
   const named = (suffix: string) => clusterRoles.find((r) => r.metadata.name.endsWith(suffix)) as K8sObject;
   expect(grants(named('-controller').rules as PolicyRule[])).toEqual(EXPECTED_CLUSTER_GRANTS);
   expect(grants(named('-secret-writer').rules as PolicyRule[])).toEqual(EXPECTED_SECRET_WRITER_GRANTS);
+  expect(grants(named('-class-reader').rules as PolicyRule[])).toEqual(EXPECTED_CLASS_READER_GRANTS);
   const role = one(objects, 'Role');
   expect(role.metadata.namespace).toBe(NAMESPACE);
   expect(grants(role.rules as PolicyRule[])).toEqual(EXPECTED_LEASE_GRANTS);
@@ -184,7 +186,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     templated = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE])));
     // What a dry run cannot do for itself: the CRDs and the namespace must exist.
     ok(await kube.kubectl(['apply', '--server-side', '--field-manager=orion-install', '-f', 'crds/']));
-    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns'].map((plural) => `crd/${plural}.orion.lab`);
+    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns', 'rentalclasses'].map((plural) => `crd/${plural}.orion.lab`);
     ok(await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]));
     // The base's own Namespace, for real: it enforces the restricted Pod Security Standard.
     ok(await kube.kubectl(['apply', '-f', '-'], { input: asList(byKind(kustomized, 'Namespace')) }));
@@ -196,7 +198,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
 
   it('keeps the CRD copies of the kustomize base and the chart identical to crds/', async () => {
     const generated = await crdFiles('crds');
-    expect(generated.size).toBe(5);
+    expect(generated.size).toBe(6);
     for (const copy of ['manifests/crds', 'helm/orion/crds']) {
       expect(await crdFiles(copy), `${copy} is stale: run npm run crds`).toEqual(generated);
     }
@@ -207,8 +209,9 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
   it('renders the kustomize base: CRDs, namespace, RBAC, Deployment, Service', () => {
     const kinds = kustomized.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition',
-      'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'NetworkPolicy', 'Role',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition',
+      'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+      'Deployment', 'Namespace', 'NetworkPolicy', 'Role',
       'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     for (const o of kustomized.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(x.kind))) {
@@ -281,6 +284,10 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(await can('update', 'leases.coordination.k8s.io', 'tenant-a')).toBe(false);
     expect(await can('create', 'pods')).toBe(false);
     expect(await can('get', 'configmaps')).toBe(false);
+    // The admin's classes: read, never written.
+    expect(await can('watch', 'rentalclasses.orion.lab')).toBe(true);
+    expect(await can('create', 'rentalclasses.orion.lab')).toBe(false);
+    expect(await can('update', 'rentalclasses.orion.lab')).toBe(false);
     expect(await can('create', 'customresourcedefinitions.apiextensions.k8s.io')).toBe(false);
   });
 
@@ -292,7 +299,8 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
 
   it('renders the chart with the same RBAC and controller settings, accepted by the API server', async () => {
     expect(templated.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'NetworkPolicy', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'NetworkPolicy', 'Role',
+      'RoleBinding', 'Service', 'ServiceAccount',
     ]);
     expectLeastPrivilege(templated);
     expectLockedDownController(templated);
@@ -301,7 +309,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     // (`helm show crds` concatenates the files without `---`: the rendering with --include-crds separates them.)
     const withCrds = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE, '--include-crds'])));
     const crds = byKind(withCrds, 'CustomResourceDefinition');
-    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'labs.orion.lab', 'nodes.orion.lab', 'playbookruns.orion.lab', 'rentals.orion.lab']);
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'labs.orion.lab', 'nodes.orion.lab', 'playbookruns.orion.lab', 'rentalclasses.orion.lab', 'rentals.orion.lab']);
   });
 
   it('follows its values: replicas, leader election, watched namespace, ServiceMonitor, RBAC and service account', async () => {
@@ -315,14 +323,15 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(container.args).toEqual(expect.arrayContaining(['--leader-elect', '--namespace', 'labs', '0.0.0.0:9100']));
     expect(one(custom, 'ServiceMonitor').metadata.namespace).toBe(NAMESPACE);
     expect(one(custom, 'Namespace').metadata.name).toBe(NAMESPACE);
-    // Watching one namespace: every grant is a RoleBinding there, none is cluster-wide.
-    expect(byKind(custom, 'ClusterRoleBinding')).toEqual([]);
+    // Watching one namespace: every grant is a RoleBinding there; the one cluster-wide grant is reading the admin's
+    // cluster-scoped classes (no RoleBinding can grant a cluster-scoped kind).
+    expect(byKind(custom, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual(['orion-class-reader']);
     expect(byKind(custom, 'RoleBinding').map((b) => `${b.metadata.namespace}/${b.metadata.name}`).sort()).toEqual(
       ['labs/orion-controller', 'labs/orion-secret-writer', `${NAMESPACE}/orion-leader-election`],
     );
     // Secret writes in the namespaces named, and only there.
     const writers = await render('rbac.secretWriteNamespaces={team-a,team-b}');
-    expect(byKind(writers, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual(['orion-controller']);
+    expect(byKind(writers, 'ClusterRoleBinding').map((b) => b.metadata.name).sort()).toEqual(['orion-class-reader', 'orion-controller']);
     expect(byKind(writers, 'RoleBinding').filter((b) => b.metadata.name === 'orion-secret-writer').map((b) => b.metadata.namespace)).toEqual(['team-a', 'team-b']);
     expect(byKind(await render('networkPolicy.enabled=false'), 'NetworkPolicy')).toEqual([]);
 

@@ -39,7 +39,7 @@ describe('KubeStore against a real kube-apiserver', () => {
     const alpha = rental('alpha');
     expect(Object.isFrozen(alpha?.metadata)).toBe(true);
     expect(alpha?.metadata.uid).toMatch(/-/);
-    expect(alpha?.spec.playbooks).toEqual({ create: 'create_user', delete: 'delete_user' });
+    expect(alpha?.spec).toMatchObject({ sudo: false, nodeSelector: {} });
   });
 
   it('writes status through the status subresource; the next read sees it at once; an equal status is not sent', async () => {

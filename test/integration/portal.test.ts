@@ -58,14 +58,18 @@ describe('the portal (folder mode, real sshd and Ansible)', () => {
       [{ metadata: { finalizers: ['x'] }, spec }, /metadata\.finalizers/],
       [{ spec, status: { phase: 'Ready' } }, /status/],
       [{ spec: { ...spec, user: 'bob' } }, /spec\.user must be your own login "alice"/],
-      [{ spec: { ...spec, sudo: true } }, /spec\.sudo/],
-      [{ spec: { ...spec, playbooks: { create: '../x' } } }, /spec\.playbooks\.create/],
+      [{ spec: { ...spec, sudo: true } }, /does not allow sudo/],
+      [{ spec: { ...spec, className: 'gpu' } }, /RentalClass "gpu" does not exist/],
     ];
     for (const [body, message] of refused) {
       const answer = await bed.api<{ detail: string }>(alice, 'POST', `${NS}/rentals`, body);
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.detail).toMatch(message);
     }
+    // A Rental no longer chooses its playbooks: its class does.
+    const playbooks = await bed.api<{ detail: string }>(alice, 'POST', `${NS}/rentals`, { spec: { ...spec, playbooks: { delete: 'create_user' } } });
+    expect(playbooks.status).toBe(422);
+    expect(playbooks.body.detail).toMatch(/spec\.playbooks removed: .*name a RentalClass/);
     const invalid = await bed.api<{ errors: Array<{ field: string }> }>(alice, 'POST', `${NS}/rentals`, { spec: { sshPublicKeys: ['not a key'] } });
     expect(invalid.status).toBe(422);
     expect(invalid.body.errors.map((e) => e.field)).toContain('spec.sshPublicKeys[0]');
@@ -188,5 +192,16 @@ describe('the portal (folder mode, real sshd and Ansible)', () => {
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['SYNCED', 'ADDED', 'MODIFIED', 'DELETED']));
     await bed.api(bob, 'DELETE', `${NS}/rentals/bob-w`);
     await releasedAll();
+  });
+
+  it('lists the admin\'s RentalClasses to admins only, and never writes one', async () => {
+    expect((await bed.api<{ kind: string; items: unknown[] }>(admin, 'GET', '/api/v1/rentalclasses')).body).toMatchObject({ kind: 'RentalClassList', items: [] });
+    expect((await bed.api(alice, 'GET', '/api/v1/rentalclasses')).status).toBe(403);
+    const body = { metadata: { name: 'mine' }, spec: { allowSudo: true } };
+    expect((await bed.api(alice, 'POST', `${NS}/rentalclasses`, body)).status).toBe(404);
+    expect((await bed.api(admin, 'POST', `${NS}/rentalclasses`, body)).status).toBe(404);
+    expect(bed.list('RentalClass')).toEqual([]);
+    const choices = await bed.api<{ rental: { classes: unknown[] } }>(alice, 'GET', '/api/v1/choices');
+    expect(choices.body.rental.classes).toEqual([]);
   });
 });

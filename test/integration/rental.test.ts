@@ -1,5 +1,5 @@
 // The Rental controller against real SSH workers and real Ansible: binding, login, failover, cleanup,
-// waiting for a free node, flapping, bad input and failed playbooks.
+// waiting for a free node, flapping, bad input and failed playbooks (named by the admin's RentalClasses).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
@@ -15,6 +15,12 @@ describe('Rental controller (real sshd and Ansible)', () => {
 
   beforeAll(async () => {
     bed = await TestBed.create({ workers: 4, basePort: 22500, extraPlaybookDirs: [FIXTURE_PLAYBOOKS] });
+    // The admin's classes: the default one (Orion's own playbooks) and two whose create playbook fails.
+    await bed.write('classes.yaml', [
+      bed.rentalClassManifest('standard', {}, true),
+      bed.rentalClassManifest('fails', { playbooks: { create: 'create_fails' } }),
+      bed.rentalClassManifest('unreachable', { playbooks: { create: 'create_unreachable' } }),
+    ]);
     await bed.startOrion();
     await waitFor('4 Alive nodes', () => bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive').length === 4);
   });
@@ -114,13 +120,15 @@ describe('Rental controller (real sshd and Ansible)', () => {
     }));
     for (const [i, doc] of bad.entries()) await bed.write(`bad-${i}.yaml`, [doc]);
     await bed.write('bad-playbook.yaml', [bed.rentalManifest('frank', { playbooks: { create: '../create_user' } })]);
+    await bed.write('bad-class.yaml', [bed.rentalClassManifest('evil', { playbooks: { create: '../create_user' } })]);
     await bed.store.flush();
-    await waitFor('errors reported', () => new Set(bed.store.invalid.map((e) => e.file)).size >= 6);
+    await waitFor('errors reported', () => new Set(bed.store.invalid.map((e) => e.file)).size >= 7);
     const userErrorFiles = new Set(bed.store.invalid.filter((e) => e.field === 'spec.user').map((e) => e.file));
     expect(userErrorFiles.size).toBe(5);
     expect(bed.store.invalid.find((e) => e.file.endsWith('bad-4.yaml'))?.message).toMatch(/more than 32/);
     expect(bed.store.invalid.find((e) => e.file.endsWith('bad-0.yaml'))?.message).toMatch(/reserved/);
     expect(bed.store.invalid.find((e) => e.file.endsWith('bad-1.yaml'))?.message).toMatch(/must match/);
+    expect(bed.store.invalid.find((e) => e.file.endsWith('bad-playbook.yaml'))).toMatchObject({ field: 'spec.playbooks', message: expect.stringMatching(/name a RentalClass/) });
     expect(bed.store.invalid.find((e) => e.field === 'spec.playbooks.create')?.message).toMatch(/must match/);
     expect(bed.store.invalid.every((e) => e.line > 0)).toBe(true);
     expect(bed.list('Rental').some((r) => r.metadata.name.startsWith('bad-') || r.metadata.name === 'frank')).toBe(false);
@@ -130,7 +138,7 @@ describe('Rental controller (real sshd and Ansible)', () => {
     expect(gina.status?.conditions?.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'NoMatchingNode' });
     expect(gina.status?.conditions?.find((c) => c.type === 'Scheduled')?.message).toMatch(/pool=gpu/);
     expect(await logsCommand('rental/gina', { stateDir: bed.store.state.root, namespace: 'default' })).toMatch(/No runs recorded/);
-    for (const file of ['bad-0', 'bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-playbook', 'nomatch']) await bed.remove(`${file}.yaml`);
+    for (const file of ['bad-0', 'bad-1', 'bad-2', 'bad-3', 'bad-4', 'bad-playbook', 'bad-class', 'nomatch']) await bed.remove(`${file}.yaml`);
   });
 
   it('leaves a Failed, retrying status with the task and message when a playbook fails', async () => {
@@ -138,8 +146,8 @@ describe('Rental controller (real sshd and Ansible)', () => {
     await bed.remove('fill.yaml');
     await waitFor('carol and dave released', () => !rental('carol') && !rental('dave'), 90_000);
     await bed.write('broken.yaml', [
-      bed.rentalManifest('henry', { playbooks: { create: 'create_fails' } }),
-      bed.rentalManifest('ivy', { playbooks: { create: 'create_unreachable' } }),
+      bed.rentalManifest('henry', { className: 'fails' }),
+      bed.rentalManifest('ivy', { className: 'unreachable' }),
     ]);
     const henry = await waitFor('henry Failed', () => rental('henry')?.status?.phase === 'Failed' && rental('henry'), 90_000);
     expect(henry.status?.lastRun).toMatchObject({ result: 'failed', failedTask: 'Refuse the tenant' });

@@ -20,6 +20,13 @@ const rental = (spec: Record<string, unknown> = {}): unknown => ({
   spec: { user: 'alice', sshPublicKeys: [KEY], ...spec },
 });
 
+const rentalClass = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): unknown => ({
+  apiVersion: API,
+  kind: 'RentalClass',
+  metadata: { name: 'students', ...metadata },
+  spec,
+});
+
 const lab = (machine: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): unknown => ({
   apiVersion: API,
   kind: 'Lab',
@@ -66,14 +73,26 @@ describe('validateManifest: valid examples get their defaults', () => {
     expect(spec.probe).toEqual({ intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 5, successThreshold: 1 });
   });
 
-  it('Rental: default playbooks, selector and sudo', () => {
+  it('Rental: default selector and sudo; no class named (the default class applies), no playbooks', () => {
     const value = valid(rental());
     expect(value.metadata.namespace).toBe('tenants');
-    expect(value.spec).toMatchObject({
-      sudo: false,
-      nodeSelector: {},
-      playbooks: { create: 'create_user', delete: 'delete_user' },
-    });
+    expect(value.spec).toEqual({ user: 'alice', sshPublicKeys: [KEY], sudo: false, nodeSelector: {} });
+    expect(valid(rental({ className: 'gpu-pool' })).spec.className).toBe('gpu-pool');
+  });
+
+  it('RentalClass: cluster-scoped (namespace \'\'), default playbooks create_user / delete_user, no sudo', () => {
+    const value = valid(rentalClass());
+    expect(value.metadata).toEqual({ name: 'students', namespace: '' });
+    expect(value.spec).toEqual({ playbooks: { create: 'create_user', delete: 'delete_user' }, allowSudo: false });
+    expect(valid(rentalClass({ maxTtlSeconds: 3600, nodeSelector: { matchLabels: { pool: 'a' } }, quota: { rentalsPerUser: 2 } })).spec)
+      .toMatchObject({ maxTtlSeconds: 3600, nodeSelector: { matchLabels: { pool: 'a' } }, quota: { rentalsPerUser: 2 } });
+  });
+
+  it('RentalClass: a namespace is refused (cluster-scoped); unknown fields too', () => {
+    expect(errorsOf(rentalClass({}, { namespace: 'default' }))).toEqual([
+      expect.objectContaining({ field: 'metadata.namespace', message: 'must be left out: the kind is cluster-scoped' }),
+    ]);
+    expect(errorsOf(rentalClass({ sudo: true }))[0]).toMatchObject({ field: 'spec.sudo', message: 'unknown field' });
   });
 
   it('Lab: machine size, count, power state and drift detection defaults', () => {
@@ -105,6 +124,19 @@ describe('validateManifest: valid examples get their defaults', () => {
 
 describe('validateManifest: specific field errors', () => {
   it.each([
+    [{ create: 'create_user' }],
+    [{ delete: 'create_user' }],
+    [{}],
+  ])('a Rental may not choose its playbooks (%j): refused, pointing to RentalClass', (playbooks) => {
+    const errors = errorsOf(rental({ playbooks }));
+    expect(errors).toEqual([{ field: 'spec.playbooks', path: ['spec', 'playbooks'], message: expect.stringContaining('name a RentalClass in spec.className') }]);
+  });
+
+  it('a Rental\'s className is a DNS label', () => {
+    expect(errorsOf(rental({ className: '../x' }))[0]).toMatchObject({ field: 'spec.className', message: expect.stringContaining('must match') });
+  });
+
+  it.each([
     ['root', 'is a reserved value'],
     ['sshd', 'is a reserved value'],
     ['../x', 'must match'],
@@ -124,10 +156,10 @@ describe('validateManifest: specific field errors', () => {
   });
 
   it('a playbook is a name, never a path', () => {
-    expect(errorsOf(rental({ playbooks: { create: 'roles/evil' } }))).toEqual([
+    expect(errorsOf(rentalClass({ playbooks: { create: 'roles/evil' } }))).toEqual([
       expect.objectContaining({ field: 'spec.playbooks.create', message: expect.stringContaining('must match') }),
     ]);
-    expect(errorsOf(rental({ playbooks: { delete: '../../etc/passwd' } }))[0]?.field).toBe('spec.playbooks.delete');
+    expect(errorsOf(rentalClass({ playbooks: { delete: '../../etc/passwd' } }))[0]?.field).toBe('spec.playbooks.delete');
     expect(errorsOf(lab({}, { ansible: { playbook: 'site/main.yml' } }))[0]?.field).toBe('spec.ansible.playbook');
     valid(lab({}, { ansible: { playbook: 'site.yml' } }));
   });

@@ -15,6 +15,7 @@ interface Crd {
   metadata: { name: string };
   spec: {
     group: string;
+    scope: string;
     names: { kind: string; plural: string; shortNames?: string[]; categories?: string[] };
     versions: Array<{
       name: string;
@@ -51,6 +52,8 @@ function* allObjects(value: unknown, path = '$'): Generator<[string, Schema]> {
 
 const generated = allCrds();
 const crds = generated.map((g) => ({ file: g.file, crd: parse(g.yaml) as Crd }));
+const classes = crds.filter(({ crd }) => crd.spec.scope === 'Cluster');
+const reconciled = crds.filter(({ crd }) => crd.spec.scope !== 'Cluster');
 
 describe('committed CRDs', () => {
   it('crds/ holds exactly one file per kind', () => {
@@ -76,7 +79,7 @@ describe('generated CRDs', () => {
     expect(crd.spec.versions[0]).toMatchObject({ name: 'v1alpha1', served: true, storage: true });
   });
 
-  it.each(crds)('$file: status subresource and printer columns with Ready and Age', ({ crd }) => {
+  it.each(reconciled)('$file: status subresource and printer columns with Ready and Age', ({ crd }) => {
     const version = crd.spec.versions[0];
     expect(version?.subresources).toEqual({ status: {} });
     const columns = version?.additionalPrinterColumns ?? [];
@@ -85,7 +88,7 @@ describe('generated CRDs', () => {
     for (const c of columns) expect(c.jsonPath).toMatch(/^\./);
   });
 
-  it.each(crds)('$file: a status not written yet defaults to observedGeneration 0 (kstatus: in progress, not current)', ({ crd }) => {
+  it.each(reconciled)('$file: a status not written yet defaults to observedGeneration 0 (kstatus: in progress, not current)', ({ crd }) => {
     const root = crd.spec.versions[0]?.schema.openAPIV3Schema as Schema;
     const status = (root.properties as Record<string, Schema>).status as Schema;
     expect(status.default).toEqual({});
@@ -107,6 +110,20 @@ describe('generated CRDs', () => {
     const spec = (root.properties as Record<string, Schema>).spec as Schema;
     expect(spec.type).toBe('object');
     expect(spec.properties).toBeDefined();
+  });
+
+  it.each(classes)('$file: an admin-owned class is cluster-scoped, without status (nothing reconciles it: kstatus reads it as current)', ({ crd }) => {
+    expect(crd.spec.scope).toBe('Cluster');
+    const version = crd.spec.versions[0];
+    expect(version?.subresources).toBeUndefined();
+    const root = version?.schema.openAPIV3Schema as Schema;
+    expect(root.properties).not.toHaveProperty('status');
+    expect((version?.additionalPrinterColumns ?? []).map((c) => c.name)).not.toContain('Ready');
+  });
+
+  it('every other kind is namespaced', () => {
+    expect(reconciled.map(({ crd }) => crd.spec.scope)).toEqual(reconciled.map(() => 'Namespaced'));
+    expect(classes.map(({ file }) => file)).toEqual(['rentalclasses.yaml']);
   });
 
   it('keeps defaults, enums and map list keys through toStructural', () => {

@@ -1,6 +1,6 @@
 // Rental: a tenant's lease of one node of the static inventory.
+import { DNS_LABEL } from '../../base/names.js';
 import {
-  PLAYBOOK_NAME,
   conditionsSchema,
   dateTime,
   runSummarySchema,
@@ -28,14 +28,11 @@ export const rentalSpecSchema = {
       properties: { matchLabels: stringMapSchema },
     },
     ttlSeconds: { type: 'integer', minimum: 60, maximum: 31536000 },
-    playbooks: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        create: { type: 'string', pattern: PLAYBOOK_NAME, default: 'create_user' },
-        delete: { type: 'string', pattern: PLAYBOOK_NAME, default: 'delete_user' },
-      },
+    className: {
+      type: 'string',
+      pattern: DNS_LABEL,
+      maxLength: 63,
+      description: 'The RentalClass (the admin\'s terms: playbooks, sudo, longest TTL, node pool); the default class when left out.',
     },
   },
 } as const;
@@ -56,6 +53,7 @@ export const rentalStatusSchema = {
     readyAt: dateTime,
     expiresAt: dateTime,
     provisionedHash: { type: 'string', description: 'Inputs of the last successful create_user run.' },
+    releasePlaybook: { type: 'string', description: 'The release playbook of the class the tenant was created under, for a release after that class is gone.' },
     failoverStartedAt: dateTime,
     history: {
       type: 'array',
@@ -78,6 +76,9 @@ export const rentalKind = {
   singular: 'rental',
   shortNames: ['rent'],
   specSchema: rentalSpecSchema,
+  retiredFields: {
+    playbooks: 'removed: the playbooks Orion runs for a Rental are chosen by the admin; name a RentalClass in spec.className (or leave it out for the default class)',
+  },
   statusSchema: rentalStatusSchema,
   printerColumns: [
     { name: 'User', type: 'string', jsonPath: '.spec.user' },

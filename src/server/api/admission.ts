@@ -2,7 +2,8 @@
 // and annotations; the namespace comes from the URL, the owner from the caller's identity, finalizers and status
 // from Orion — a body that sets them is refused with the field named. In folder mode a tenant's spec is held to
 // the portal's policy: their own login as the user, the admin's preset for provider, template and secrets, allowed
-// images and playbooks. (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.)
+// images and playbooks. (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.) A
+// Rental's playbooks, sudo and longest TTL are its RentalClass's, checked for every Rental (rental-classes.ts).
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/group.js';
 import { DNS_LABEL } from '../../base/names.js';
@@ -102,7 +103,7 @@ function restrictSpec(spec: Record<string, unknown>, ctx: AdmissionContext): Rec
   const login = loginOf(ctx.identity);
   switch (ctx.kind) {
     case 'Rental':
-      return restrictRental(spec, ownLogin(spec, login), ctx.policy);
+      return restrictRental(spec, ownLogin(spec, login));
     case 'Desktop':
       return restrictDesktop(spec, ownLogin(spec, login), ctx.policy);
     case 'Lab':
@@ -119,15 +120,8 @@ function ownLogin(spec: Record<string, unknown>, login: string | undefined): str
   return login;
 }
 
-function restrictRental(spec: Record<string, unknown>, user: string, policy: PortalPolicy): Record<string, unknown> {
-  const playbooks = (spec.playbooks ?? {}) as Record<string, unknown>;
-  for (const step of ['create', 'delete'] as const) {
-    const name = playbooks[step];
-    if (name !== undefined && !policy.rentalPlaybooks[step].includes(String(name).replace(/\.ya?ml$/, ''))) {
-      throw bad(`spec.playbooks.${step}: "${String(name)}" is not allowed (allowed: ${policy.rentalPlaybooks[step].join(', ')})`);
-    }
-  }
-  if (spec.sudo === true) throw bad('spec.sudo: root on a shared node is granted by admins only');
+/** The tenant's own login; the rest (className, sudo, TTL, selector) is held to the class by rental-classes.ts. */
+function restrictRental(spec: Record<string, unknown>, user: string): Record<string, unknown> {
   return { ...spec, user };
 }
 

@@ -1,5 +1,6 @@
 // GET /api/v1/choices: what the caller may ask for, in one answer, so that the web app's forms offer only that —
-// which kinds are offered, the images and playbooks a Lab may name, sizes and their limits, the longest desktop,
+// which kinds are offered, the RentalClasses a Rental may name (the admin's, read from the store: tenants never
+// read classes themselves), the images and playbooks a Lab may name, sizes and their limits, the longest desktop,
 // the recipes a job may run, and how much of each quota is used. Today the answer comes from the portal's policy
 // (policy.ts: `orion run` flags and preset files); when admin-owned classes replace the presets, this one route
 // reads them instead and the app does not change. Admission (admission.ts) still checks every request.
@@ -9,6 +10,7 @@ import type { KindName } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
 import { API_PREFIX, restricted, type Portal } from './context.js';
+import { rentalClassChoices } from './rental-classes.js';
 
 const SIZES = {
   count: { min: 1, max: MACHINE_LIMITS.count, default: 1 },
@@ -37,7 +39,13 @@ export async function choicesFor(portal: Portal, identity: Identity): Promise<Re
   });
   return {
     namespace,
-    rental: { offered: await may('Rental'), ...quota('Rental'), registeredKeys: identity.sshPublicKeys?.length ?? 0, ttlSeconds: { min: 60, max: 30 * 86400 } },
+    rental: {
+      offered: await may('Rental'),
+      ...quota('Rental'),
+      registeredKeys: identity.sshPublicKeys?.length ?? 0,
+      ttlSeconds: { min: 60, max: 30 * 86400 },
+      classes: rentalClassChoices(portal.store),
+    },
     desktop: {
       offered: (await may('Desktop')) && (!tenant || policy.desktop !== undefined),
       ...quota('Desktop'),

@@ -39,6 +39,13 @@ export function kindOfPlural(plural: string): KindDefinition {
   return def;
 }
 
+/** A kind that lives in namespaces, for the /namespaces/NS/PLURAL routes: a cluster-scoped class is not there. */
+export function namespacedKindOfPlural(plural: string): KindDefinition {
+  const def = kindOfPlural(plural);
+  if (def.scope === 'Cluster') throw new ApiProblem(404, `${def.plural} are cluster-scoped: GET ${API_PREFIX}/${def.plural} lists them`);
+  return def;
+}
+
 export async function authorize(portal: Portal, identity: Identity, request: AccessRequest): Promise<void> {
   if (await portal.access.allows(identity, request)) return;
   const where = request.namespace ? ` in namespace ${request.namespace}` : '';

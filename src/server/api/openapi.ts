@@ -112,7 +112,7 @@ function kindSchemas(def: KindDefinition): Json {
         kind: { const: def.kind },
         metadata: ref('ObjectMeta'),
         spec: def.specSchema,
-        status: def.statusSchema,
+        ...(def.statusSchema ? { status: def.statusSchema } : {}),
       },
     },
     [`${def.kind}List`]: {
@@ -120,7 +120,7 @@ function kindSchemas(def: KindDefinition): Json {
       required: ['items'],
       properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, items: { type: 'array', items: ref(def.kind) } },
     },
-    [`New${def.kind}`]: {
+    ...(def.scope === 'Cluster' ? {} : { [`New${def.kind}`]: {
       type: 'object',
       required: ['spec'],
       properties: {
@@ -130,11 +130,26 @@ function kindSchemas(def: KindDefinition): Json {
         spec: { ...def.specSchema, description: `The ${def.kind} spec; in folder mode a tenant's is held to the portal's policy (their login, the admin's presets).` },
       },
       additionalProperties: false,
+    } }),
+  };
+}
+
+/** A cluster-scoped class: listed by those allowed to (admins), never written through the portal. */
+function clusterKindPaths(def: KindDefinition): Json {
+  return {
+    [`${API_PREFIX}/${def.plural}`]: {
+      get: {
+        operationId: `list${def.kind}`,
+        tags: [def.plural],
+        description: `The admin's ${def.plural} (cluster-scoped); written with kubectl or in the folder, never through the portal.`,
+        responses: { '200': { description: 'Every object of the kind', content: json(ref(`${def.kind}List`)) }, ...COMMON_ERRORS },
+      },
     },
   };
 }
 
 function kindPaths(def: KindDefinition): Json {
+  if (def.scope === 'Cluster') return clusterKindPaths(def);
   const readOnly = def.kind === 'Node';
   const ns = nameParam('namespace', 'The namespace');
   const name = nameParam('name', `The ${def.kind}'s name`);

@@ -1,7 +1,8 @@
-// The portal's policy in one place: per-person quotas, the request rate, the recipes a job may run, the
-// playbooks a tenant's Rental may name, and the admin's presets for tenants' Desktops and Labs (the provider,
-// template and images they get). Today its values come from `orion run` flags (and preset files); the tenant wall's
-// admin-owned classes (issue #11) will feed the same interface.
+// The portal's policy in one place: per-person quotas, the request rate, the recipes a job may run, and the admin's
+// presets for tenants' Desktops and Labs (the provider, template and images they get). Its values come from
+// `orion run` flags (and preset files). A Rental's terms (playbooks, sudo, longest TTL, node pool, a per-class quota)
+// are no longer here: they are the admin's RentalClasses, read from the store (rental-classes.ts, ADR 24); the
+// MachineClasses will replace the desktop and lab presets the same way.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { KindName } from '../../api/types.js';
@@ -29,8 +30,6 @@ export interface PortalPolicy {
   readonly rate: { perMinute: number; burst: number };
   /** Recipes (playbook names) a PlaybookRun may name. */
   readonly recipes: readonly string[];
-  /** Playbooks a tenant's Rental may name for create and delete. */
-  readonly rentalPlaybooks: { create: readonly string[]; delete: readonly string[] };
   readonly desktop?: DesktopPreset;
   readonly lab?: LabPreset;
   /** Where the seeds' routes and namespace-less requests put objects. */
@@ -59,7 +58,6 @@ export async function policyFromFlags(flags: PolicyFlags = {}): Promise<PortalPo
     quota: (kind) => quotas[kind],
     rate: { perMinute: flags.ratePerMinute ?? 600, burst: flags.rateBurst ?? Math.min(120, flags.ratePerMinute ?? 600) },
     recipes: flags.recipes ?? ['base'],
-    rentalPlaybooks: { create: ['create_user'], delete: ['delete_user'] },
     ...(flags.desktopPresetFile ? { desktop: await readDesktopPreset(flags.desktopPresetFile) } : {}),
     ...(flags.labPresetFile ? { lab: await readLabPreset(flags.labPresetFile) } : {}),
     namespace: flags.namespace ?? 'default',

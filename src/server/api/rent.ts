@@ -1,7 +1,8 @@
 // POST /api/rent (seed 004): a Rental for the caller, answered once it is Ready with host, port and user — or a
 // 503 with Retry-After when no healthy node is free, leaving nothing behind. How the answer is decided (ADR 11):
 //
-//   1. Fast refusal from the scheduler's own index: free matching Nodes (NodeIndex, kept from Node events) minus
+//   0. The RentalClass the spec names (or the default) must allow what it asks: otherwise 400, nothing created.
+//   1. Fast refusal from the scheduler's own index: free matching Nodes of the class's pool (NodeIndex, kept from Node events) minus
 //      the rents this process is still deciding. None left: 503 at once, nothing created. This is what makes a
 //      503 cheap and what keeps 40 concurrent requests on 20 nodes from creating 40 Rentals.
 //   2. Otherwise a reservation, and the Rental is created; the Rental controller binds it as it binds any Rental
@@ -10,11 +11,12 @@
 //      writer took the last node: the Rental is deleted and the answer is 503).
 //   3. Bound: wait for Ready (bounded), then 200 with the connection; past the bound, 202 with a Location.
 import { refOf } from '../../api/refs.js';
-import type { NodeResource, RentalResource } from '../../api/types.js';
+import type { NodeResource, RentalResource, RentalSpec } from '../../api/types.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
 import { authorize, type NodePlacement, type Portal } from './context.js';
 import { createObject } from './writes.js';
+import { termsForRequest } from './rental-classes.js';
 
 export const RETRY_AFTER_SECONDS = 10;
 
@@ -40,8 +42,9 @@ export class RentDesk {
   async rent(identity: Identity, request: RentRequest): Promise<RentOutcome> {
     const { namespace } = request;
     await authorize(this.portal, identity, { verb: 'create', kind: 'Rental', namespace }); // before telling anything
+    const pool = termsForRequest(this.portal.store, request.spec as RentalSpec).nodeSelector;
     const wanted = (request.spec.nodeSelector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
-    const free = this.index.freeNodes(namespace).filter((n) => hasLabels(n, wanted)).length;
+    const free = this.index.freeNodes(namespace).filter((n) => hasLabels(n, pool) && hasLabels(n, wanted)).length;
     if (free - (this.deciding.get(namespace) ?? 0) <= 0) throw noNodeFree();
     this.deciding.set(namespace, (this.deciding.get(namespace) ?? 0) + 1);
     let decided = false;

@@ -1,12 +1,12 @@
 // /api/v1: create, list, get and delete Rentals, Desktops, Labs and PlaybookRuns; Nodes are read-only. Objects are
 // namespaced as in Kubernetes (/api/v1/namespaces/NS/PLURAL/NAME); /api/v1/PLURAL lists every namespace the
-// caller may see. A write answers with the object and says where to watch it (Location, Link).
+// caller may see. The admin's cluster-scoped classes are only listed (/api/v1/rentalclasses), to those allowed. A write answers with the object and says where to watch it (Location, Link).
 import { Router, type Request } from 'express';
 import { API_VERSION } from '../../api/group.js';
 import type { Resource } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import { ApiProblem } from '../problem.js';
-import { API_PREFIX, authorize, kindOfPlural, objectPath, restricted, view, visibleObject, watchLinks, type Portal } from './context.js';
+import { API_PREFIX, authorize, kindOfPlural, namespacedKindOfPlural, objectPath, restricted, view, visibleObject, watchLinks, type Portal } from './context.js';
 import { OWNER_LABEL, ownerLabelValue, isOwner } from '../auth/identity.js';
 import { createObject, deleteObject } from './writes.js';
 
@@ -25,7 +25,7 @@ export function resourceRoutes(portal: Portal): Router {
 
   router.get(NAMESPACED, async (req, res) => {
     const identity = identityOf(res);
-    const def = kindOfPlural(param(req, 'plural'));
+    const def = namespacedKindOfPlural(param(req, 'plural'));
     const namespace = param(req, 'namespace');
     await authorize(portal, identity, { verb: 'list', kind: def.kind, namespace });
     res.json(listOf(portal, identity, def.kind, namespace));
@@ -33,7 +33,7 @@ export function resourceRoutes(portal: Portal): Router {
 
   router.post(NAMESPACED, async (req, res) => {
     const identity = identityOf(res);
-    const def = kindOfPlural(param(req, 'plural'));
+    const def = namespacedKindOfPlural(param(req, 'plural'));
     const created = await createObject(portal, identity, { kind: def.kind, namespace: param(req, 'namespace'), body: req.body });
     res.status(201).location(objectPath(created)).setHeader('Link', watchLinks(created));
     res.json(view(portal, identity, created));
@@ -41,7 +41,7 @@ export function resourceRoutes(portal: Portal): Router {
 
   router.get(`${NAMESPACED}/:name`, async (req, res) => {
     const identity = identityOf(res);
-    const def = kindOfPlural(param(req, 'plural'));
+    const def = namespacedKindOfPlural(param(req, 'plural'));
     const ref = { kind: def.kind, namespace: param(req, 'namespace'), name: param(req, 'name') };
     await authorize(portal, identity, { verb: 'get', ...ref });
     res.json(view(portal, identity, visibleObject(portal, identity, ref)));
@@ -49,7 +49,7 @@ export function resourceRoutes(portal: Portal): Router {
 
   router.delete(`${NAMESPACED}/:name`, async (req, res) => {
     const identity = identityOf(res);
-    const def = kindOfPlural(param(req, 'plural'));
+    const def = namespacedKindOfPlural(param(req, 'plural'));
     const gone = await deleteObject(portal, identity, { kind: def.kind, namespace: param(req, 'namespace'), name: param(req, 'name') });
     res.status(202).location(objectPath(gone)).setHeader('Link', watchLinks(gone));
     res.json(view(portal, identity, gone));

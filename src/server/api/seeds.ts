@@ -133,9 +133,9 @@ function jobRoutes(router: Router, portal: Portal): void {
 /** The Rental spec of a rent: the caller's own login and keys (the body's, or those registered with the token). */
 function rentSpec(identity: Identity, body: unknown): Record<string, unknown> {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const allowed = new Set(['sshPublicKeys', 'sshPublicKey', 'nodeSelector', 'ttlSeconds', 'user']);
+  const allowed = new Set(['sshPublicKeys', 'sshPublicKey', 'nodeSelector', 'ttlSeconds', 'user', 'className']);
   const other = Object.keys(b).find((k) => !allowed.has(k));
-  if (other) throw new ApiProblem(400, `unknown field "${other}": a rent may send sshPublicKeys, nodeSelector and ttlSeconds`);
+  if (other) throw new ApiProblem(400, `unknown field "${other}": a rent may send sshPublicKeys, nodeSelector, ttlSeconds and className`);
   const keys = b.sshPublicKeys ?? (typeof b.sshPublicKey === 'string' ? [b.sshPublicKey] : identity.sshPublicKeys);
   if (!Array.isArray(keys) || keys.length === 0) {
     throw new ApiProblem(400, 'send your SSH public key: {"sshPublicKeys": ["ssh-ed25519 AAAA… you@laptop"]} (or register it with your token)');
@@ -146,6 +146,7 @@ function rentSpec(identity: Identity, body: unknown): Record<string, unknown> {
     sshPublicKeys: keys,
     ...(b.nodeSelector !== undefined ? { nodeSelector: b.nodeSelector } : {}),
     ...(b.ttlSeconds !== undefined ? { ttlSeconds: b.ttlSeconds } : {}),
+    ...(b.className !== undefined ? { className: b.className } : {}),
   };
 }
 

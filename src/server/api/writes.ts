@@ -1,10 +1,12 @@
 // The portal's writes, shared by /api/v1 and the seeds' routes: create (admission, quota, the store, an Event
 // naming the actor) and delete (the object goes through its finalizers: the controllers do the work).
-import type { KindName, PlaybookRunSpec, Resource } from '../../api/types.js';
+import { isClusterScoped, kindDefinition } from '../../api/kinds.js';
+import type { KindName, PlaybookRunSpec, RentalSpec, Resource } from '../../api/types.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
 import { admit } from './admission.js';
 import { authorize, fromStoreError, recordWrite, restricted, visibleObject, type Portal } from './context.js';
+import { checkClassQuota, termsForRequest } from './rental-classes.js';
 
 export interface CreateRequest {
   kind: KindName;
@@ -17,24 +19,35 @@ export interface CreateRequest {
 }
 
 export async function createObject<T extends Resource>(portal: Portal, identity: Identity, { kind, namespace, body, owner, trusted }: CreateRequest): Promise<T> {
-  if (kind === 'Node') throw new ApiProblem(405, 'Nodes are declared by the admin (manifests or kubectl); the portal reads them only', { headers: { Allow: 'GET' } });
+  refuseAdminKinds(kind);
   await authorize(portal, identity, { verb: 'create', kind, namespace });
   if (kind === 'PlaybookRun') checkRecipe(portal, (body as { spec?: { playbook?: unknown } } | undefined)?.spec?.playbook);
   const holder: Identity = owner && owner !== identity.name ? { name: owner, groups: [], admin: false, via: identity.via } : identity;
   const admitted = admit(body, { identity: holder, restricted: !trusted && restricted(portal, identity), kind, namespace, policy: portal.policy });
   if (kind === 'PlaybookRun') checkNodes(portal, namespace, admitted.spec as PlaybookRunSpec);
-  const created = await portal.quotas.within(holder, kind, () => portal.store.create<T>(admitted).catch(fromStoreError));
+  const terms = kind === 'Rental' ? termsForRequest(portal.store, admitted.spec as RentalSpec) : undefined;
+  const created = await portal.quotas.within(holder, kind, () => {
+    if (terms) checkClassQuota(portal.store, holder, terms);
+    return portal.store.create<T>(admitted).catch(fromStoreError);
+  });
   await recordWrite(portal, created, identity, 'Created', 'created');
   return created;
 }
 
 export async function deleteObject(portal: Portal, identity: Identity, ref: { kind: KindName; namespace: string; name: string }): Promise<Resource> {
-  if (ref.kind === 'Node') throw new ApiProblem(405, 'Nodes are declared by the admin (manifests or kubectl); the portal reads them only', { headers: { Allow: 'GET' } });
+  refuseAdminKinds(ref.kind);
   await authorize(portal, identity, { verb: 'delete', ...ref });
   const obj = visibleObject(portal, identity, ref);
   await recordWrite(portal, obj, identity, 'DeleteRequested', 'deletion requested');
   await portal.store.delete(ref, { uid: obj.metadata.uid }).catch(fromStoreError);
   return portal.store.get(ref) ?? obj;
+}
+
+/** Nodes and the admin's cluster-scoped classes are declared by the admin (manifests or kubectl): the portal reads them only. */
+function refuseAdminKinds(kind: KindName): void {
+  if (kind === 'Node' || isClusterScoped(kind)) {
+    throw new ApiProblem(405, `${kind === 'Node' ? 'Nodes' : kindDefinition(kind).plural} are declared by the admin (manifests or kubectl); the portal reads them only`, { headers: { Allow: 'GET' } });
+  }
 }
 
 /** A job names an allowed recipe (a name, with or without .yml, never a path): otherwise 400, and nothing runs. */

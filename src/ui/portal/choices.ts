@@ -5,9 +5,12 @@ import { api } from './http.js';
 interface Quota { limit: number | null; held: number }
 interface Range { min: number; max: number; default: number }
 
+/** A RentalClass a Rental may name: the admin's terms (sudo, longest TTL); the default one is used when none is named. */
+export interface RentalClassChoice { name: string; default: boolean; allowSudo: boolean; maxTtlSeconds?: number }
+
 export interface Choices {
   namespace: string;
-  rental: Quota & { offered: boolean; registeredKeys: number; ttlSeconds: { min: number; max: number } };
+  rental: Quota & { offered: boolean; registeredKeys: number; ttlSeconds: { min: number; max: number }; classes: RentalClassChoice[] };
   desktop: Quota & { offered: boolean; maxTtlSeconds: number; extendSeconds: number[] };
   lab: Quota & { offered: boolean; images: string[]; playbooks: string[]; sizes: { count: Range; cpu: Range; memoryMiB: Range; diskGiB: Range } };
   job: { offered: boolean; recipes: string[] };
