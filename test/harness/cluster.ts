@@ -8,7 +8,7 @@ import { assembleFolderOrion } from '../../src/cli/run.js';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
 import type { FolderStore } from '../../src/folder/store.js';
 import type { Manager } from '../../src/runtime/manager.js';
-import { removeManifestFile, writeManifestFile } from './manifest-files.js';
+import { removeManifestFile, rentalClassManifest, writeManifestFile } from './manifest-files.js';
 
 export interface TestBedOptions {
   workers: number;
@@ -69,14 +69,9 @@ export class TestBed {
     };
   }
 
-  /** An admin's RentalClass (cluster-scoped: no namespace); `isDefault` annotates it orion.lab/default-class: "true". */
+  /** An admin's RentalClass (test/harness/manifest-files.ts). */
   rentalClassManifest(name: string, spec: Record<string, unknown> = {}, isDefault = false): object {
-    return {
-      apiVersion: 'orion.lab/v1alpha1',
-      kind: 'RentalClass',
-      metadata: { name, ...(isDefault ? { annotations: { 'orion.lab/default-class': 'true' } } : {}) },
-      spec,
-    };
+    return rentalClassManifest(name, spec, isDefault);
   }
 
   rentalManifest(name: string, spec: Record<string, unknown> = {}): object {

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
 import { startKubeOrion, type KubeRunOptions, type RunningKubeOrion } from '../../src/cli/run-kube.js';
 import { freePort, startKube, type KubeHarness, type KubectlResult } from './kube.js';
+import { rentalClassManifest } from './manifest-files.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const NAMESPACE = 'orion-test';
@@ -99,14 +100,9 @@ export class KubeBed {
     };
   }
 
-  /** An admin's RentalClass (cluster-scoped: no namespace); `isDefault` annotates it orion.lab/default-class: "true". */
+  /** An admin's RentalClass (test/harness/manifest-files.ts). */
   rentalClassManifest(name: string, spec: Record<string, unknown> = {}, isDefault = false): object {
-    return {
-      apiVersion: 'orion.lab/v1alpha1',
-      kind: 'RentalClass',
-      metadata: { name, ...(isDefault ? { annotations: { 'orion.lab/default-class': 'true' } } : {}) },
-      spec,
-    };
+    return rentalClassManifest(name, spec, isDefault);
   }
 
   rentalManifest(name: string, spec: Record<string, unknown> = {}): object {

@@ -11,3 +11,13 @@ export async function writeManifestFile(dir: string, file: string, docs: object[
 export async function removeManifestFile(dir: string, file: string): Promise<void> {
   await rm(join(dir, file), { force: true });
 }
+
+/** An admin's RentalClass (cluster-scoped: no namespace); `isDefault` annotates it orion.lab/default-class: "true". */
+export function rentalClassManifest(name: string, spec: Record<string, unknown> = {}, isDefault = false): object {
+  return {
+    apiVersion: 'orion.lab/v1alpha1',
+    kind: 'RentalClass',
+    metadata: { name, ...(isDefault ? { annotations: { 'orion.lab/default-class': 'true' } } : {}) },
+    spec,
+  };
+}
