@@ -1,9 +1,11 @@
 // Node cleanup: the tenants a node still has to lose. A node that came back keeps the tenants of rentals that left
 // it while it was down; a node being deleted keeps its finalizer until its tenants are gone; an allocation whose
-// rental no longer exists is stale. This controller runs `delete_user` for each tenant of the node's cleanup list
-// once it can reach the node, and only then is the node free again (the scheduler skips nodes with pending
-// cleanup) or let go of (the finalizer). Each entry carries the uid of the rental that made the account, and
-// delete_user removes an account only when the node's marker proves it is that rental's.
+// rental no longer exists is stale. This controller runs the release playbook for each tenant of the node's cleanup
+// list once it can reach the node, and only then is the node free again (the scheduler skips nodes with pending
+// cleanup) or let go of (the finalizer). Each entry carries the uid of the rental that made the account and the
+// release playbook of that rental's class (recorded when the rental bound or left: the rental may be gone by now;
+// delete_user for entries from before classes), and delete_user removes an account only when the node's marker
+// proves it is that rental's.
 //
 // While tenants wait, the node says so: `CleanupPending=True` names them and why they wait. A deleted node that
 // cannot be reached is retried with backoff until it can, or until an admin lets go with the annotation
@@ -72,7 +74,7 @@ class NodeCleanup {
     }
     // A live node is cleaned once its probes say it is Alive.
     if (node.status?.health !== 'Alive') {
-      await this.pending(node, `node is ${node.status?.health ?? 'Unknown'}; delete_user runs when it is Alive`);
+      await this.pending(node, `node is ${node.status?.health ?? 'Unknown'}; the release playbook runs when it is Alive`);
       return;
     }
     await this.removeAll(node, signal);
@@ -80,7 +82,7 @@ class NodeCleanup {
 
   /**
    * A node being deleted lets go once it has no tenant left: its rental has moved off (the rental controller does
-   * that), and delete_user ran for each cleanup entry. It is no longer probed: the run is the probe.
+   * that), and the release playbook ran for each cleanup entry. It is no longer probed: the run is the probe.
    */
   private async finalize(node: NodeResource, signal: AbortSignal): Promise<void> {
     if (node.metadata.annotations?.[ABANDON_CLEANUP_ANNOTATION] === 'true') return this.abandon(node);
@@ -105,7 +107,7 @@ class NodeCleanup {
     return this.setPending(node, { type: CLEANUP_PENDING, status: 'False', reason: 'NoTenantsLeft', message: 'no tenant to remove' });
   }
 
-  /** Runs delete_user for one tenant and drops its entry; a failure is written as CleanupPending and retried. */
+  /** Runs the release playbook for one tenant and drops its entry; a failure is written as CleanupPending and retried. */
   private async remove(node: NodeResource, entry: CleanupEntry, signal: AbortSignal): Promise<void> {
     if (!entry.uid) {
       // Recorded before accounts carried their rental's marker: nothing proves the account is Orion's.
@@ -113,12 +115,13 @@ class NodeCleanup {
       await this.store.recordEvent(node, { type: 'Warning', reason: 'TenantLeftInPlace', message: `user ${entry.user} of ${entry.rental} has no rental uid to prove it is Orion's; left on the node` });
       return;
     }
+    const playbook = entry.playbook ?? DELETE_USER_PLAYBOOK;
     let message: string | undefined;
     try {
-      const result = await this.access.run({ node, playbook: DELETE_USER_PLAYBOOK, user: entry.user, ownerUid: entry.uid, owner: refOf(node), signal });
-      if (result.result !== 'success') message = `delete_user ${entry.user}: ${describeAnsibleRun(result)}`;
+      const result = await this.access.run({ node, playbook, user: entry.user, ownerUid: entry.uid, owner: refOf(node), signal });
+      if (result.result !== 'success') message = `${playbook} ${entry.user}: ${describeAnsibleRun(result)}`;
     } catch (err) {
-      if (!(err instanceof AdminLoginError)) message = `delete_user ${entry.user}: ${(err as Error).message}`;
+      if (!(err instanceof AdminLoginError)) message = `${playbook} ${entry.user}: ${(err as Error).message}`;
       // The node's own login: Orion never made it, so there is nothing to remove.
     }
     if (message) {
@@ -138,7 +141,14 @@ class NodeCleanup {
       if (!current || current.uid !== allocation.uid || this.rentalExists(allocation.rental ?? '', allocation.uid)) return undefined;
       const others = (status.cleanup ?? []).filter((c) => c.user !== current.user);
       const cleanup = current.user
-        ? [...others, { user: current.user, rental: current.rental ?? '', ...(current.uid ? { uid: current.uid } : {}), reason: 'RentalGone', since: new Date().toISOString() }]
+        ? [...others, {
+            user: current.user,
+            rental: current.rental ?? '',
+            ...(current.uid ? { uid: current.uid } : {}),
+            ...(current.releasePlaybook ? { playbook: current.releasePlaybook } : {}),
+            reason: 'RentalGone',
+            since: new Date().toISOString(),
+          }]
         : status.cleanup;
       return { fields: { allocation: undefined, cleanup } };
     });

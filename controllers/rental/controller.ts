@@ -241,7 +241,7 @@ class RentalSteps {
 
   /**
    * Removes the tenant from its node and frees the node. A node that is not Alive cannot block this:
-   * the node keeps the tenant in its cleanup list and `delete_user` runs there when it is back.
+   * the node keeps the tenant in its cleanup list and its release playbook runs there when it is back.
    */
   private async releaseNode(rental: RentalResource, signal: AbortSignal): Promise<void> {
     const node = this.scheduler.nodes.heldNode(rental);

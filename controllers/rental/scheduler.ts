@@ -2,12 +2,13 @@
 // tenant left to clean up. The claim is a status write on the Node guarded by its resourceVersion, so
 // two rentals can never hold one node whatever the concurrency: the loser gets a conflict and moves on.
 import type { StatusPatch } from '../../src/api/status.js';
-import type { NodeResource, NodeStatus, RentalResource } from '../../src/api/types.js';
+import type { NodeResource, NodeStatus, RentalClassResource, RentalResource } from '../../src/api/types.js';
 import { keyOf, namespacedName, parseRefKey, refOf } from '../../src/api/refs.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { retryOnConflict } from '../../src/store/retry.js';
 import { writeStatus } from '../../src/store/status-writer.js';
 import type { Store } from '../../src/store/store.js';
+import { releasePlaybookOf } from './class.js';
 
 const MAX_PLACE_ROUNDS = 3;
 
@@ -166,7 +167,7 @@ export class RentalScheduler {
     const key = keyOf(node);
     const current = this.store.get<NodeResource>(refOf(node));
     if (!current || !isFree(current) || this.claiming.has(key)) return undefined;
-    const allocation = { rental: rentalId(rental), uid: rental.metadata.uid, user: rental.spec.user, since: new Date().toISOString() };
+    const allocation = { rental: rentalId(rental), uid: rental.metadata.uid, user: rental.spec.user, releasePlaybook: this.releasePlaybookOf(rental), since: new Date().toISOString() };
     const write = writeStatus(this.store, current, { fields: { allocation } });
     this.claiming.set(key, write);
     try {
@@ -181,21 +182,29 @@ export class RentalScheduler {
 
   /**
    * Lets go of the node: clears the allocation and, when the tenant could not be removed there,
-   * records it for cleanup so the node is not free again before `delete_user` ran on it.
+   * records it for cleanup so the node is not free again before the release playbook ran on it.
    */
   async release(node: NodeResource, rental: RentalResource, cleanupReason?: string): Promise<void> {
     await this.updateNode(node, (status) => ({
       ...(status.allocation?.uid === rental.metadata.uid ? { allocation: undefined } : {}),
-      ...(cleanupReason ? { cleanup: withCleanupEntry(status, tenantOnNode(rental), rental, cleanupReason) } : {}),
+      ...(cleanupReason ? { cleanup: withCleanupEntry(status, tenantOnNode(rental), rental, this.releasePlaybookOf(rental), cleanupReason) } : {}),
     }));
   }
 
   /** Records a tenant to remove from a node the rental keeps (its user was renamed); the allocation names the new login. */
   async addCleanup(node: NodeResource, user: string, rental: RentalResource, reason: string): Promise<void> {
     await this.updateNode(node, (status) => ({
-      cleanup: withCleanupEntry(status, user, rental, reason),
+      cleanup: withCleanupEntry(status, user, rental, this.releasePlaybookOf(rental), reason),
       ...(status.allocation?.uid === rental.metadata.uid ? { allocation: { ...status.allocation, user: rental.spec.user } } : {}),
     }));
+  }
+
+  /**
+   * The playbook that removes the rental's tenant, recorded on the node with the allocation and each cleanup entry:
+   * the node's cleanup runs it after the rental is gone (the admin's class's choice, never the tenant's).
+   */
+  private releasePlaybookOf(rental: RentalResource): string {
+    return releasePlaybookOf(rental, this.store.list<RentalClassResource>('RentalClass'));
   }
 
   private async updateNode(node: NodeResource, change: (status: NodeStatus) => StatusPatch<NodeStatus>): Promise<void> {
@@ -213,9 +222,9 @@ export function tenantOnNode(rental: RentalResource): string {
 }
 
 /** The node's cleanup list with the tenant (once) in it. */
-function withCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, reason: string): NonNullable<NodeStatus['cleanup']> {
+function withCleanupEntry(status: NodeStatus, user: string, rental: RentalResource, playbook: string, reason: string): NonNullable<NodeStatus['cleanup']> {
   const others = (status.cleanup ?? []).filter((c) => c.user !== user);
-  return [...others, { user, rental: rentalId(rental), uid: rental.metadata.uid, reason, since: new Date().toISOString() }];
+  return [...others, { user, rental: rentalId(rental), uid: rental.metadata.uid, playbook, reason, since: new Date().toISOString() }];
 }
 
 function describeSelector(rental: RentalResource, pool: Readonly<Record<string, string>>): string {

@@ -1,8 +1,9 @@
 // RentalClass against real SSH workers and real Ansible (folder mode): what Orion runs for a Rental, whether it may
 // have sudo and where it may bind are the admin's class's, never the Rental's. A class's own create and release
 // playbooks run; a Rental asking what its class refuses stays unbound with a clear condition and nothing runs on
-// any node (no run, no account); a class that changes later is applied to its rentals (level-based); and a tenant
-// can no longer choose the release playbook (a Rental with spec.playbooks is refused).
+// any node (no run, no account); a tenant left on a node that died is removed there by its class's release playbook;
+// a class that changes later is applied to its rentals (level-based); and a tenant can no longer choose the release
+// playbook (a Rental with spec.playbooks is refused).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
@@ -74,6 +75,26 @@ describe('RentalClass: the admin decides what runs for a Rental (real sshd and A
     expect(await runLog('sam')).toMatch(/Student class goodbye note/);
     expect(await userExists(worker, 'sam')).toBe(false);
   });
+
+  it('a tenant left on a node that died is removed by its class\'s release playbook once the node is back', async () => {
+    await bed.write('sue.yaml', [bed.rentalManifest('sue')]);
+    const first = bed.dataPlane.worker((await ready('sue')).status?.nodeName ?? '');
+    await first.kill();
+    await waitFor('sue Ready on the other node of the pool', () => {
+      const r = rental('sue');
+      return r?.status?.phase === 'Ready' && r.status.nodeName !== first.name;
+    }, 150_000);
+    // The rental left, and may be gone before the node is back: the node keeps the class's release playbook.
+    const left = bed.get<NodeResource>('Node', first.name);
+    expect(left?.status?.cleanup?.map((c) => [c.user, c.playbook, c.uid])).toEqual([['sue', 'delete_student', rental('sue')?.metadata.uid]]);
+
+    await first.start();
+    await waitFor('sue removed from the node that came back', async () =>
+      (bed.get<NodeResource>('Node', first.name)?.status?.cleanup ?? []).length === 0 && !(await userExists(first, 'sue')), 150_000);
+    expect(await logsCommand(`node/${first.name}`, { stateDir: bed.store.state.root, namespace: 'default', all: true })).toMatch(/Student class goodbye note/);
+    await bed.remove('sue.yaml');
+    await waitFor('sue released', () => !rental('sue'), 90_000);
+  }, 400_000);
 
   it('a tenant\'s selector narrows the class\'s pool and never widens it', async () => {
     await bed.write('rita.yaml', [bed.rentalManifest('rita', { nodeSelector: { matchLabels: { room: 'a' } } })]);

@@ -1,6 +1,6 @@
 // Node: a machine of the static inventory, reachable over SSH and probed for health.
 import { POSIX_LOGIN } from '../../base/names.js';
-import { conditionsSchema, dateTime, secretRefSchema } from './common.js';
+import { PLAYBOOK_NAME, conditionsSchema, dateTime, secretRefSchema } from './common.js';
 
 export const nodeSpecSchema = {
   type: 'object',
@@ -62,13 +62,14 @@ export const nodeStatusSchema = {
         rental: { type: 'string', description: 'namespace/name of the Rental.' },
         uid: { type: 'string' },
         user: { type: 'string', description: 'The login the rental has on this node.' },
+        releasePlaybook: { type: 'string', pattern: PLAYBOOK_NAME, description: "The release playbook of the rental's class, for a cleanup after the rental is gone." },
         since: dateTime,
       },
     },
     cleanup: {
       type: 'array',
       maxItems: 64,
-      description: 'Tenants to remove (delete_user) before the node is free again.',
+      description: "Tenants to remove (their rental class's release playbook, else delete_user) before the node is free again.",
       items: {
         type: 'object',
         additionalProperties: false,
@@ -77,6 +78,7 @@ export const nodeStatusSchema = {
           user: { type: 'string' },
           rental: { type: 'string' },
           uid: { type: 'string', description: 'uid of the Rental that made the account: delete_user removes only its account.' },
+          playbook: { type: 'string', pattern: PLAYBOOK_NAME, description: "The release playbook of the rental's class (an admin's choice); delete_user when absent." },
           reason: { type: 'string' },
           since: dateTime,
         },
