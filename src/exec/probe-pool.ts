@@ -4,11 +4,8 @@
 // loop delay at p50 during the keystroke echo). The worker runs probeNode itself; the main loop only posts targets
 // and receives results. A probe the worker cannot answer (it stopped, or said nothing in time) is an error thrown
 // to the caller, never a failed probe: Orion's trouble must not mark a node Dead.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { runsCompiled, tsxExportUrl } from '../base/tsx-loader.js';
 import type { ProbeResult, ProbeTarget } from './ssh.js';
 
 /** How long past the probe's own timeout the worker may take to answer before the probe is given up. */
@@ -76,22 +73,9 @@ export class ProbePool {
   }
 }
 
-/**
- * The worker runs probe-worker.js next to this module once compiled (dist/). From the TypeScript sources (tests,
- * `tsx`) it runs probe-worker.ts, with tsx's loader registered in the worker first: a worker does not inherit the
- * loader hooks of the thread that starts it.
- */
+/** The worker runs probe-worker.js once compiled, or probe-worker.ts with tsx's loader registered first (tsx-loader.ts). */
 function spawnWorker(): Worker {
-  if (import.meta.url.endsWith('.js')) return new Worker(new URL('./probe-worker.js', import.meta.url));
+  if (runsCompiled(import.meta.url)) return new Worker(new URL('./probe-worker.js', import.meta.url));
   const entry = new URL('./probe-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsxApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
-}
-
-/** tsx's ESM API module (its package's `./esm/api` import export): require.resolve would give its CommonJS build. */
-function tsxApiUrl(): string {
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  const api = exports['./esm/api']?.import.default;
-  if (!api) throw new Error('tsx has no ./esm/api export: cannot run the probe worker from TypeScript sources');
-  return pathToFileURL(join(dirname(manifest), api)).href;
+  return new Worker(`import(${JSON.stringify(tsxExportUrl('./esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
 }
