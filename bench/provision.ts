@@ -43,7 +43,7 @@ import { installModule } from '../controllers/machine/terraform.js';
 import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/machine/validate.js';
 import { getCondition } from '../src/api/conditions.js';
 import { refKey, workspaceRef } from '../src/api/refs.js';
-import type { LabSpec } from '../src/api/types.js';
+import type { MachineSpec } from '../controllers/machine/spec.js';
 import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../src/exec/ansible/runner.js';
@@ -81,7 +81,7 @@ const READY_TIMEOUT_MS = 15 * 60_000;
 let guestImage: GuestImage | undefined;
 const NS = 'default';
 
-const MACHINES: LabSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
+const MACHINES: MachineSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
 
 const progress = (msg: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -158,7 +158,7 @@ interface BareWorkspace {
 /** The root module Orion renders for Lab `name` (same renderer, same modules copy), in a fresh workspace, initialized. */
 async function bareWorkspace(bed: LabBed, name: string, labSpec?: Record<string, unknown>): Promise<BareWorkspace> {
   const dir = await mkdtemp(join(bed.root, `bare-${name}-`));
-  const spec = (labDoc(bed, name, labSpec) as { spec: LabSpec }).spec;
+  const spec = (labDoc(bed, name, labSpec) as { spec: MachineSpec }).spec;
   const imageDirs = [bed.virt.poolDir, bed.images, ...(labSpec && guestImage ? [guestImage.dir] : [])];
   const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs });
   const moduleHash = await installModule({ dir } as Workspace, defaultModulesDir(), LIBVIRT_MODULE);
