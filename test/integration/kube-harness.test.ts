@@ -30,7 +30,6 @@ apiVersion: orion.lab/v1alpha1
 kind: Lab
 metadata: { name: cpu-${cpu}, namespace: default }
 spec:
-  provider: { type: libvirt }
   machines: [{ name: vm, cpu: ${cpu} }]
 `;
 

@@ -65,7 +65,8 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
 
   it('orion render prints the very root module the controller applied, without running anything', async () => {
     const spawned = { ...bed.runner.spawned };
-    const report = await renderCommand([join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
+    // With the admin's classes beside it, as Orion reads the folder.
+    const report = await renderCommand([join(bed.manifests, 'classes.yaml'), join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
     expect(report.errors).toEqual([]);
     const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: 'default', name: 'lab1' }));
     const file = (name: string) => readFile(join(ws.dir, name), 'utf8');

@@ -10,7 +10,7 @@ import { MACHINE_LIMITS } from './provider.js';
 /** A volume of the hypervisor's storage pool (never a path). */
 export const VOLUME_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$';
 /** An absolute path (checked again, symlinks resolved, inside the allowed image directories when used). */
-const ABSOLUTE_PATH = '^/[^\\u0000-\\u001f]*$';
+const ABSOLUTE_PATH = '^/[^\\x00-\\x1f]*$';
 /** A Proxmox template: a VM name. */
 export const TEMPLATE_NAME = '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$';
 
@@ -33,11 +33,17 @@ export const machineImageSchema = {
 
 export const machineClassSpecSchema = {
   type: 'object',
-  required: ['hypervisor', 'images'],
+  required: ['hypervisor'],
   additionalProperties: false,
   properties: {
     hypervisor: { type: 'string', pattern: DNS_LABEL, maxLength: 63, description: 'The Hypervisor its machines are made on.' },
-    images: { type: 'array', minItems: 1, maxItems: 100, items: machineImageSchema },
+    images: {
+      type: 'array',
+      maxItems: 100,
+      default: [],
+      items: machineImageSchema,
+      description: 'The images a Lab\'s machine may name; none: libvirt machines with an empty disk only.',
+    },
     limits: {
       type: 'object',
       additionalProperties: false,
