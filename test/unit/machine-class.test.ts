@@ -13,7 +13,7 @@ import { isMachineRefusal, resolveMachineTerms, type MachineTerms } from '../../
 import type { HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
 import { validateManifest } from '../../src/api/validate.js';
 import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
-import { machineClassChoices, machineTermsForRequest } from '../../src/server/api/machine-classes.js';
+import { checkLabClassQuota, machineClassChoices, machineTermsForRequest } from '../../src/server/api/machine-classes.js';
 import { ApiProblem } from '../../src/server/problem.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -295,5 +295,21 @@ describe('the portal and MachineClasses', () => {
     ]);
     const text = JSON.stringify(choices);
     for (const secret of ['pve.example.org', 'qemu:///', 'pve-token', 'pve-ca', 'tpl', 'debian-12.qcow2', 'local']) expect(text).not.toContain(secret);
+  });
+
+  it('quota.labsPerUser: a person holding that many Labs of the class gets a 403; other classes and admins are not counted', () => {
+    const limited = machineClass('standard', { hypervisor: 'local', quota: { labsPerUser: 1 } }, true);
+    const other = machineClass('other', { hypervisor: 'local' });
+    const owned = (name: string, className?: string): LabResource => {
+      const l = lab(className ? { className } : {});
+      return { ...l, metadata: { ...l.metadata, name, labels: { 'orion.lab/owner': 'alice' }, annotations: { 'orion.lab/owner': 'alice' } } };
+    };
+    const alice = { name: 'alice', groups: [], admin: false, via: 'token' as const };
+    const withLabs = (labs: LabResource[]) =>
+      ({ list: (kind: string) => (kind === 'MachineClass' ? [limited, other] : kind === 'Hypervisor' ? [LOCAL] : kind === 'Lab' ? labs : []) }) as unknown as Store;
+    const asked = terms(lab(), [limited, other]);
+    expect(() => checkLabClassQuota(withLabs([owned('l1', 'other')]), alice, asked)).not.toThrow();
+    expect(() => checkLabClassQuota(withLabs([owned('l1')]), alice, asked)).toThrow(/may hold at most 1 Lab\(s\) of MachineClass "standard" and holds 1/);
+    expect(() => checkLabClassQuota(withLabs([owned('l1')]), { ...alice, admin: true }, asked)).not.toThrow();
   });
 });

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/group.js';
 import { DNS_LABEL } from '../../base/names.js';
 import type { KindName } from '../../api/types.js';
+import { labKind } from '../../api/schemas/lab.js';
 import { validateManifest } from '../../api/validate.js';
 import type { NewObject } from '../../store/store.js';
 import { OWNER_ANNOTATION, OWNER_LABEL, loginOf, ownerLabelValue, type Identity } from '../auth/identity.js';
@@ -146,12 +147,14 @@ const MACHINE_TENANT_FIELDS = new Set(['name', 'count', 'cpu', 'memoryMiB', 'dis
  * may name — the class, its images and playbooks, sizes within its limits — is held to the class by machine-classes.ts.
  */
 function restrictLab(spec: Record<string, unknown>): Record<string, unknown> {
-  const chosen = Object.keys(spec).find((k) => !LAB_TENANT_FIELDS.has(k));
+  // A retired field (provider, kernel …) goes on to validation, whose message says what replaced it.
+  const retired = Object.keys(labKind.retiredFields);
+  const chosen = Object.keys(spec).find((k) => !LAB_TENANT_FIELDS.has(k) && !retired.includes(k));
   if (chosen) throw bad(`spec.${chosen} is not for tenants; a tenant may set ${[...LAB_TENANT_FIELDS].join(', ')}`);
   const machines = Array.isArray(spec.machines) ? spec.machines : [];
   machines.forEach((machine: unknown, i) => {
     const m = (machine ?? {}) as Record<string, unknown>;
-    const field = Object.keys(m).find((k) => !MACHINE_TENANT_FIELDS.has(k));
+    const field = Object.keys(m).find((k) => !MACHINE_TENANT_FIELDS.has(k) && !retired.includes(`machines[].${k}`));
     if (field) throw bad(`spec.machines[${i}].${field} is not for tenants (allowed: ${[...MACHINE_TENANT_FIELDS].join(', ')})`);
   });
   return spec;
