@@ -249,7 +249,7 @@ export class MachinePipeline<R extends MachineResource> {
     const runner = await this.terraform.get();
     const ws = await runner.workspace(workspaceRef(refOf(obj)));
     if (!(await savedStateHasResources(runner, ws))) return false;
-    const spec = this.destroySpec(obj);
+    const spec = this.view.destroySpec ? this.view.destroySpec(obj) : this.view.machineSpec(obj);
     if (!hasRootModule(ws)) {
       // The state came from the backend into a fresh workspace (a restarted pod): destroy needs the module too.
       await runner.render(ws, (await this.render(obj, await this.prepareDestroy(obj, spec))).module.module);
@@ -264,10 +264,6 @@ export class MachinePipeline<R extends MachineResource> {
       fields: { ...summary, appliedHash: undefined, configuredHash: undefined },
     }));
     return true;
-  }
-
-  private destroySpec(obj: R): MachineSpec {
-    return this.view.destroySpec ? this.view.destroySpec(obj) : this.view.machineSpec(obj);
   }
 
   /** The resource as prepare() would have it, for a destroy: its images if they still resolve (a destroy needs none). */
