@@ -108,7 +108,7 @@ export const labKind = {
   },
   statusSchema: labStatusSchema,
   printerColumns: [
-    { name: 'Class', type: 'string', jsonPath: '.spec.className' },
+    { name: 'Hypervisor', type: 'string', jsonPath: '.status.hypervisor' },
     { name: 'Power', type: 'string', jsonPath: '.spec.powerState' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   ],
