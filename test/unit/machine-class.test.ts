@@ -4,7 +4,13 @@
 // MachineSpec the pipeline gets (libvirt volume, file, direct boot; Proxmox template with its Secrets' namespace), what
 // a class change does to a Lab that has machines, which Labs a change concerns, how a Lab whose class is gone is
 // destroyed, and what the portal makes of it (a 400 naming the class, choices without the hypervisor).
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { getCommand } from '../../src/cli/get.js';
+import { clusterRef } from '../../src/api/refs.js';
+import { FolderStore } from '../../src/folder/store.js';
 import { labClassAffected, labTermsChange } from '../../controllers/lab/class.js';
 import { labMachineSpec } from '../../controllers/lab/machine-spec.js';
 import { labView, type LabClasses } from '../../controllers/lab/view.js';
@@ -311,5 +317,31 @@ describe('the portal and MachineClasses', () => {
     expect(() => checkLabClassQuota(withLabs([owned('l1', 'other')]), alice, asked)).not.toThrow();
     expect(() => checkLabClassQuota(withLabs([owned('l1')]), alice, asked)).toThrow(/may hold at most 1 Lab\(s\) of MachineClass "standard" and holds 1/);
     expect(() => checkLabClassQuota(withLabs([owned('l1')]), { ...alice, admin: true }, asked)).not.toThrow();
+  });
+
+});
+
+describe('the cluster-scoped kinds in the shared pieces', () => {
+  it('folder store: a Hypervisor and a MachineClass without namespace are stored under an empty namespace; orion get lists them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'orion-mclass-'));
+    try {
+      const dir = join(root, 'manifests');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'classes.yaml'), [
+        'apiVersion: orion.lab/v1alpha1', 'kind: Hypervisor', 'metadata: { name: local }', 'spec: { type: libvirt, libvirt: { uri: "qemu:///system" } }', '---',
+        'apiVersion: orion.lab/v1alpha1', 'kind: MachineClass', 'metadata:', '  name: standard', '  annotations: { orion.lab/default-class: "true" }',
+        'spec:', '  hypervisor: local', '  images: [{ name: debian, volume: debian-12.qcow2 }]', '  limits: { machines: 4 }', '',
+      ].join('\n'));
+      const folder = new FolderStore({ dir, stateDir: join(root, 'state') });
+      await folder.start();
+      expect(folder.get<MachineClassResource>(clusterRef('MachineClass', 'standard'))?.spec).toMatchObject({ hypervisor: 'local', playbooks: [] });
+      expect(folder.get<HypervisorResource>(clusterRef('Hypervisor', 'local'))?.spec.libvirt).toEqual({ uri: 'qemu:///system', pool: 'default', network: 'default', domainType: 'kvm' });
+      await folder.stop();
+      const state = { stateDir: join(root, 'state'), namespace: 'team-a' };
+      expect(await getCommand('mc', undefined, state)).toMatch(/^NAME\s+HYPERVISOR\s+MACHINES\s+DEFAULT\s+AGE\n\s*standard\s+local\s+4\s+true/);
+      expect(await getCommand('hv', undefined, state)).toMatch(/^NAME\s+TYPE\s+URI\s+ENDPOINT\s+AGE\n\s*local\s+libvirt\s+qemu:\/\/\/system\s+<none>/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
