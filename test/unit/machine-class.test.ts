@@ -14,7 +14,7 @@ import { FolderStore } from '../../src/folder/store.js';
 import { labClassAffected, labTermsChange } from '../../controllers/lab/class.js';
 import { labMachineSpec } from '../../controllers/lab/machine-spec.js';
 import { labView, type LabClasses } from '../../controllers/lab/view.js';
-import { providerSecretNeeds } from '../../controllers/machine/secrets.js';
+import { providerSecretNeeds, readSecrets } from '../../controllers/machine/secrets.js';
 import { isMachineRefusal, resolveMachineTerms, type MachineTerms } from '../../src/api/machine-terms.js';
 import type { HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
 import { validateManifest } from '../../src/api/validate.js';
@@ -340,6 +340,33 @@ describe('the cluster-scoped kinds in the shared pieces', () => {
       const state = { stateDir: join(root, 'state'), namespace: 'team-a' };
       expect(await getCommand('mc', undefined, state)).toMatch(/^NAME\s+HYPERVISOR\s+MACHINES\s+DEFAULT\s+AGE\n\s*standard\s+local\s+4\s+true/);
       expect(await getCommand('hv', undefined, state)).toMatch(/^NAME\s+TYPE\s+URI\s+ENDPOINT\s+AGE\n\s*local\s+libvirt\s+qemu:\/\/\/system\s+<none>/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('folder store: a Lab in one namespace reads the Hypervisor\'s Secrets from the namespace they name', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'orion-mclass-secrets-'));
+    try {
+      const dir = join(root, 'manifests');
+      mkdirSync(dir);
+      const secret = (namespace: string, name: string, data: Record<string, string>) =>
+        ['apiVersion: v1', 'kind: Secret', `metadata: { name: ${name}, namespace: ${namespace} }`, 'stringData:', ...Object.entries(data).map(([k, v]) => `  ${k}: "${v}"`)].join('\n');
+      writeFileSync(join(dir, 'secrets.yaml'), [
+        secret('infra', 'pve-ca', { 'ca.crt': 'CA-OF-INFRA' }),
+        secret('default', 'pve-token', { tokenId: 'orion@pve!t', tokenSecret: 'from-default' }),
+        secret('team', 'pve-token', { tokenId: 'tenant@pve!t', tokenSecret: 'from-team' }),
+      ].join('\n---\n'));
+      const folder = new FolderStore({ dir, stateDir: join(root, 'state') });
+      await folder.start();
+      const pve = machineClass('pve', { hypervisor: 'pve', images: [{ name: 'debian', template: 'tpl' }] }, true);
+      const l = lab(); // namespace "team", which has a pve-token of its own: never read for the Hypervisor
+      const spec = labMachineSpec(l, terms(l, [pve]), 'default');
+      const secrets = await readSecrets(folder, l.metadata.namespace, providerSecretNeeds(spec.provider));
+      expect(secrets).toEqual({ proxmoxToken: { id: 'orion@pve!t', secret: 'from-default' }, ca: 'CA-OF-INFRA' });
+      await expect(readSecrets(folder, 'team', providerSecretNeeds(labMachineSpec(l, terms(l, [pve]), 'elsewhere').provider)))
+        .rejects.toThrow('secret "elsewhere/pve-token" not found');
+      await folder.stop();
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
