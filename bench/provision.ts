@@ -36,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { labController } from '../controllers/lab/controller.js';
+import { labView, storeClasses } from '../controllers/lab/view.js';
 import { LIBVIRT_MODULE, renderLabModule } from '../controllers/machine/module.js';
 import { defaultModulesDir } from '../controllers/machine/render.js';
 import { withVariables } from '../controllers/machine/variables.js';
@@ -43,7 +44,8 @@ import { installModule } from '../controllers/machine/terraform.js';
 import { DEFAULT_LAB_LIMITS, validateLab } from '../controllers/machine/validate.js';
 import { getCondition } from '../src/api/conditions.js';
 import { refKey, workspaceRef } from '../src/api/refs.js';
-import type { LabSpec } from '../src/api/types.js';
+import type { MachineSpec } from '../controllers/machine/spec.js';
+import type { LabResource } from '../src/api/types.js';
 import { sshArgs } from '../src/exec/ansible/inventory.js';
 import { defaultPlaybookDir } from '../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../src/exec/ansible/runner.js';
@@ -81,7 +83,7 @@ const READY_TIMEOUT_MS = 15 * 60_000;
 let guestImage: GuestImage | undefined;
 const NS = 'default';
 
-const MACHINES: LabSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
+const MACHINES: MachineSpec['machines'] = [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }];
 
 const progress = (msg: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -91,10 +93,15 @@ function labDoc(bed: LabBed, name: string, spec: Record<string, unknown> = { mac
   return bed.labManifest(name, { ...spec, driftDetection: { intervalSeconds: DRIFT_S } });
 }
 
+/** --guest: the bed's default MachineClass offers the harness's Debian image (direct boot) and lab-base. */
+function guestClass(guest: GuestImage): Record<string, unknown> {
+  return { images: [{ name: 'debian', path: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline }], playbooks: ['lab-base'] };
+}
+
 /** --guest: one machine booting the harness's Debian image, configured by ansible/lab-base.yml. */
-function guestSpec(guest: GuestImage): Record<string, unknown> {
+function guestSpec(): Record<string, unknown> {
   return {
-    machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline }],
+    machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: 'debian' }],
     sshKeySecretRef: { name: 'lab-key' },
     ansible: { playbook: 'lab-base', user: 'root', vars: { motd: 'configured by orion' } },
   };
@@ -158,7 +165,9 @@ interface BareWorkspace {
 /** The root module Orion renders for Lab `name` (same renderer, same modules copy), in a fresh workspace, initialized. */
 async function bareWorkspace(bed: LabBed, name: string, labSpec?: Record<string, unknown>): Promise<BareWorkspace> {
   const dir = await mkdtemp(join(bed.root, `bare-${name}-`));
-  const spec = (labDoc(bed, name, labSpec) as { spec: LabSpec }).spec;
+  // The Lab resolved through the bed's MachineClass and Hypervisor, as the controller does.
+  const lab = { ...(labDoc(bed, name, labSpec) as LabResource), metadata: { name, namespace: NS } } as LabResource;
+  const spec: MachineSpec = labView(storeClasses(bed.store, 'default')).machineSpec(lab);
   const imageDirs = [bed.virt.poolDir, bed.images, ...(labSpec && guestImage ? [guestImage.dir] : [])];
   const images = await validateLab(spec, { limits: DEFAULT_LAB_LIMITS, imageDirs });
   const moduleHash = await installModule({ dir } as Workspace, defaultModulesDir(), LIBVIRT_MODULE);
@@ -267,7 +276,7 @@ async function bareTrial(bed: LabBed, name: string): Promise<BareTrial> {
 
 /** By hand what Orion does for a booted Lab: apply, wait for the lease and for SSH, then ansible-playbook. */
 async function bareGuestTrial(bed: LabBed, name: string, guest: GuestImage): Promise<BareTrial> {
-  const ws = await bareWorkspace(bed, name, guestSpec(guest));
+  const ws = await bareWorkspace(bed, name, guestSpec());
   const t0 = performance.now();
   const applyMs = await bareApply(bed, ws);
   const domain = `${NS}.${name}.vm-0`;
@@ -322,7 +331,7 @@ async function untilAsync(what: string, check: () => Promise<boolean>): Promise<
 }
 
 async function bareVersusOrion(bed: LabBed): Promise<number> {
-  if (guestImage) return bareVersusOrionGuest(bed, guestImage);
+  if (guestImage) return bareVersusOrionGuest(bed);
   // Warm-up, not measured: the first domain of a fresh daemon and the first provider start are slower.
   await bareTrial(bed, 'warmup');
   await orionLab(bed, 'warmup');
@@ -380,8 +389,8 @@ function guestTrialLine(i: number, bare: BareTrial, orion: OrionRun): string {
 }
 
 /** --guest: bare apply + boot wait + ansible-playbook versus Orion to Ready, for a machine that boots. */
-async function bareVersusOrionGuest(bed: LabBed, guest: GuestImage): Promise<number> {
-  const spec = guestSpec(guest);
+async function bareVersusOrionGuest(bed: LabBed): Promise<number> {
+  const spec = guestSpec();
   const rows: Array<{ bare: BareTrial; orion: OrionRun }> = [];
   for (let i = 1; i <= TRIALS; i++) {
     const name = `guest-${i}`;
@@ -560,7 +569,7 @@ async function main(): Promise<void> {
   if (GUEST) guestImage = await ensureGuestImage();
   const bed = await LabBed.create({
     ...(CONCURRENCY ? { controller: { concurrency: CONCURRENCY } } : {}),
-    ...(guestImage ? { sshInNetns: true, imageDirs: [guestImage.dir] } : {}),
+    ...(guestImage ? { sshInNetns: true, imageDirs: [guestImage.dir], classSpec: guestClass(guestImage) } : {}),
   });
   try {
     const runsDir = join(bed.root, 'unused-runs');

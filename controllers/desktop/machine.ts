@@ -2,7 +2,8 @@
 // destroyed like a Lab's, configured by ansible/desktop.yml with the Desktop's variables; its machine recorded in
 // status.machine, its RDP endpoint in status.rdp. Secrets (SSH key, RDP and AD passwords, Proxmox token) reach the
 // playbook's variables and Terraform's environment only, never the status, events, logs or the rendered module.
-import type { DesktopResource, DesktopStatus, LabSpec } from '../../src/api/types.js';
+import type { DesktopResource, DesktopStatus } from '../../src/api/types.js';
+import type { MachineSpec } from '../machine/spec.js';
 import { machinesFromOutputs, type MachineOutput } from '../machine/module.js';
 import { providerSecretNeeds, sshKeyNeed, type MachineSecrets, type SecretNeed } from '../machine/secrets.js';
 import type { MachineView } from '../machine/view.js';
@@ -19,7 +20,7 @@ const SSH_PORT = 22;
  * On libvirt, cloud-init authorizes the public half of the Desktop's key for the admin user (Proxmox's own
  * cloud-init gets it from the rendered module).
  */
-export function desktopLabSpec(desktop: DesktopResource, adminUser: string, sshPublicKey?: string, playbook = DESKTOP_PLAYBOOK): LabSpec {
+export function desktopLabSpec(desktop: DesktopResource, adminUser: string, sshPublicKey?: string, playbook = DESKTOP_PLAYBOOK): MachineSpec {
   const { spec } = desktop;
   const libvirt = spec.provider.type === 'libvirt';
   const userData = libvirt && sshPublicKey ? cloudConfig(desktop.metadata.name, adminUser, sshPublicKey) : undefined;
@@ -37,7 +38,7 @@ export function desktopLabSpec(desktop: DesktopResource, adminUser: string, sshP
     ...(spec.sshKeySecretRef ? { sshKeySecretRef: spec.sshKeySecretRef } : {}),
     // A playbook runs on the machine: libvirt waits for its address, Proxmox's cloud-init creates this user.
     ansible: { playbook, user: adminUser },
-  } as LabSpec;
+  } as MachineSpec;
 }
 
 /** cloud-init user data (JSON is YAML) that lets the admin user in with the Desktop's key. */
@@ -101,7 +102,7 @@ export function desktopPlaybookVars(desktop: DesktopResource, secrets: MachineSe
 /** The Desktop for the machine pipeline, with the machine's administrative login and the playbook that configures it. */
 export function desktopView(adminUser: string, playbook = DESKTOP_PLAYBOOK): MachineView<DesktopResource> {
   return {
-    labSpec: (desktop, sshPublicKey) => desktopLabSpec(desktop, adminUser, sshPublicKey, playbook),
+    machineSpec: (desktop, sshPublicKey) => desktopLabSpec(desktop, adminUser, sshPublicKey, playbook),
     secretNeeds: desktopSecretNeeds,
     playbook: (desktop, spec, secrets) => ({ playbook: spec.ansible?.playbook ?? playbook, user: adminUser, vars: desktopPlaybookVars(desktop, secrets), identity: {} }),
     machines: (desktop) => (desktop.status?.machine ? [desktop.status.machine] : []),

@@ -1,6 +1,8 @@
 // Lab controller: the machine pipeline (machine/pipeline.ts) for a Lab's machines, with what is the Lab's own: their
 // power, its drift checks and its readiness. Level-based, in this order:
 //
+//   class (MachineClass, Hypervisor: view.ts)           → refused: Ready=False ClassRefused, no finalizer, nothing run;
+//                                                         once provisioned: ClassTerms=False, the machines kept, nothing applied
 //   prepare (limits, names, images, playbook, secrets)  → a status error and nothing run when something is wrong
 //   finalizer                                           → before any external effect
 //   render, converge (apply; a drift check when due)     → status.machines, Provisioned
@@ -23,7 +25,8 @@ import { PowerKeeper, type PowerOutcome } from '../machine/power-keeper.js';
 import { powerDriverFor, type PowerDriver } from '../machine/power.js';
 import type { MachineSecrets } from '../machine/secrets.js';
 import { readiness } from './readiness.js';
-import { labView } from './view.js';
+import { labClassAffected, labTermsChange } from './class.js';
+import { labTerms, labView, storeClasses, type LabClasses } from './view.js';
 
 /** Set to any new value (a timestamp) to restart every machine of the Lab, as `kubectl rollout restart` does. */
 export { RESTARTED_AT_ANNOTATION } from '../machine/power-keeper.js';
@@ -35,6 +38,8 @@ export interface LabControllerOptions extends Omit<MachinePipelineOptions, 'mach
   concurrency?: number;
   /** Replaces the virsh/Proxmox drivers (tests, other hypervisors). */
   powerDriver?: (lab: LabResource, secrets: MachineSecrets, logDir: string) => PowerDriver;
+  /** The namespace of a Secret a Hypervisor names without one (default "default"). */
+  secretNamespace?: string;
 }
 
 export function labController(store: Store, options: LabControllerOptions): ControllerSetup {
@@ -47,18 +52,25 @@ export function labController(store: Store, options: LabControllerOptions): Cont
     // Its own writes (status, finalizer) do not wake it up again: a failure waits for the queue's backoff.
     reconcileOnOwnWrites: false,
     onSecret: (namespace, name) => steps.pipeline.readersOf('Lab', namespace, name),
+    // A Lab's class and hypervisor are level-based: a change re-evaluates the Labs concerned.
+    watches: [
+      { kind: 'MachineClass', map: (event) => labClassAffected(store, steps.classes, event) },
+      { kind: 'Hypervisor', map: (event) => labClassAffected(store, steps.classes, event) },
+    ],
   };
 }
 
 class LabSteps {
   readonly pipeline: MachinePipeline<LabResource>;
+  readonly classes: LabClasses;
   private readonly power: PowerKeeper;
 
   constructor(
     private readonly store: Store,
     private readonly options: LabControllerOptions,
   ) {
-    this.pipeline = new MachinePipeline(store, labView, options);
+    this.classes = storeClasses(store, options.secretNamespace ?? 'default');
+    this.pipeline = new MachinePipeline(store, labView(this.classes), options);
     this.power = new PowerKeeper(options.shutdownGraceMs ?? 60_000);
   }
 
@@ -69,10 +81,15 @@ class LabSteps {
       this.power.forget(key);
       return this.pipeline.finalize(lab, signal, log);
     }
+    const terms = labTerms(lab, this.classes);
+    const classChange = labTermsChange(lab, terms);
+    // A class change never destroys a Lab's machines: one its class now refuses keeps them, and nothing more is applied.
+    if (classChange.kept) return classChange.kept(this.store);
     const prepared = await this.pipeline.prepare(lab);
     const owned = await this.store.addFinalizer(lab, FINALIZER);
     const machines = await this.pipeline.render(owned, prepared);
     return StatusDraft.around(this.store, owned, async (draft) => {
+      await classChange.record(draft);
       await this.pipeline.converge(draft, machines, signal, driftCheckOf(draft.obj));
       const power = await this.power.reconcile(key, draft.obj, this.driver(draft.obj, machines), signal);
       draft.set({ fields: { machines: power.machines, ...(power.restartedAt ? { restartedAt: power.restartedAt } : {}) } });
@@ -84,7 +101,7 @@ class LabSteps {
 
   private driver(lab: LabResource, m: Rendered): PowerDriver {
     if (this.options.powerDriver) return this.options.powerDriver(lab, m.secrets, m.ws.logDir);
-    return powerDriverFor(lab.spec.provider, m.secrets, { logFile: join(m.ws.logDir, 'power.txt'), virsh: this.options.virsh });
+    return powerDriverFor(m.spec.provider, m.secrets, { logFile: join(m.ws.logDir, 'power.txt'), virsh: this.options.virsh });
   }
 
   /** Phase, Ready and readyAt; the time to Ready goes to the provisioning histogram once. */

@@ -6,7 +6,7 @@
 //
 // Secrets never appear here: the Proxmox token reaches the provider through its environment
 // (PM_API_TOKEN_ID / PM_API_TOKEN_SECRET) when the controller runs Terraform.
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from './spec.js';
 
 export const LIBVIRT_MODULE = 'libvirt-vm';
 export const PROXMOX_MODULE = 'proxmox-vm';
@@ -19,12 +19,12 @@ export const LIBVIRT_PROVIDER = { source: 'dmacvicar/libvirt', version: '~> 0.8.
  */
 export const PROXMOX_PROVIDER = { source: 'Telmate/proxmox', version: '3.0.2-rc10' };
 
-type Machine = LabSpec['machines'][number];
+type Machine = MachineSpec['machines'][number];
 
 export interface LabModuleInput {
   namespace: string;
   name: string;
-  spec: LabSpec;
+  spec: MachineSpec;
   /** Content hash of the Terraform module directory the Lab uses: a new module version is a change to apply. */
   moduleHash?: string;
   /** How each machine's `image` is given to the libvirt module (from validation: a pool volume or a file). */
@@ -147,7 +147,7 @@ function proxmoxMachine(input: LabModuleInput, machine: Machine): Record<string,
   };
 }
 
-function providerBlock(spec: LabSpec): Record<string, unknown> {
+function providerBlock(spec: MachineSpec): Record<string, unknown> {
   if (spec.provider.type === 'libvirt') {
     return { libvirt: { uri: spec.provider.libvirt?.uri ?? LIBVIRT_DEFAULTS.uri } };
   }

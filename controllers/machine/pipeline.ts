@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { isConditionTrue } from '../../src/api/conditions.js';
 import { keyOf, refOf, workspaceRef } from '../../src/api/refs.js';
 import type { StatusChange } from '../../src/api/status.js';
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from './spec.js';
 import { writeFileAtomic } from '../../src/base/atomic-file.js';
 import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { InvalidPlaybookError } from '../../src/exec/ansible/types.js';
@@ -30,7 +30,7 @@ import type { ImageSource } from './module.js';
 import { orphanedDomains } from './orphans.js';
 import { VirshPower } from './power.js';
 import { defaultModulesDir, moduleFolderOf, renderMachineModule, type ModuleRenderer, type RenderedModule } from './render.js';
-import { providerEnv, providerSecretNeeds, readSecrets, type MachineSecrets } from './secrets.js';
+import { needNamespace, providerEnv, providerSecretNeeds, readSecrets, type MachineSecrets } from './secrets.js';
 import { applyModule, checkDrift, describeFailure, destroyModule, discardState, hasRootModule, installModule, savedStateHasResources, type TerraformStep } from './terraform.js';
 import { LazyTerraformRunner, type RunnerSource } from './terraform-access.js';
 import { DEFAULT_LAB_LIMITS, LabSpecError, validateLab, type LabLimits, type LabPolicy } from './validate.js';
@@ -56,7 +56,7 @@ export interface MachinePipelineOptions {
 /** A resource checked and its Secrets read. */
 export interface Prepared {
   /** The Lab spec its machines are made from (with the public key where cloud-init takes it). */
-  spec: LabSpec;
+  spec: MachineSpec;
   images: Record<string, ImageSource>;
   secrets: MachineSecrets;
 }
@@ -87,24 +87,24 @@ export class MachinePipeline<R extends MachineResource> {
     this.pollMs = options.pollMs ?? 3000;
   }
 
-  /** The keys of the resources of `kind` that read the Secret: a change of it reconciles them. */
+  /** The keys of the resources of `kind` that read the Secret (in their namespace, or the one a need names): a change of it reconciles them. */
   readersOf(kind: R['kind'], namespace: string, secret: string): string[] {
     return this.store
-      .list<R>(kind, namespace)
-      .filter((obj) => this.view.secretNeeds(obj).some((need) => need.name === secret))
+      .list<R>(kind)
+      .filter((obj) => this.view.secretNeeds(obj).some((need) => need.name === secret && needNamespace(need, obj.metadata.namespace) === namespace))
       .map((obj) => keyOf(obj));
   }
 
   // ---- prepare, render --------------------------------------------------------------------------------------------
 
   async prepare(obj: R): Promise<Prepared> {
-    const images = await this.validate(this.view.labSpec(obj));
+    const images = await this.validate(this.view.machineSpec(obj));
     const secrets = await readSecrets(this.store, obj.metadata.namespace, this.view.secretNeeds(obj));
-    return { spec: this.view.labSpec(obj, secrets.sshPublicKey), images, secrets };
+    return { spec: this.view.machineSpec(obj, secrets.sshPublicKey), images, secrets };
   }
 
   /** Limits, names, images, the playbook: a TerminalError when something is wrong; the images for the module. */
-  private async validate(spec: LabSpec): Promise<Record<string, ImageSource>> {
+  private async validate(spec: MachineSpec): Promise<Record<string, ImageSource>> {
     try {
       const images = await validateLab(spec, this.policy);
       if (spec.ansible) this.options.ansible.resolvePlaybook(spec.ansible.playbook);
@@ -249,11 +249,12 @@ export class MachinePipeline<R extends MachineResource> {
     const runner = await this.terraform.get();
     const ws = await runner.workspace(workspaceRef(refOf(obj)));
     if (!(await savedStateHasResources(runner, ws))) return false;
+    const spec = this.view.destroySpec ? this.view.destroySpec(obj) : this.view.machineSpec(obj);
     if (!hasRootModule(ws)) {
       // The state came from the backend into a fresh workspace (a restarted pod): destroy needs the module too.
-      await runner.render(ws, (await this.render(obj, await this.prepare(obj))).module.module);
+      await runner.render(ws, (await this.render(obj, await this.prepareDestroy(obj, spec))).module.module);
     }
-    const env = await this.providerEnv(ws, await this.destroySecrets(obj));
+    const env = await this.providerEnv(ws, await this.destroySecrets(obj, spec));
     await draft.write(announce);
     const step = await destroyModule(runner, ws, { signal, env });
     const summary = step.summary ? { lastTerraformRun: step.summary } : {};
@@ -265,10 +266,16 @@ export class MachinePipeline<R extends MachineResource> {
     return true;
   }
 
+  /** The resource as prepare() would have it, for a destroy: its images if they still resolve (a destroy needs none). */
+  private async prepareDestroy(obj: R, spec: MachineSpec): Promise<Prepared> {
+    const images = await validateLab(spec, this.policy).catch(() => ({}));
+    return { spec, images, secrets: await this.destroySecrets(obj, spec) };
+  }
+
   /** Only the provider's Secrets: a machine can be destroyed without the key that configured it. */
-  private async destroySecrets(obj: R): Promise<MachineSecrets> {
+  private async destroySecrets(obj: R, spec: MachineSpec): Promise<MachineSecrets> {
     try {
-      return await readSecrets(this.store, obj.metadata.namespace, providerSecretNeeds(this.view.labSpec(obj).provider));
+      return await readSecrets(this.store, obj.metadata.namespace, providerSecretNeeds(spec.provider));
     } catch (err) {
       if (err instanceof RetryLater) throw new RetryLater(err.reason, `cannot destroy: ${err.message}`, err.status);
       throw err;

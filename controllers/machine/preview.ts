@@ -18,8 +18,8 @@ export interface PreviewOptions {
 /** The root module the pipeline would apply; throws a LabSpecError when the resource would be refused. */
 export async function previewModule<R extends MachineResource>(view: MachineView<R>, obj: R, opts: PreviewOptions = {}): Promise<RenderedModule> {
   const policy = { limits: { ...DEFAULT_LAB_LIMITS, ...opts.limits }, imageDirs: opts.imageDirs ?? [] };
-  const images = await validateLab(view.labSpec(obj), policy);
-  const spec = view.labSpec(obj, opts.sshPublicKey);
+  const images = await validateLab(view.machineSpec(obj), policy);
+  const spec = view.machineSpec(obj, opts.sshPublicKey);
   const folder = await readModuleFolder(opts.modulesDir ?? defaultModulesDir(), moduleFolderOf(spec));
   const meta: Pick<ObjectMeta, 'namespace' | 'name'> = obj.metadata;
   return renderMachineModule({

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from './spec.js';
 import { packageRoot } from '../../src/base/package-root.js';
 import type { RootModule } from '../../src/exec/terraform/workspace.js';
 import { LIBVIRT_MODULE, PROXMOX_MODULE, renderLabModule, type ImageSource, type LabModuleInput } from './module.js';
@@ -18,7 +18,7 @@ export type ModuleRenderer = (input: LabModuleInput) => Record<string, unknown>;
 export interface MachineModuleInput {
   namespace: string;
   name: string;
-  spec: LabSpec;
+  spec: MachineSpec;
   /** From validation: how each libvirt machine's image reaches the module. */
   images: Record<string, ImageSource>;
   /** Content hash of the Terraform module folder (readModuleFolder()). */
@@ -41,7 +41,7 @@ export function defaultModulesDir(): string {
 }
 
 /** The Terraform module folder (under the modules folder) that makes the spec's machines. */
-export function moduleFolderOf(spec: LabSpec): string {
+export function moduleFolderOf(spec: MachineSpec): string {
   return spec.provider.type === 'libvirt' ? LIBVIRT_MODULE : PROXMOX_MODULE;
 }
 

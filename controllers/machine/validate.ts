@@ -5,7 +5,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, sep } from 'node:path';
 import { MACHINE_LIMITS } from '../../src/api/schemas/provider.js';
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from './spec.js';
 import { isDnsLabel } from '../../src/base/names.js';
 import type { ImageSource } from './module.js';
 
@@ -39,7 +39,7 @@ export class LabSpecError extends Error {
 
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$/;
 
-type Machine = LabSpec['machines'][number];
+type Machine = MachineSpec['machines'][number];
 
 function checkSizes(machine: Machine, limits: LabLimits): void {
   const where = `machine ${JSON.stringify(machine.name)}`;
@@ -54,7 +54,7 @@ function checkSizes(machine: Machine, limits: LabLimits): void {
   over('diskGiB', machine.diskGiB ?? 10, limits.diskGiB, ' GiB');
 }
 
-function checkProvider(spec: LabSpec, machine: Machine): void {
+function checkProvider(spec: MachineSpec, machine: Machine): void {
   const where = `machine ${JSON.stringify(machine.name)}`;
   if (spec.provider.type === 'proxmox') {
     if (!spec.provider.proxmox) throw new LabSpecError('provider.proxmox is required when provider.type is proxmox');
@@ -69,7 +69,7 @@ function checkProvider(spec: LabSpec, machine: Machine): void {
 }
 
 /** Synchronous checks: names, counts, sizes, provider fields. Throws LabSpecError. */
-export function checkLabSpec(spec: LabSpec, limits: LabLimits = DEFAULT_LAB_LIMITS): void {
+export function checkLabSpec(spec: MachineSpec, limits: LabLimits = DEFAULT_LAB_LIMITS): void {
   const names = new Set<string>();
   let total = 0;
   for (const machine of spec.machines) {
@@ -116,7 +116,7 @@ export async function resolveAllowedFile(what: string, path: string, imageDirs: 
 }
 
 /** How each libvirt machine's image reaches the module: a volume of the pool, or an allowed file. */
-export async function resolveImages(spec: LabSpec, policy: LabPolicy): Promise<Record<string, ImageSource>> {
+export async function resolveImages(spec: MachineSpec, policy: LabPolicy): Promise<Record<string, ImageSource>> {
   const images: Record<string, ImageSource> = {};
   if (spec.provider.type !== 'libvirt') return images;
   for (const machine of spec.machines) {
@@ -136,7 +136,7 @@ export async function resolveImages(spec: LabSpec, policy: LabPolicy): Promise<R
 }
 
 /** All the checks: throws LabSpecError, returns the images for the module. */
-export async function validateLab(spec: LabSpec, policy: LabPolicy): Promise<Record<string, ImageSource>> {
+export async function validateLab(spec: MachineSpec, policy: LabPolicy): Promise<Record<string, ImageSource>> {
   checkLabSpec(spec, policy.limits);
   return resolveImages(spec, policy);
 }

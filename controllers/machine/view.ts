@@ -2,7 +2,8 @@
 // the Secrets it names, what runs on its machines, and where its status records them. The pipeline does the rest
 // the same way for both.
 import type { CommonStatus, StatusChange, StatusPatch } from '../../src/api/status.js';
-import type { DesktopResource, LabResource, LabSpec, RunSummary } from '../../src/api/types.js';
+import type { DesktopResource, LabResource, RunSummary } from '../../src/api/types.js';
+import type { MachineSpec } from './spec.js';
 import type { StatusOf } from '../../src/store/status-writer.js';
 import type { MachineStatus } from './machines.js';
 import type { MachineOutput } from './module.js';
@@ -22,14 +23,17 @@ export interface Playbook {
 
 export interface MachineView<R extends MachineResource> {
   /**
-   * The Lab spec the resource's machines are made from (a Desktop: one machine from its template). Given the
-   * public half of its SSH key when there is one (cloud-init may authorize it); validation runs without.
+   * The resolved spec the resource's machines are made from (a Lab: through its MachineClass and Hypervisor; a
+   * Desktop: one machine from its template). Given the public half of its SSH key when there is one (cloud-init may
+   * authorize it); validation runs without. Throws (a TerminalError) when the resource's class refuses it.
    */
-  labSpec(obj: R, sshPublicKey?: string): LabSpec;
+  machineSpec(obj: R, sshPublicKey?: string): MachineSpec;
+  /** What its machines are destroyed with when machineSpec no longer resolves (a Lab whose class is gone); default machineSpec. */
+  destroySpec?(obj: R): MachineSpec;
   /** The Secrets it names, with the keys each must hold. */
   secretNeeds(obj: R): SecretNeed[];
   /** The playbook run on its machines, from its spec and secrets (the Lab spec's `ansible` says whether there is one). */
-  playbook(obj: R, spec: LabSpec, secrets: MachineSecrets): Playbook | undefined;
+  playbook(obj: R, spec: MachineSpec, secrets: MachineSecrets): Playbook | undefined;
   /** Its machines, as its status records them. */
   machines(obj: R): MachineStatus[];
   /** The status fields that record these machines (and what follows from them: a Desktop's RDP endpoint). */

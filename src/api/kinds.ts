@@ -2,7 +2,9 @@
 // are namespaced; admin-owned classes are cluster-scoped (like StorageClass): their namespace is the empty string
 // everywhere Orion names an object (refs.ts), their CRD says `scope: Cluster`, and they have no status.
 import { desktopKind } from './schemas/desktop.js';
+import { hypervisorKind } from './schemas/hypervisor.js';
 import { labKind } from './schemas/lab.js';
+import { machineClassKind } from './schemas/machineclass.js';
 import { nodeKind } from './schemas/node.js';
 import { playbookRunKind } from './schemas/playbookrun.js';
 import { rentalKind } from './schemas/rental.js';
@@ -25,12 +27,12 @@ export interface KindDefinition {
   readonly specSchema: object;
   /** Absent for a kind nothing reconciles (a class): no status subresource. */
   readonly statusSchema?: object;
-  /** Spec fields the kind no longer has, with the message that refuses them (what to use instead). */
+  /** Spec fields the kind no longer has (`a.b`, `list[].b` for each item), with the message that refuses them (what to use instead). */
   readonly retiredFields?: Readonly<Record<string, string>>;
   readonly printerColumns: readonly PrinterColumn[];
 }
 
-export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind, playbookRunKind, rentalClassKind];
+export const KINDS: readonly KindDefinition[] = [nodeKind, rentalKind, labKind, desktopKind, playbookRunKind, rentalClassKind, machineClassKind, hypervisorKind];
 
 /** Finds a kind by any name a user may type: kind, plural, singular, short name, or `plural.orion.lab`. */
 export function findKind(name: string): KindDefinition | undefined {

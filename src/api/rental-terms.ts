@@ -34,8 +34,8 @@ export const BUILT_IN_TERMS: RentalTerms = Object.freeze({
 
 export const CLASS_REFUSED = 'ClassRefused';
 
-/** The classes annotated `orion.lab/default-class: "true"`, by name. */
-export function defaultClasses(classes: readonly RentalClassResource[]): RentalClassResource[] {
+/** The classes annotated `orion.lab/default-class: "true"`, by name (RentalClasses and MachineClasses alike). */
+export function defaultClasses<C extends Pick<RentalClassResource, 'metadata'>>(classes: readonly C[]): C[] {
   return classes
     .filter((c) => c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));

@@ -6,9 +6,11 @@ import type { labSpecSchema, labStatusSchema } from './schemas/lab.js';
 import type { desktopSpecSchema, desktopStatusSchema } from './schemas/desktop.js';
 import type { playbookRunSpecSchema, playbookRunStatusSchema } from './schemas/playbookrun.js';
 import type { rentalClassSpecSchema } from './schemas/rentalclass.js';
+import type { machineClassSpecSchema } from './schemas/machineclass.js';
+import type { hypervisorSpecSchema } from './schemas/hypervisor.js';
 import type { conditionSchema, runSummarySchema } from './schemas/common.js';
 
-export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop' | 'PlaybookRun' | 'RentalClass';
+export type KindName = 'Node' | 'Rental' | 'Lab' | 'Desktop' | 'PlaybookRun' | 'RentalClass' | 'MachineClass' | 'Hypervisor';
 
 export type Condition = FromSchema<typeof conditionSchema>;
 export type RunSummary = FromSchema<typeof runSummarySchema>;
@@ -23,6 +25,8 @@ export type DesktopStatus = FromSchema<typeof desktopStatusSchema>;
 export type PlaybookRunSpec = FromSchema<typeof playbookRunSpecSchema>;
 export type PlaybookRunStatus = FromSchema<typeof playbookRunStatusSchema>;
 export type RentalClassSpec = FromSchema<typeof rentalClassSpecSchema>;
+export type MachineClassSpec = FromSchema<typeof machineClassSpecSchema>;
+export type HypervisorSpec = FromSchema<typeof hypervisorSpecSchema>;
 
 export interface ObjectMeta {
   name: string;
@@ -53,3 +57,5 @@ export type DesktopResource = Resource<DesktopSpec, DesktopStatus>;
 export type PlaybookRunResource = Resource<PlaybookRunSpec, PlaybookRunStatus>;
 /** Cluster-scoped: metadata.namespace is ''. */
 export type RentalClassResource = Resource<RentalClassSpec, never>;
+export type MachineClassResource = Resource<MachineClassSpec, never>;
+export type HypervisorResource = Resource<HypervisorSpec, never>;

@@ -121,10 +121,25 @@ export function validateSecret(doc: unknown): ValidationResult<SecretManifest> {
 /** Spec fields a kind no longer has, each refused with what replaced it (the kind's `retiredFields`). */
 function retiredFieldErrors(doc: Manifest): FieldError[] {
   const retired = KINDS.find((k) => k.kind === doc.kind)?.retiredFields ?? {};
-  const spec = typeof doc.spec === 'object' && doc.spec !== null ? doc.spec : {};
-  return Object.entries(retired)
-    .filter(([field]) => Object.hasOwn(spec, field))
-    .map(([field, message]) => ({ field: `spec.${field}`, path: ['spec', field], message }));
+  return Object.entries(retired).flatMap(([field, message]) =>
+    presentPaths(doc.spec, field.split('.')).map((at) => {
+      const path = ['spec', ...at];
+      return { field: formatPath(path), path, message };
+    }));
+}
+
+/** Where the field is present: `machines[].kernel` is each item of machines that has kernel. */
+function presentPaths(value: unknown, segments: string[]): Array<Array<string | number>> {
+  if (typeof value !== 'object' || value === null) return [];
+  const [first, ...rest] = segments as [string, ...string[]];
+  const many = first.endsWith('[]');
+  const name = many ? first.slice(0, -2) : first;
+  if (!Object.hasOwn(value, name)) return [];
+  const inner = (value as Record<string, unknown>)[name];
+  if (rest.length === 0) return [[name]];
+  if (!many) return presentPaths(inner, rest).map((p) => [name, ...p]);
+  if (!Array.isArray(inner)) return [];
+  return inner.flatMap((item: unknown, i) => presentPaths(item, rest).map((p) => [name, i, ...p]));
 }
 
 function checkHeader(doc: unknown): FieldError | undefined {

@@ -36,6 +36,11 @@ export interface ControllerSettings {
   recipes?: string[];
   /** Directories a libvirt Lab or Desktop machine may boot images, kernels and initrds from. */
   imageDirs?: string[];
+  /**
+   * The namespace of a Secret a Hypervisor names without one: folder mode "default"; kube mode Orion's own namespace
+   * (the pod's, else --namespace), or --secret-namespace.
+   */
+  secretNamespace?: string;
   /** Extra settings per controller (tests and benchmarks: probes, shorter polls and grace periods, stand-ins). */
   node?: Partial<NodeControllerOptions>;
   lab?: Partial<LabControllerOptions>;
@@ -85,7 +90,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   {
     name: 'lab',
     setup: (deps, s) =>
-      labController(deps.store, { terraform: terraformOf(deps, 'lab'), ansible: deps.ansible, imageDirs: s.imageDirs, ...s.lab }),
+      labController(deps.store, { terraform: terraformOf(deps, 'lab'), ansible: deps.ansible, imageDirs: s.imageDirs, secretNamespace: s.secretNamespace, ...s.lab }),
   },
   {
     name: 'desktop',

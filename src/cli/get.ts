@@ -76,13 +76,14 @@ function renderObjects(def: KindDefinition, objects: Resource[], options: GetOpt
   return renderTable(headers, rows);
 }
 
-/** A class: no namespace, no status (nothing reconciles it), whether it is the default. */
+/** A class or a Hypervisor: no namespace, no status (nothing reconciles it); for a class, whether it is the default. */
 function renderClusterObjects(def: KindDefinition, objects: Resource[]): string {
-  const headers = ['NAME', ...def.printerColumns.map((c) => c.name.toUpperCase()), 'DEFAULT', 'AGE'];
+  const isClass = def.kind.endsWith('Class');
+  const headers = ['NAME', ...def.printerColumns.map((c) => c.name.toUpperCase()), ...(isClass ? ['DEFAULT'] : []), 'AGE'];
   const rows = objects.map((obj) => [
     obj.metadata.name,
     ...def.printerColumns.map((c) => cell(readPath(obj, c.jsonPath), c.type)),
-    obj.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true' ? 'true' : 'false',
+    ...(isClass ? [obj.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true' ? 'true' : 'false'] : []),
     formatAge(obj.metadata.creationTimestamp),
   ]);
   return renderTable(headers, rows);

@@ -49,7 +49,7 @@ interface RunCommandOptions extends OidcFlags {
   quota?: string[];
   rateLimit?: number;
   desktopPreset?: string;
-  labPreset?: string;
+  secretNamespace?: string;
   tenantNamespace?: string;
   rentWait?: number;
   sessionWait?: number;
@@ -78,7 +78,6 @@ function portalOptions(opts: RunCommandOptions): PortalRunOptions {
     quotas,
     ratePerMinute: opts.rateLimit,
     desktopPresetFile: opts.desktopPreset,
-    labPresetFile: opts.labPreset,
     namespace: opts.tenantNamespace,
     rentWaitSeconds: opts.rentWait,
     sessionWaitSeconds: opts.sessionWait,
@@ -94,6 +93,7 @@ function addRunCommand(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig (--kube; default: in-cluster config in a pod, else ~/.kube/config)')
     .option('--namespace <ns>', 'watch one namespace only (--kube; default: all)')
     .option('--leader-elect', 'only reconcile while holding the orion-leader Lease (--kube)')
+    .option('--secret-namespace <ns>', 'namespace of the Secrets a Hypervisor names without one (default: folder mode "default"; --kube: the pod\'s namespace, else --namespace, else "default")')
     .option('--lease-namespace <ns>', 'namespace of the Lease (--kube; default: --namespace or the pod namespace)')
     .option('--state <dir>', 'state directory (folder: default <dir>/.orion; kube: scratch for run logs and Terraform workspaces, default $TMPDIR/orion)')
     .option('--listen <addr>', 'address of the portal (/api, /ansible), /metrics, /healthz, /readyz', '127.0.0.1:9477')
@@ -112,7 +112,6 @@ function addRunCommand(program: Command): void {
     .option('--quota <kind=n>', 'objects of a kind one person may hold (default rentals=1, desktops=1, labs=2); repeatable', collect)
     .option('--rate-limit <n>', 'portal requests per minute per person (default 600)', positiveInt)
     .option('--desktop-preset <file>', 'YAML: the Desktop spec tenants get (provider, template, …) and maxTtlSeconds')
-    .option('--lab-preset <file>', 'YAML: the Lab spec tenants get (provider, …), the images and playbooks they may name')
     .option('--tenant-namespace <ns>', 'namespace of the seeds\' routes (/api/rent, /api/session, /ansible) (default: default)')
     .option('--rent-wait <s>', 'how long POST /api/rent waits for Ready before answering 202 (default 120)', positiveInt)
     .option('--session-wait <s>', 'how long /api/session/create waits for Ready before answering 202 (default 300)', positiveInt)
@@ -127,6 +126,7 @@ function addRunCommand(program: Command): void {
         playbookDirs: opts.playbookDir,
         terraform: opts.terraform,
         imageDirs: opts.imageDir,
+        ...(opts.secretNamespace ? { secretNamespace: opts.secretNamespace } : {}),
         recipes: opts.recipe,
         portal: portalOptions(opts),
       };

@@ -9,13 +9,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { desktopView } from '../../controllers/desktop/machine.js';
-import { labView } from '../../controllers/lab/view.js';
+import { labView, type LabClasses } from '../../controllers/lab/view.js';
 import { previewModule } from '../../controllers/machine/preview.js';
 import type { RenderedModule } from '../../controllers/machine/render.js';
 import { LabSpecError } from '../../controllers/machine/validate.js';
 import type { MachineResource, MachineView } from '../../controllers/machine/view.js';
 import { workspaceRef, refOf, type ObjectRef } from '../api/refs.js';
-import type { DesktopResource, LabResource } from '../api/types.js';
+import type { DesktopResource, HypervisorResource, LabResource, MachineClassResource } from '../api/types.js';
+import { TerminalError } from '../runtime/errors.js';
 import type { Manifest, SecretManifest } from '../api/validate.js';
 import { formatManifestError } from '../folder/manifest-file.js';
 import { loadManifests } from './validate.js';
@@ -36,24 +37,26 @@ export interface RenderReport {
   errors: string[];
 }
 
-const VIEWS = { Lab: labView, Desktop: desktopView('root') } as const;
-
 export async function renderCommand(paths: string[], opts: RenderOptions = {}): Promise<RenderReport> {
   const loaded = await loadManifests(paths);
   const report: RenderReport = { text: '', errors: loaded.errors.map(formatManifestError) };
+  // A Lab is rendered through the MachineClasses and Hypervisors among the same manifests, as Orion would.
+  const of = <T>(kind: string): T[] => loaded.objects.filter((m) => m.kind === kind).map((m) => asResource(m) as unknown as T);
+  const classes: LabClasses = { machineClasses: () => of<MachineClassResource>('MachineClass'), hypervisors: () => of<HypervisorResource>('Hypervisor'), secretNamespace: 'default' };
+  const VIEWS = { Lab: labView(classes), Desktop: desktopView('root') } as const;
   const parts: string[] = [];
   for (const manifest of loaded.objects) {
     if (manifest.kind !== 'Lab' && manifest.kind !== 'Desktop') continue;
     const ref = refOf(manifest);
     let rendered: RenderedModule;
     try {
-      rendered = await previewModule(VIEWS[manifest.kind] as MachineView<MachineResource>, asResource(manifest), {
+      rendered = await previewModule(VIEWS[manifest.kind] as MachineView<MachineResource>, asResource(manifest) as MachineResource, {
         imageDirs: opts.imageDirs,
         modulesDir: opts.modulesDir,
         sshPublicKey: publicKeyOf(manifest, loaded.secrets),
       });
     } catch (err) {
-      if (!(err instanceof LabSpecError)) throw err;
+      if (!(err instanceof LabSpecError) && !(err instanceof TerminalError)) throw err;
       report.errors.push(`${ref.kind} ${ref.namespace}/${ref.name}: ${err.message}`);
       continue;
     }
@@ -64,11 +67,11 @@ export async function renderCommand(paths: string[], opts: RenderOptions = {}): 
 }
 
 /** A manifest as the object Orion makes of it (the renderer reads its name and spec only). */
-function asResource(manifest: Manifest): LabResource | DesktopResource {
+function asResource(manifest: Manifest): LabResource | DesktopResource | MachineClassResource | HypervisorResource {
   return {
     ...manifest,
     metadata: { ...manifest.metadata, uid: '', generation: 1, resourceVersion: '', creationTimestamp: '' },
-  } as LabResource | DesktopResource;
+  } as LabResource | DesktopResource | MachineClassResource | HypervisorResource;
 }
 
 /** The public half of the resource's SSH key: from a Secret among the manifests, else a placeholder. */

@@ -66,7 +66,7 @@ export async function startKubeOrion(options: KubeRunOptions): Promise<RunningKu
       })
     : undefined;
   const deps = { store, ...runners, passwords: new KubeGeneratedPasswords(store.client, store) };
-  const manager = registerControllers(new Manager(store, { elector }), deps, options);
+  const manager = registerControllers(new Manager(store, { elector }), deps, { ...options, secretNamespace: secretNamespaceOf(options) });
   registerStateMetrics(store, () => 0);
   const portalOptions = options.portal ?? {};
   const passwords = deps.passwords;
@@ -131,6 +131,11 @@ export async function runKubeUntilSignal(options: KubeRunOptions): Promise<void>
 function exitOnLostLeadership(): void {
   logger.fatal('leadership lost; exiting so that no reconcile of this term keeps running');
   process.exit(1);
+}
+
+/** Where a Secret a Hypervisor names without a namespace is: --secret-namespace, else Orion's own namespace. */
+function secretNamespaceOf(options: KubeRunOptions): string {
+  return options.secretNamespace ?? podNamespace() ?? options.namespace ?? 'default';
 }
 
 function podNamespace(): string | undefined {

@@ -1,7 +1,10 @@
 // End to end with a booted guest: a Lab machine boots the tiny Debian image (direct kernel boot, QEMU/TCG) on a
 // private libvirtd, gets its address from the libvirt network's DHCP, and the Lab's playbook (ansible/lab-base.yml)
 // runs against it over SSH with its host key pinned on first contact. The guest's address exists only inside the
-// harness's network namespace, so ansible-playbook and ssh-keyscan run there (ip netns exec).
+// harness's network namespace, so ansible-playbook and ssh-keyscan run there (ip netns exec). The image, its kernel,
+// initrd and command line are the admin's MachineClass's; the Lab names the image. Its userData holds a shell ${HOME},
+// a Terraform %{ if } and a Jinja {{ }}: the guest's NoCloud seed (the CD-ROM cloud-init reads) holds it byte for byte
+// (docs/adr/0022-data-stays-data.md, end to end).
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +25,11 @@ describe('Lab end to end: a booted guest configured by Ansible', () => {
 
   beforeAll(async () => {
     guest = await ensureGuestImage();
-    bed = await LabBed.create({ sshInNetns: true, imageDirs: [guest.dir] });
+    bed = await LabBed.create({
+      sshInNetns: true,
+      imageDirs: [guest.dir],
+      classSpec: { images: [{ name: 'debian', path: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline }], playbooks: ['lab-base'] },
+    });
     await bed.write('secret.yaml', [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lab-key' }, stringData: { privateKey: guest.privateKey } }]);
   });
 
@@ -30,8 +37,10 @@ describe('Lab end to end: a booted guest configured by Ansible', () => {
     await bed?.destroy();
   });
 
+  // Data, never a template: Terraform's ${} and %{}, a shell variable, Jinja.
+  const userData = '#cloud-config\n# {{ lookup("pipe", "id") }} %{ if true }x%{ endif }\nwrite_files:\n  - path: /tmp/orion-data\n    content: "${HOME} $${x} {{ ansible_user }}"\n';
   const labSpec = {
-    machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: '', kernel: '', initrd: '', cmdline: '' }],
+    machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: 'debian', userData }],
     sshKeySecretRef: { name: 'lab-key' },
     ansible: { playbook: 'lab-base', user: 'root', vars: { motd: 'configured by orion' } },
     driftDetection: { intervalSeconds: 0 },
@@ -43,9 +52,8 @@ describe('Lab end to end: a booted guest configured by Ansible', () => {
   };
 
   it('boots, gets a DHCP address, and runs the playbook over SSH', { timeout: BOOT_WAIT_MS }, async () => {
-    const machine = { ...labSpec.machines[0], image: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline };
     const started = Date.now();
-    await bed.write('lab.yaml', [bed.labManifest('booted', { ...labSpec, machines: [machine] })]);
+    await bed.write('lab.yaml', [bed.labManifest('booted', labSpec)]);
     const lab = await waitFor('Lab booted Ready', ready, BOOT_WAIT_MS);
     const seconds = (Date.now() - started) / 1000;
     console.log(`booted guest Lab Ready in ${seconds.toFixed(1)} s (terraform ${lab.status?.lastTerraformRun?.durationMs} ms, ansible ${lab.status?.lastAnsibleRun?.durationMs} ms)`);
@@ -65,6 +73,13 @@ describe('Lab end to end: a booted guest configured by Ansible', () => {
     expect(stdout).toContain('lab=booted');
     expect(stdout).toContain('machine=vm-0');
     expect(stdout).toContain('configured by orion');
+
+    // The user data as the guest received it: the NoCloud seed on its CD-ROM (label cidata), what cloud-init reads.
+    // (This test image has no cloud-init to run it; the bytes it would read are checked.)
+    const seed = await run('ip', ['netns', 'exec', bed.virt.netns, 'ssh', '-F', '/dev/null', '-i', keyFile, '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, `root@${vm?.address}`,
+      'mkdir -p /mnt/seed && (mountpoint -q /mnt/seed || mount -o ro /dev/sr0 /mnt/seed) && cat /mnt/seed/user-data'], { encoding: 'utf8' });
+    expect(seed.stdout).toBe(userData);
   });
 
   it('does not run the playbook again when nothing changed', async () => {
@@ -78,8 +93,7 @@ describe('Lab end to end: a booted guest configured by Ansible', () => {
 
   it('runs it again when its inputs change', { timeout: BOOT_WAIT_MS }, async () => {
     const before = bed.lab('booted')?.status?.lastAnsibleRun?.startedAt;
-    const machine = { ...labSpec.machines[0], image: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline };
-    await bed.write('lab.yaml', [bed.labManifest('booted', { ...labSpec, machines: [machine], ansible: { ...labSpec.ansible, vars: { motd: 'second run' } } })]);
+    await bed.write('lab.yaml', [bed.labManifest('booted', { ...labSpec, ansible: { ...labSpec.ansible, vars: { motd: 'second run' } } })]);
     await waitFor('a second playbook run', () => {
       const lab = bed.lab('booted');
       return lab?.status?.lastAnsibleRun?.startedAt !== before && ready();

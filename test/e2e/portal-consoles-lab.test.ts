@@ -18,7 +18,7 @@ import { ensureWebApp, launchChromium, newContext, screenshot, seriousViolations
 import { waitFor } from '../harness/cluster.js';
 import { ensureGuestImage, type GuestImage } from '../harness/guest.js';
 import { startLibvirt, type LibvirtEnv } from '../harness/libvirt.js';
-import { writeManifestFile } from '../harness/manifest-files.js';
+import { hypervisorManifest, machineClassManifest, writeManifestFile } from '../harness/manifest-files.js';
 import { netnsConnector } from '../harness/netns-connector.js';
 import { ensureTofu } from '../harness/tofu.js';
 
@@ -47,13 +47,20 @@ describe('a Lab machine\'s screen and terminal in Chromium', { timeout: BOOT_WAI
       return path;
     };
     await writeManifestFile(manifests, 'secret.yaml', [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lab-key' }, stringData: { privateKey: guest.privateKey } }]);
-    const machine = { name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline };
+    // The admin's Hypervisor (the bed's libvirt) and MachineClass (the guest image, direct boot); the Lab names the image.
+    await writeManifestFile(manifests, 'classes.yaml', [
+      hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } }),
+      machineClassManifest('guests', 'local', {
+        images: [{ name: 'debian', path: guest.image, kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline }],
+        playbooks: ['lab-base'],
+      }, true),
+    ]);
+    const machine = { name: 'vm', count: 1, cpu: 1, memoryMiB: 512, diskGiB: 3, image: 'debian' };
     await writeManifestFile(manifests, 'lab.yaml', [{
       apiVersion: 'orion.lab/v1alpha1',
       kind: 'Lab',
       metadata: { name: 'booted' },
       spec: {
-        provider: { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } },
         machines: [machine],
         sshKeySecretRef: { name: 'lab-key' },
         ansible: { playbook: 'lab-base', user: 'root' },

@@ -5,8 +5,7 @@
 // can neither see nor open the first one's objects or consoles, even with crafted URLs and tickets; sessions end at
 // logout and refuse writes without their CSRF token; every page passes an axe-core scan (no serious violations).
 // Screenshots of each page are kept in test-artifacts/ui/.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { stringify } from 'yaml';
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalResource } from '../../src/api/types.js';
 import { launchChromium, newContext, ensureWebApp, screenshot, seriousViolations, type TestBrowser } from '../harness/browser.js';
 import { waitFor } from '../harness/cluster.js';
+import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
 import { PortalBed } from '../harness/portal-bed.js';
 
 const LIVE_MS = 60_000;
@@ -28,16 +28,16 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   let alicePage: Page;
   let adminPage: Page;
   let rentalName = '';
-  let presetDir = '';
   const scanned: string[] = [];
 
   beforeAll(async () => {
     await ensureWebApp();
-    // Labs are offered to tenants through the admin's preset: an image, no playbook.
-    presetDir = await mkdtemp(join(tmpdir(), 'orion-ui-preset-'));
-    const preset = join(presetDir, 'lab-preset.yaml');
-    await writeFile(preset, stringify({ spec: { provider: { type: 'libvirt' } }, images: ['debian.qcow2'], playbooks: [] }));
-    bed = await PortalBed.create({ workers: 3, basePort: 25100, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000, labPresetFile: preset } } });
+    // Labs are offered to tenants through the admin's MachineClass: one image, no playbook.
+    const classes = [
+      hypervisorManifest('local', { type: 'libvirt' }),
+      machineClassManifest('standard', 'local', { images: [{ name: 'debian', volume: 'debian.qcow2' }] }, true),
+    ];
+    bed = await PortalBed.create({ workers: 3, basePort: 25100, classes, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000 } } });
     tokens = { admin: await bed.token('admin', true), alice: await bed.token('alice'), bob: await bed.token('bob') };
     await waitFor('3 Alive nodes', () => bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive').length === 3, 60_000);
     chrome = await launchChromium();
@@ -54,7 +54,6 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   afterAll(async () => {
     await chrome?.close();
     await bed?.destroy();
-    if (presetDir) await rm(presetDir, { recursive: true, force: true });
   });
 
   /** Scans the page with axe-core and keeps a screenshot: no serious or critical violation may be found. */
@@ -192,7 +191,8 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
   it('puts the portal\'s refusal of a form beside the field it names, and creates nothing', async () => {
     await alicePage.goto(`${bed.url}/labs/new`);
     await alicePage.getByRole('heading', { name: 'New lab' }).waitFor();
-    expect(await alicePage.getByLabel('Image').locator('option').allTextContents()).toEqual(['debian.qcow2']); // only what the admin allows
+    expect(await alicePage.getByLabel('Class').locator('option').allTextContents()).toEqual(['standard (default)']);
+    expect(await alicePage.getByLabel('Image').locator('option').allTextContents()).toEqual(['debian']); // only what the admin allows
     await alicePage.getByLabel('Machine name').fill('Bad_Name');
     await alicePage.getByRole('button', { name: 'Create lab' }).click();
     await alicePage.locator('#lab-name-error', { hasText: /must match/ }).waitFor();

@@ -13,7 +13,7 @@ import type { FolderStore } from '../../src/folder/store.js';
 import type { Manager } from '../../src/runtime/manager.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { ensureTofu, type TofuTools } from './tofu.js';
-import { removeManifestFile, writeManifestFile } from './manifest-files.js';
+import { hypervisorManifest, machineClassManifest, removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 export interface LabBedOptions {
   controller?: Partial<LabControllerOptions>;
@@ -25,7 +25,13 @@ export interface LabBedOptions {
   sshInNetns?: boolean;
   /** More directories machines may boot from (beside the pool and the bed's images/). */
   imageDirs?: string[];
+  /** The default MachineClass "bed" the bed declares (classes.yaml): its images, limits, playbooks (default: one unused volume image). */
+  classSpec?: Record<string, unknown>;
 }
+
+/** The bed's Hypervisor and its default MachineClass. */
+export const BED_HYPERVISOR = 'bed';
+export const BED_CLASS = 'bed';
 
 const which = (name: string): Promise<string | undefined> => findOnPath(name, `${process.env.PATH ?? ''}:/usr/sbin:/sbin`);
 
@@ -61,6 +67,7 @@ export class LabBed {
     await mkdir(this.manifests, { recursive: true });
     await mkdir(this.images, { recursive: true });
     [this.tools, this.virt] = await Promise.all([ensureTofu('all'), startLibvirt()]);
+    await this.writeClasses(this.options.classSpec ?? { images: [{ name: 'base', volume: 'base.qcow2' }] });
     this.runner = await TerraformRunner.create({ stateRoot: stateLayout(this.state).terraform, binary: this.tools.tofu, env: this.tools.env });
     await this.startOrion();
   }
@@ -114,16 +121,28 @@ export class LabBed {
     return { ansiblePlaybook: await wrap('ansible-playbook'), sshKeyscan: await wrap('ssh-keyscan') };
   }
 
-  /** A Lab on this bed's libvirt (TCG guests), with the given machines and extra spec fields. */
+  /** The bed's libvirt daemon as an admin's Hypervisor (TCG guests). */
+  hypervisorManifest(name = BED_HYPERVISOR): object {
+    return hypervisorManifest(name, { type: 'libvirt', libvirt: { uri: this.virt.uri, pool: this.virt.pool, network: this.virt.network, domainType: 'qemu' } });
+  }
+
+  /** A MachineClass on the bed's Hypervisor. */
+  classManifest(name: string, spec: Record<string, unknown>, isDefault = false): object {
+    return machineClassManifest(name, BED_HYPERVISOR, spec, isDefault);
+  }
+
+  /** (Re)writes classes.yaml: the bed's Hypervisor and its default MachineClass "bed" with this spec. */
+  async writeClasses(spec: Record<string, unknown>): Promise<void> {
+    await this.write('classes.yaml', [this.hypervisorManifest(), this.classManifest(BED_CLASS, spec, true)]);
+  }
+
+  /** A Lab (of the default class unless the spec names one), with the given machines and extra spec fields. */
   labManifest(name: string, spec: Record<string, unknown>, annotations?: Record<string, string>): object {
     return {
       apiVersion: 'orion.lab/v1alpha1',
       kind: 'Lab',
       metadata: { name, ...(annotations ? { annotations } : {}) },
-      spec: {
-        provider: { type: 'libvirt', libvirt: { uri: this.virt.uri, pool: this.virt.pool, network: this.virt.network, domainType: 'qemu' } },
-        ...spec,
-      },
+      spec,
     };
   }
 

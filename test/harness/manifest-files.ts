@@ -21,3 +21,21 @@ export function rentalClassManifest(name: string, spec: Record<string, unknown> 
     spec,
   };
 }
+
+/** An admin's Hypervisor (cluster-scoped): `spec` is its type and connection, e.g. { type: 'libvirt', libvirt: { uri } }. */
+export function hypervisorManifest(name: string, spec: Record<string, unknown>): object {
+  return { apiVersion: 'orion.lab/v1alpha1', kind: 'Hypervisor', metadata: { name }, spec };
+}
+
+/**
+ * An admin's MachineClass (cluster-scoped) on the named Hypervisor; `isDefault` annotates it orion.lab/default-class:
+ * "true". `spec` holds its images (at least one), limits and playbooks.
+ */
+export function machineClassManifest(name: string, hypervisor: string, spec: Record<string, unknown>, isDefault = false): object {
+  return {
+    apiVersion: 'orion.lab/v1alpha1',
+    kind: 'MachineClass',
+    metadata: { name, ...(isDefault ? { annotations: { 'orion.lab/default-class': 'true' } } : {}) },
+    spec: { hypervisor, ...spec },
+  };
+}

@@ -17,6 +17,8 @@ export interface PortalBedOptions {
   /** Nodes per worker (several Nodes may share one sshd, as in bench/kube-scale.ts). */
   nodesPerWorker?: number;
   orion?: Partial<RunOptions>;
+  /** More manifests in the admin's folder from the start (classes.yaml): MachineClasses, Hypervisors … */
+  classes?: object[];
 }
 
 export interface ApiAnswer<T = unknown> {
@@ -73,6 +75,7 @@ export class PortalBed {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'worker-key' }, stringData: { privateKey: this.orchestratorKey.privateKey } },
     ]);
     await writeManifestFile(this.manifests, 'nodes.yaml', this.nodeManifests());
+    if (this.options.classes?.length) await writeManifestFile(this.manifests, 'classes.yaml', this.options.classes);
     this.orion = await startOrion({
       dir: this.manifests,
       state: this.state,

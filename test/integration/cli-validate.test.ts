@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { HTTPS_ENDPOINT } from '../../src/api/schemas/provider.js';
 
 const fixture = (path: string): string =>
   relative(process.cwd(), fileURLToPath(new URL(`../fixtures/manifests/${path}`, import.meta.url)));
@@ -68,6 +69,8 @@ describe('orion validate: valid manifests', () => {
   });
 });
 
+const RETIRED_BY_CLASS = 'removed: the hypervisor, images, templates and boot files of a Lab are the admin\'s; name a MachineClass in spec.className (or leave it out for the default class) and one of its images in machines[].image';
+
 describe('orion validate: broken manifests', () => {
   const f = (name: string): string => fixture(`invalid/${name}`);
   const expected = [
@@ -75,13 +78,17 @@ describe('orion validate: broken manifests', () => {
     `${f('dup-b.yaml')}:1: metadata.name: duplicate Node/default/shared-name: already declared in ${f('dup-a.yaml')}`,
     `${f('duplicate-key.yaml')}:7: invalid YAML: Map keys must be unique`,
     `${f('header.yaml')}:1: apiVersion: must be "orion.lab/v1alpha1", got "v1"`,
-    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop, PlaybookRun, RentalClass)`,
+    `${f('header.yaml')}:7: kind: unknown kind "Pod" (expected one of Node, Rental, Lab, Desktop, PlaybookRun, RentalClass, MachineClass, Hypervisor)`,
     `${f('lab-limits.yaml')}:8: spec.machines[0].name: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
     `${f('lab-limits.yaml')}:9: spec.machines[0].cpu: must be <= 8`,
     `${f('lab-limits.yaml')}:10: spec.machines[0].memoryMiB: must be <= 16384`,
     `${f('lab-limits.yaml')}:12: spec.machines[1].diskGiB: must be <= 500`,
     `${f('lab-limits.yaml')}:13: spec.machines[1].count: must be <= 20`,
     `${f('lab-limits.yaml')}:14: spec.ansible.playbook: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
+    `${f('lab-retired.yaml')}:7: spec.provider: ${RETIRED_BY_CLASS}`,
+    `${f('lab-retired.yaml')}:10: spec.machines[0].image: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
+    `${f('lab-retired.yaml')}:11: spec.machines[0].kernel: ${RETIRED_BY_CLASS}`,
+    `${f('hypervisor.yaml')}:9: spec.proxmox.endpoint: must match ${HTTPS_ENDPOINT}`,
     `${f('rental-users.yaml')}:7: spec.user: is a reserved value`,
     `${f('rental-users.yaml')}:15: spec.user: must match ^[a-z_][a-z0-9_-]{0,31}$`,
     `${f('rental-users.yaml')}:18: spec.playbooks: removed: the playbooks Orion runs for a Rental are chosen by the admin; name a RentalClass in spec.className (or leave it out for the default class)`,

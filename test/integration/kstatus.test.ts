@@ -17,14 +17,15 @@ import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { DesktopBed, STANDIN_MODULE, standInRenderer } from '../harness/desktop-standin.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 import { ensureKstatus, kstatus, type KstatusVerdict } from '../harness/kstatus.js';
+import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
 import { startLibvirt, type LibvirtEnv } from '../harness/libvirt.js';
 import { ensureTofu, type TofuTools } from '../harness/tofu.js';
 
 const BASE_PORT = 23400;
 const DESKTOP_PORT = 23420;
 const LISTEN = '127.0.0.1:23411';
-/** The kinds Orion reconciles (a RentalClass has no status: nothing reconciles it). */
-type Reconciled = Exclude<KindName, 'RentalClass'>;
+/** The kinds Orion reconciles (a class or a Hypervisor has no status: nothing reconciles it). */
+type Reconciled = Exclude<KindName, 'RentalClass' | 'MachineClass' | 'Hypervisor'>;
 const KINDS: Reconciled[] = ['Node', 'Rental', 'Lab', 'Desktop', 'PlaybookRun'];
 const PLURAL: Record<Reconciled, string> = { Node: 'nodes.orion.lab', Rental: 'rental', Lab: 'lab', Desktop: 'desktop', PlaybookRun: 'playbookrun' };
 
@@ -144,8 +145,11 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       bed.rentalClassManifest('standard', {}, true),
       bed.rentalClassManifest('broken', { playbooks: { create: 'no_such_playbook' } }),
       bed.rentalManifest('r-bad', { className: 'broken' }),
+      hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } }),
+      // Its "host" image is a file outside the allowed image directories: a Lab naming it is refused for good.
+      machineClassManifest('machines', 'local', { images: [{ name: 'host', path: '/etc/hostname' }] }, true),
       lab('l-ok', {}),
-      lab('l-bad', { image: '/etc/hostname' }),
+      lab('l-bad', { image: 'host' }),
       machines.desktopManifest('d-ok', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 }),
       machines.desktopManifest('d-bad', { template: '/etc/hostname' }),
     ]);
@@ -209,7 +213,6 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       kind: 'Lab',
       metadata: { name },
       spec: {
-        provider: { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } },
         machines: [{ name: 'vm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1, ...machine }],
         driftDetection: { intervalSeconds: 0 },
       },

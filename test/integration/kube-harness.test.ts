@@ -30,7 +30,6 @@ apiVersion: orion.lab/v1alpha1
 kind: Lab
 metadata: { name: cpu-${cpu}, namespace: default }
 spec:
-  provider: { type: libvirt }
   machines: [{ name: vm, cpu: ${cpu} }]
 `;
 
@@ -78,10 +77,13 @@ describe('Kubernetes harness (real kube-apiserver and etcd)', () => {
   });
 
   it('accepts the examples users copy (server-side dry run)', async () => {
-    const out = ok(await kube.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', 'examples/nodes/', '-f', 'examples/rentals/']));
+    const out = ok(await kube.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', 'examples/nodes/', '-f', 'examples/rentals/', '-f', 'examples/labs/']));
     expect(out).toMatch(/rental\.orion\.lab\/\S+ created \(server dry run\)/);
     expect(out).toMatch(/node\.orion\.lab\/\S+ created \(server dry run\)/);
     expect(out).toMatch(/rentalclass\.orion\.lab\/students created \(server dry run\)/);
+    for (const made of ['hypervisor.orion.lab/local', 'hypervisor.orion.lab/pve', 'machineclass.orion.lab/standard', 'machineclass.orion.lab/proxmox', 'lab.orion.lab/web', 'lab.orion.lab/course']) {
+      expect(out).toContain(`${made} created (server dry run)`);
+    }
   });
 
   it('rejects a system user (the `not` rule) and a shell-injection user (the pattern)', async () => {

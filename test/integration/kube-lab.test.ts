@@ -3,16 +3,22 @@
 // its own network namespace. `kubectl apply` of a Lab makes its machine run; `kubectl wait` sees it Ready; the
 // Terraform state lives in Secrets owned by the Lab. The local workspaces are scratch: wiped while Orion is down
 // (a restarted pod), the state still comes from the Secrets, so deleting the Lab destroys the machine before the
-// finalizer goes, and then the state Secrets go too. The machine boots no OS (a blank 1 GiB qcow2 disk).
+// finalizer goes, and then the state Secrets go too. The machine boots no OS (a blank 1 GiB qcow2 disk). Where it is
+// made is the admin's: a cluster-scoped Hypervisor and MachineClass, which a tenant ServiceAccount with the example
+// role cannot create (403 from the API server).
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabResource } from '../../src/api/types.js';
+import type { HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
 import { stateResourceAddresses } from '../../src/exec/terraform/state.js';
 import { KubeStateBackends } from '../../src/kube/state-backend.js';
 import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
-import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
+import { KubeBed, NAMESPACE, REPO, waitFor } from '../harness/kube-bed.js';
+import { KUBE_TOOLS } from '../harness/kube.js';
+import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
 import { startLibvirt, type LibvirtEnv } from '../harness/libvirt.js';
 import { ensureTofu, type TofuTools } from '../harness/tofu.js';
 
@@ -52,7 +58,7 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     kind: 'Lab',
     metadata: { name: 'k1' },
     spec: {
-      provider: { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } },
+      className: 'local',
       machines: [{ name: 'web', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }],
       driftDetection: { intervalSeconds: 0 },
     },
@@ -69,6 +75,24 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
   const stateSecrets = async (): Promise<SecretJson[]> =>
     (JSON.parse(await bed.mustKubectl(['get', 'secrets', '-n', NAMESPACE, '-l', `${STATE_OF_LABEL}=lab.k1`, '-o', 'json'])) as { items: SecretJson[] }).items;
 
+  const classes = () => [
+    hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } }),
+    machineClassManifest('local', 'local', { images: [{ name: 'base', volume: 'base.qcow2' }], limits: { machines: 2 } }),
+  ];
+
+  it('a Hypervisor and a MachineClass are created cluster-scoped, and Orion reads them with an empty namespace', async () => {
+    for (const crd of ['hypervisors.orion.lab', 'machineclasses.orion.lab']) {
+      expect((await bed.mustKubectl(['get', 'crd', crd, '-o', 'jsonpath={.spec.scope}'])).trim()).toBe('Cluster');
+    }
+    await bed.apply(classes());
+    const stored = JSON.parse(await bed.mustKubectl(['get', 'machineclasses.orion.lab', 'local', '-o', 'json'])) as MachineClassResource;
+    expect(stored.metadata.namespace).toBeUndefined();
+    expect(stored.spec).toMatchObject({ hypervisor: 'local', playbooks: [] }); // CRD default
+    await waitFor('the class in Orion\'s cache', () => bed.orion?.store.get<MachineClassResource>({ kind: 'MachineClass', namespace: '', name: 'local' }));
+    const hv = await waitFor('the hypervisor in Orion\'s cache', () => bed.orion?.store.get<HypervisorResource>({ kind: 'Hypervisor', namespace: '', name: 'local' }));
+    expect(hv.metadata.namespace).toBe('');
+  });
+
   it('kubectl apply of a Lab: Ready (kubectl wait), its machine running, its state in Secrets owned by the Lab', async () => {
     await bed.apply([bed.keySecret(), labManifest()]);
     const wait = await bed.kubectl(['wait', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=300s', 'lab/k1']);
@@ -77,6 +101,7 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
 
     const lab = await bed.getJson<LabResource>('lab', 'k1');
     expect(lab?.status?.phase).toBe('Ready');
+    expect(lab?.status?.hypervisor).toBe('local');
     expect(lab?.status?.observedGeneration).toBe(lab?.metadata.generation);
     expect(lab?.metadata.finalizers).toContain('orion.lab/finalizer');
     expect(lab?.status?.lastTerraformRun).toMatchObject({ op: 'apply', result: 'success' });
@@ -112,4 +137,41 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     expect(volumes.filter((v) => v.startsWith(`${NAMESPACE}.k1.`))).toEqual([]);
     expect(await stateSecrets()).toEqual([]);
   }, 400_000);
+
+  it('a tenant ServiceAccount with the example role may create a Lab, but not a MachineClass or a Hypervisor: 403 from the API server', async () => {
+    // The example tenant role (manifests/components/portal-roles), bound in the test namespace to a ServiceAccount.
+    const roles = parseAllDocuments(await readFile(join(REPO, 'manifests/components/portal-roles/portal-roles.yaml'), 'utf8')).map((d) => d.toJS() as object);
+    await bed.apply([
+      ...roles,
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'student' } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'student-tenant' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'orion-tenant' },
+        subjects: [{ kind: 'ServiceAccount', name: 'student', namespace: NAMESPACE }],
+      },
+    ]);
+    const token = (await bed.mustKubectl(['create', 'token', 'student', '-n', NAMESPACE, '--duration=1h'])).trim();
+    const kubeconfig = join(bed.root, 'no-kubeconfig');
+    await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+    const asStudent = (args: string[], input: string) =>
+      execa(KUBE_TOOLS.kubectl, ['--kubeconfig', kubeconfig, '--server', bed.kube.server, '--certificate-authority', bed.kube.certs.caCert, '--token', token, ...args], { input, reject: false });
+
+    const ownLab = await asStudent(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], JSON.stringify({ ...labManifest(), metadata: { name: 'mine' } }));
+    expect(ownLab.exitCode, ownLab.stderr).toBe(0);
+    const evil = [
+      ['hypervisors', hypervisorManifest('evil', { type: 'libvirt', libvirt: { uri: 'qemu+ssh://attacker.example/system' } })],
+      ['machineclasses', machineClassManifest('evil', 'local', { images: [{ name: 'disk', volume: `${NAMESPACE}.k1.web-0.qcow2` }] }, true)],
+    ] as const;
+    for (const [plural, doc] of evil) {
+      const created = await asStudent(['create', '-v=6', '-f', '-'], JSON.stringify(doc));
+      expect(created.exitCode).not.toBe(0);
+      expect(created.stderr).toMatch(new RegExp(`POST https://127\\.0\\.0\\.1:\\d+/apis/orion\\.lab/v1alpha1/${plural}[^\\n]* 403 Forbidden`));
+      expect(created.stderr).toMatch(new RegExp(`cannot create resource "${plural}" in API group "orion\\.lab" at the cluster scope`));
+      expect((await bed.kube.kubectl(['get', `${plural}.orion.lab`, 'evil'])).exitCode).not.toBe(0);
+    }
+    const patched = await asStudent(['patch', 'machineclasses.orion.lab', 'local', '--type=merge', '-p', '{"spec":{"limits":{"machines":50}}}'], '');
+    expect(patched.stderr).toMatch(/forbidden/i);
+  });
 });

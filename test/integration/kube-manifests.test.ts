@@ -80,7 +80,7 @@ const EXPECTED_CLUSTER_GRANTS = [
   'events.k8s.io/events:patch',
   ...['get', 'list', 'watch'].map((v) => `core/secrets:${v}`),
 ].sort();
-const EXPECTED_CLASS_READER_GRANTS = ['get', 'list', 'watch'].map((v) => `orion.lab/rentalclasses:${v}`).sort();
+const EXPECTED_CLASS_READER_GRANTS = ['rentalclasses', 'machineclasses', 'hypervisors'].flatMap((r) => ['get', 'list', 'watch'].map((v) => `orion.lab/${r}:${v}`)).sort();
 const EXPECTED_SECRET_WRITER_GRANTS = ['create', 'update', 'delete'].map((v) => `core/secrets:${v}`).sort();
 const EXPECTED_LEASE_GRANTS = ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update'];
 
@@ -186,7 +186,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     templated = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE])));
     // What a dry run cannot do for itself: the CRDs and the namespace must exist.
     ok(await kube.kubectl(['apply', '--server-side', '--field-manager=orion-install', '-f', 'crds/']));
-    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns', 'rentalclasses'].map((plural) => `crd/${plural}.orion.lab`);
+    const crds = ['nodes', 'rentals', 'labs', 'desktops', 'playbookruns', 'rentalclasses', 'machineclasses', 'hypervisors'].map((plural) => `crd/${plural}.orion.lab`);
     ok(await kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds]));
     // The base's own Namespace, for real: it enforces the restricted Pod Security Standard.
     ok(await kube.kubectl(['apply', '-f', '-'], { input: asList(byKind(kustomized, 'Namespace')) }));
@@ -198,7 +198,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
 
   it('keeps the CRD copies of the kustomize base and the chart identical to crds/', async () => {
     const generated = await crdFiles('crds');
-    expect(generated.size).toBe(6);
+    expect(generated.size).toBe(8);
     for (const copy of ['manifests/crds', 'helm/orion/crds']) {
       expect(await crdFiles(copy), `${copy} is stale: run npm run crds`).toEqual(generated);
     }
@@ -209,8 +209,8 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
   it('renders the kustomize base: CRDs, namespace, RBAC, Deployment, Service', () => {
     const kinds = kustomized.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition',
-      'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ClusterRoleBinding',
+      ...Array<string>(8).fill('CustomResourceDefinition'),
       'Deployment', 'Namespace', 'NetworkPolicy', 'Role',
       'RoleBinding', 'Service', 'ServiceAccount',
     ]);
@@ -285,9 +285,11 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     expect(await can('create', 'pods')).toBe(false);
     expect(await can('get', 'configmaps')).toBe(false);
     // The admin's classes: read, never written.
-    expect(await can('watch', 'rentalclasses.orion.lab')).toBe(true);
-    expect(await can('create', 'rentalclasses.orion.lab')).toBe(false);
-    expect(await can('update', 'rentalclasses.orion.lab')).toBe(false);
+    for (const cls of ['rentalclasses.orion.lab', 'machineclasses.orion.lab', 'hypervisors.orion.lab']) {
+      expect(await can('watch', cls)).toBe(true);
+      expect(await can('create', cls)).toBe(false);
+      expect(await can('update', cls)).toBe(false);
+    }
     expect(await can('create', 'customresourcedefinitions.apiextensions.k8s.io')).toBe(false);
   });
 
@@ -309,7 +311,7 @@ describe('manifests/ and helm/orion against a real kube-apiserver', () => {
     // (`helm show crds` concatenates the files without `---`: the rendering with --include-crds separates them.)
     const withCrds = parseObjects(ok(await helm(['template', 'orion', 'helm/orion', '--namespace', NAMESPACE, '--include-crds'])));
     const crds = byKind(withCrds, 'CustomResourceDefinition');
-    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'labs.orion.lab', 'nodes.orion.lab', 'playbookruns.orion.lab', 'rentalclasses.orion.lab', 'rentals.orion.lab']);
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['desktops.orion.lab', 'hypervisors.orion.lab', 'labs.orion.lab', 'machineclasses.orion.lab', 'nodes.orion.lab', 'playbookruns.orion.lab', 'rentalclasses.orion.lab', 'rentals.orion.lab']);
   });
 
   it('follows its values: replicas, leader election, watched namespace, ServiceMonitor, RBAC and service account', async () => {

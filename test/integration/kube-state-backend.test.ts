@@ -28,7 +28,6 @@ function labManifest(name: string): object {
     kind: 'Lab',
     metadata: { name },
     spec: {
-      provider: { type: 'libvirt', libvirt: { uri: 'qemu:///system', pool: 'default', network: 'default' } },
       machines: [{ name: 'm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }],
     },
   };

@@ -1,7 +1,9 @@
 // The Lab controller against a real libvirtd (QEMU/TCG guests), real OpenTofu and the real dmacvicar/libvirt
 // provider: two machines created and running, a steady state that spawns nothing, drift found and repaired,
-// power off and on, restart, deletion; and bad input refused before anything runs. The guests boot no OS (blank
-// 1 GiB qcow2 disks, a few hundred KiB on disk): these tests are about the machines, not their software.
+// power off and on, restart, deletion; and bad input refused before anything runs. The machines are made on the
+// bed's Hypervisor through its default MachineClass; what the class refuses (an image it does not offer) gets no
+// finalizer and no domain or volume, and a Lab whose class was deleted is still destroyed. The guests boot no OS
+// (blank 1 GiB qcow2 disks, a few hundred KiB on disk): these tests are about the machines, not their software.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +36,7 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
   let bed: LabBed;
 
   beforeAll(async () => {
-    bed = await LabBed.create({ controller: { limits: { cpu: 4 } } });
+    bed = await LabBed.create({ controller: { limits: { cpu: 4 } }, classSpec: { images: [{ name: 'base', volume: 'base.qcow2' }], playbooks: ['create_user'] } });
   });
 
   afterAll(async () => {
@@ -63,7 +65,8 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
 
   it('orion render prints the very root module the controller applied, without running anything', async () => {
     const spawned = { ...bed.runner.spawned };
-    const report = await renderCommand([join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
+    // With the admin's classes beside it, as Orion reads the folder.
+    const report = await renderCommand([join(bed.manifests, 'classes.yaml'), join(bed.manifests, 'lab.yaml')], { imageDirs: [bed.virt.poolDir, bed.images] });
     expect(report.errors).toEqual([]);
     const ws = await bed.runner.workspace(workspaceRef({ kind: 'Lab', namespace: 'default', name: 'lab1' }));
     const file = (name: string) => readFile(join(ws.dir, name), 'utf8');
@@ -196,6 +199,28 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
     await waitFor('lab4 gone', () => bed.lab('lab4') === undefined, WAIT_MS);
   });
 
+  it('destroys a Lab\'s machines when it is deleted after its MachineClass was', async () => {
+    await bed.write('temp-class.yaml', [bed.classManifest('temp', { images: [{ name: 'base', volume: 'base.qcow2' }] })]);
+    await bed.write('lab5.yaml', [bed.labManifest('lab5', { className: 'temp', machines: [{ name: 'x', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 }], driftDetection: { intervalSeconds: 0 } })]);
+    const made = await waitFor('lab5 Ready', () => ready(bed.lab('lab5')) === 'Ready' && bed.lab('lab5'), WAIT_MS);
+    expect(made.status?.hypervisor).toBe('bed');
+    expect([...(await bed.domains()).keys()].filter((d) => d.startsWith('default.lab5.'))).toEqual(['default.lab5.x-0']);
+
+    // The class goes: the machines stay, nothing more is applied, and the Lab says why.
+    const applies = bed.runner.spawned.apply;
+    await bed.remove('temp-class.yaml');
+    const kept = await waitFor('ClassTerms False', () => getCondition(bed.lab('lab5')?.status?.conditions, 'ClassTerms')?.status === 'False' && bed.lab('lab5'), 20_000);
+    expect(getCondition(kept.status?.conditions, 'ClassTerms')).toMatchObject({ reason: 'ClassRefused', message: expect.stringMatching(/MachineClass "temp" does not exist/) });
+    expect(kept.metadata.finalizers).toContain('orion.lab/finalizer');
+    expect([...(await bed.domains()).entries()].filter(([d]) => d.startsWith('default.lab5.')).map(([, d]) => d.state)).toEqual(['running']);
+    expect(bed.runner.spawned.apply).toBe(applies);
+
+    await bed.remove('lab5.yaml');
+    await waitFor('lab5 gone', () => bed.lab('lab5') === undefined, WAIT_MS);
+    expect([...(await bed.domains()).keys()].filter((d) => d.startsWith('default.lab5.'))).toEqual([]);
+    expect((await bed.volumes()).filter((v) => v.startsWith('default.lab5.'))).toEqual([]);
+  });
+
   describe('bad input: refused before anything runs', () => {
     const machine = { name: 'm', count: 1, cpu: 1, memoryMiB: 256, diskGiB: 1 };
 
@@ -205,6 +230,8 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
       ['diskGiB 501', { diskGiB: 501 }, 'diskGiB'],
       ['count 21', { count: 21 }, 'count'],
       ['a machine name with "_"', { name: 'bad_name' }, 'name'],
+      ['another Lab\'s disk volume as its image', { image: 'default.lab1.web-0.qcow2' }, 'image'],
+      ['a kernel of its own', { kernel: '/boot/vmlinuz' }, 'kernel'],
     ])('%s: the manifest is invalid and no Lab exists', async (_what, override, field) => {
       const spawned = spawnedTotal(bed);
       await bed.write('bad.yaml', [bed.labManifest('bad', { machines: [{ ...machine, ...override }] })]);
@@ -218,17 +245,29 @@ describe('Lab controller on libvirt (real libvirtd, QEMU/TCG, OpenTofu)', () => 
 
     it.each([
       ['cpu above the configured limit (4)', { machines: [{ ...machine, cpu: 6 }] }, 'LimitExceeded', /cpu 6 is above the limit of 4/],
-      ['an image outside the allowed pools', { machines: [{ ...machine, image: '/etc/hostname' }] }, 'ImageNotAllowed', /outside the allowed image directories/],
-      ['a kernel outside the allowed pools', { machines: [{ ...machine, kernel: '/boot/../etc/hostname' }] }, 'ImageNotAllowed', /absolute, normalized path/],
+      ['a class image outside the allowed pools', { className: 'odd', machines: [{ ...machine, image: 'hostname' }] }, 'ImageNotAllowed', /outside the allowed image directories/],
+      ['a class kernel outside the allowed pools', { className: 'odd', machines: [{ ...machine, image: 'sneaky' }] }, 'ImageNotAllowed', /absolute, normalized path/],
       ['a missing secret', { machines: [machine], ansible: { playbook: 'create_user' }, sshKeySecretRef: { name: 'absent' } }, 'SecretMissing', /secret "absent" not found/],
+      ['an image its class does not offer', { machines: [{ ...machine, image: 'lab1-disk' }] }, 'ClassRefused', /MachineClass "bed" has no image "lab1-disk"/],
+      ['a playbook its class does not allow', { machines: [machine], ansible: { playbook: 'delete_user' } }, 'ClassRefused', /MachineClass "bed" does not allow playbook "delete_user"/],
+      ['a class that does not exist', { className: 'nope', machines: [machine] }, 'ClassRefused', /MachineClass "nope" does not exist/],
     ])('%s: a status error, no finalizer, nothing run', async (_what, spec, reason, message) => {
       const spawned = spawnedTotal(bed);
-      await bed.write('bad.yaml', [bed.labManifest('bad', spec)]);
+      // The admin's odd class: a file outside the image directories, a kernel path that climbs out of them.
+      const odd = bed.classManifest('odd', { images: [{ name: 'hostname', path: '/etc/hostname' }, { name: 'sneaky', volume: 'base.qcow2', kernel: '/boot/../etc/hostname' }] });
+      await bed.write('bad.yaml', [odd, bed.labManifest('bad', spec)]);
       const lab = await waitFor('a status error', () => getCondition(bed.lab('bad')?.status?.conditions, 'Ready')?.reason === reason && bed.lab('bad'), 20_000);
       expect(getCondition(lab.status?.conditions, 'Ready')?.message).toMatch(message);
       expect(lab.status?.phase).toBe('Failed');
       expect(lab.metadata.finalizers ?? []).not.toContain('orion.lab/finalizer');
       expect(spawnedTotal(bed)).toBe(spawned);
+      if (reason === 'ClassRefused') {
+        expect(getCondition(lab.status?.conditions, 'Stalled')?.status).toBe('True');
+        expect(getCondition(lab.status?.conditions, 'Ready')?.observedGeneration).toBe(lab.metadata.generation);
+      }
+      // Nothing on the hypervisor either.
+      expect([...(await bed.domains()).keys()].filter((d) => d.startsWith('default.bad.'))).toEqual([]);
+      expect((await bed.volumes()).filter((v) => v.startsWith('default.bad.'))).toEqual([]);
       await bed.remove('bad.yaml');
       await waitFor('bad gone', () => bed.lab('bad') === undefined, 10_000);
     });

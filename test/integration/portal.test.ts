@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, PlaybookRunResource, RentalResource } from '../../src/api/types.js';
 import { waitFor } from '../harness/cluster.js';
+import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
 import { PortalBed, readEvents } from '../harness/portal-bed.js';
 import { sshLogin } from '../harness/tenant.js';
 
@@ -16,7 +17,12 @@ describe('the portal (folder mode, real sshd and Ansible)', () => {
   let bob: string;
 
   beforeAll(async () => {
-    bed = await PortalBed.create({ workers: 4, basePort: 24000 });
+    // The admin's MachineClass (and its Hypervisor) that tenants' Labs may name.
+    const classes = [
+      hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: 'qemu+ssh://hv.example.org/system' } }),
+      machineClassManifest('standard', 'local', { images: [{ name: 'debian', volume: 'debian-12.qcow2' }], limits: { cpu: 2 }, playbooks: ['lab-base'] }, true),
+    ];
+    bed = await PortalBed.create({ workers: 4, basePort: 24000, classes });
     [admin, alice, bob] = await Promise.all([bed.token('root-admin', true), bed.token('alice'), bed.token('bob')]);
     await waitFor('4 Alive nodes', () => bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive').length === 4, 60_000);
   }, 120_000);
@@ -203,5 +209,41 @@ describe('the portal (folder mode, real sshd and Ansible)', () => {
     expect(bed.list('RentalClass')).toEqual([]);
     const choices = await bed.api<{ rental: { classes: unknown[] } }>(alice, 'GET', '/api/v1/choices');
     expect(choices.body.rental.classes).toEqual([]);
+  });
+
+  it('holds a tenant\'s Lab to its MachineClass (a 400 naming it, nothing created) and lists the classes without their Hypervisor', async () => {
+    const lab = (machine: Record<string, unknown>, spec: Record<string, unknown> = {}) => ({ spec: { machines: [{ name: 'vm', ...machine }], ...spec } });
+    const refused: Array<[unknown, RegExp]> = [
+      [lab({ image: 'lab1-disk' }), /spec\.className: MachineClass "standard" has no image "lab1-disk"/],
+      [lab({ image: 'debian', cpu: 4 }), /MachineClass "standard" allows cpu of at most 2/],
+      [lab({ image: 'debian' }, { ansible: { playbook: 'create_user' } }), /MachineClass "standard" does not allow playbook "create_user"/],
+      [lab({ image: 'debian' }, { className: 'gpu' }), /MachineClass "gpu" does not exist/],
+    ];
+    for (const [body, message] of refused) {
+      const answer = await bed.api<{ detail: string }>(alice, 'POST', `${NS}/labs`, body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body.detail).toMatch(message);
+    }
+    const retired = await bed.api<{ detail: string }>(alice, 'POST', `${NS}/labs`, lab({ kernel: '/boot/vmlinuz' }));
+    expect(retired.status).toBe(422);
+    expect(retired.body.detail).toMatch(/name a MachineClass in spec\.className/);
+    expect(bed.list('Lab')).toHaveLength(0);
+
+    const choices = await bed.api<{ lab: { offered: boolean; classes: unknown[] } }>(alice, 'GET', '/api/v1/choices');
+    expect(choices.body.lab.offered).toBe(true);
+    expect(choices.body.lab.classes).toEqual([{ name: 'standard', default: true, images: ['debian'], limits: { cpu: 2 }, playbooks: ['lab-base'] }]);
+    expect(choices.text).not.toMatch(/hv\.example\.org|qemu|debian-12\.qcow2|"local"/);
+
+    for (const plural of ['machineclasses', 'hypervisors']) {
+      expect((await bed.api<{ items: unknown[] }>(admin, 'GET', `/api/v1/${plural}`)).body.items).toHaveLength(1);
+      expect((await bed.api(alice, 'GET', `/api/v1/${plural}`)).status).toBe(403);
+      for (const token of [alice, admin]) {
+        expect((await bed.api(token, 'POST', `/api/v1/${plural}`, { metadata: { name: 'mine' }, spec: {} })).status).toBe(405);
+        expect((await bed.api(token, 'DELETE', `/api/v1/${plural}/standard`)).status).toBe(405);
+        expect((await bed.api(token, 'POST', `${NS}/${plural}`, { metadata: { name: 'mine' }, spec: {} })).status).toBe(404);
+      }
+    }
+    expect(bed.list('MachineClass')).toHaveLength(1);
+    expect(bed.list('Hypervisor')).toHaveLength(1);
   });
 });

@@ -22,7 +22,6 @@ function labYaml(cpu: number): string {
     'metadata:',
     '  name: l1',
     'spec:',
-    '  provider: { type: libvirt }',
     `  machines: [{ name: web, cpu: ${cpu} }]`,
     '',
   ].join('\n');

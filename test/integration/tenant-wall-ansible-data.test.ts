@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labView } from '../../controllers/lab/view.js';
+import type { MachineSpec } from '../../controllers/machine/spec.js';
 import type { LabResource } from '../../src/api/types.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
@@ -37,8 +38,8 @@ function labWith(playbook: string, vars: Record<string, unknown>): LabResource {
     apiVersion: 'orion.lab/v1alpha1',
     kind: 'Lab',
     metadata: { name: 'wall', namespace: 'default' },
-    spec: { provider: { type: 'libvirt' }, machines: [{ name: 'vm' }], ansible: { playbook, user: 'root', vars } },
-  } as LabResource;
+    spec: { machines: [{ name: 'vm' }], ansible: { playbook, user: 'root', vars } },
+  } as unknown as LabResource;
 }
 
 describe('Lab vars reach Ansible as data', () => {
@@ -49,7 +50,9 @@ describe('Lab vars reach Ansible as data', () => {
   let runner: AnsibleRunner;
 
   const runLab = async (lab: LabResource) => {
-    const run = labView.playbook(lab, lab.spec, {});
+    // What the Lab controller passes: its view's playbook, from the Lab's spec resolved (its ansible part is the Lab's own).
+    const view = labView({ machineClasses: () => [], hypervisors: () => [], secretNamespace: 'default' });
+    const run = view.playbook(lab, { ...lab.spec, provider: { type: 'libvirt' } } as MachineSpec, {});
     if (!run) throw new Error('the Lab has no playbook');
     return runner.run({
       playbook: run.playbook,

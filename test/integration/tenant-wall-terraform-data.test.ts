@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIBVIRT_MODULE, renderLabModule } from '../../controllers/machine/module.js';
 import { withVariables } from '../../controllers/machine/variables.js';
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from '../../controllers/machine/spec.js';
 import { RootModule, TerraformRunner } from '../../src/exec/terraform/runner.js';
 import { ensureTofu, REPO_ROOT, type TofuTools } from '../harness/tofu.js';
 
@@ -64,7 +64,7 @@ describe('tenant strings through real OpenTofu', () => {
     const spec = {
       provider: { type: 'libvirt', libvirt: { uri: URI } },
       machines: [{ name: 'vm', count: 1, userData: USER_DATA, kernel: KERNEL, initrd: INITRD, cmdline: CMDLINE }],
-    } as LabSpec;
+    } as MachineSpec;
     const rendered = withVariables(renderLabModule({ namespace: 'default', name: 'literal', spec, images: { vm: { path: '/images/base.qcow2' } } }));
 
     // The stand-in replaces the VMs and the libvirt provider (the URI is echoed instead of dialled).

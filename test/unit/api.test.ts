@@ -31,7 +31,7 @@ const lab = (machine: Record<string, unknown> = {}, spec: Record<string, unknown
   apiVersion: API,
   kind: 'Lab',
   metadata: { name: 'course' },
-  spec: { provider: { type: 'libvirt' }, machines: [{ name: 'web', ...machine }], ...spec },
+  spec: { machines: [{ name: 'web', ...machine }], ...spec },
 });
 
 const desktop = (spec: Record<string, unknown> = {}): unknown => ({

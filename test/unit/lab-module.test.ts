@@ -14,22 +14,22 @@ import { parseDomifaddr, parseVirshList, parseVncDisplay } from '../../controlle
 import { pickHostKey } from '../../controllers/machine/hostkeys.js';
 import { orphanedDomains } from '../../controllers/machine/orphans.js';
 import { checkLabSpec, LabSpecError, resolveImages, DEFAULT_LAB_LIMITS } from '../../controllers/machine/validate.js';
-import type { LabSpec } from '../../src/api/types.js';
+import type { MachineSpec } from '../../controllers/machine/spec.js';
 import { moduleJson } from '../../src/exec/terraform/workspace.js';
 
-const libvirtSpec = (machines: LabSpec['machines'], extra: Partial<LabSpec> = {}): LabSpec =>
+const libvirtSpec = (machines: MachineSpec['machines'], extra: Partial<MachineSpec> = {}): MachineSpec =>
   ({
     provider: { type: 'libvirt', libvirt: { uri: 'qemu:///system', pool: 'images', network: 'labnet', domainType: 'qemu' } },
     machines,
     powerState: 'Running',
     driftDetection: { intervalSeconds: 600, autoRepair: false },
     ...extra,
-  }) as LabSpec;
+  }) as MachineSpec;
 
-const machine = (name: string, extra: Record<string, unknown> = {}): LabSpec['machines'][number] =>
-  ({ name, count: 1, cpu: 1, memoryMiB: 512, diskGiB: 4, ...extra }) as LabSpec['machines'][number];
+const machine = (name: string, extra: Record<string, unknown> = {}): MachineSpec['machines'][number] =>
+  ({ name, count: 1, cpu: 1, memoryMiB: 512, diskGiB: 4, ...extra }) as MachineSpec['machines'][number];
 
-const input = (spec: LabSpec, extra: Partial<LabModuleInput> = {}): LabModuleInput => ({ namespace: 'team-a', name: 'web', spec, ...extra });
+const input = (spec: MachineSpec, extra: Partial<LabModuleInput> = {}): LabModuleInput => ({ namespace: 'team-a', name: 'web', spec, ...extra });
 
 describe('renderLabModule (libvirt)', () => {
   const spec = libvirtSpec([machine('app', { count: 2, cpu: 2, memoryMiB: 2048, diskGiB: 20 }), machine('db')]);
@@ -66,7 +66,7 @@ describe('renderLabModule (libvirt)', () => {
   });
 
   it('never makes Terraform wait for DHCP leases, even when Ansible needs addresses', () => {
-    const withAnsible = renderLabModule(input({ ...spec, ansible: { playbook: 'base', user: 'root' } } as LabSpec));
+    const withAnsible = renderLabModule(input({ ...spec, ansible: { playbook: 'base', user: 'root' } } as MachineSpec));
     const modules = withAnsible.module as Record<string, Record<string, unknown>>;
     expect(modules['machine-app']?.wait_for_lease).toBe(false);
   });
@@ -103,7 +103,7 @@ describe('renderLabModule (proxmox)', () => {
     },
     machines: [machine('app', { template: 'debian-12-ci', count: 3 })],
     ansible: { playbook: 'base', user: 'debian' },
-  } as LabSpec;
+  } as MachineSpec;
   const module = renderLabModule(input(spec, { sshPublicKey: 'ssh-ed25519 AAAA test' }));
 
   it('configures the provider without credentials (they go through the environment)', () => {
@@ -131,7 +131,7 @@ describe('the Proxmox provider constraint (every 3.x release of Telmate/proxmox 
   const spec = {
     provider: { type: 'proxmox', proxmox: { endpoint: 'https://pve.example:8006', node: 'pve1', tokenSecretRef: { name: 'pve' } } },
     machines: [machine('app', { template: 'debian-12-ci' })],
-  } as LabSpec;
+  } as MachineSpec;
   const rendered = (renderLabModule(input(spec)).terraform as { required_providers: Record<string, { source: string; version: string }> }).required_providers;
   // A pre-release is selected only by an exact constraint ("3.0.2-rc10" or "= 3.0.2-rc10"): never by >=, ~> or a range.
   const EXACT_RELEASE = /^(= ?)?\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/;
@@ -220,7 +220,7 @@ describe('checkLabSpec', () => {
   });
 
   it('requires a template on Proxmox', () => {
-    const spec = { provider: { type: 'proxmox', proxmox: { endpoint: 'https://x', node: 'n', tokenSecretRef: { name: 't' } } }, machines: [machine('a')] } as LabSpec;
+    const spec = { provider: { type: 'proxmox', proxmox: { endpoint: 'https://x', node: 'n', tokenSecretRef: { name: 't' } } }, machines: [machine('a')] } as MachineSpec;
     expect(() => checkLabSpec(spec)).toThrow(/needs a template/);
   });
 });

@@ -75,18 +75,18 @@ describe('admission of a tenant body (folder mode)', async () => {
     expect((admitted.spec as { user: string }).user).toBe('dana');
   });
 
-  it('holds Desktops and Labs to the admin\'s presets', () => {
+  it('holds Desktops to the admin\'s preset and Labs to the fields a tenant may set (the class rules follow, machine-classes.ts)', () => {
     expect(() => admit({ spec: {} }, { ...ctx, kind: 'Desktop' })).toThrow(/no desktop preset/);
     const withPreset = { ...policy, desktop: { spec: { provider: { type: 'libvirt' }, template: 't.qcow2' }, maxTtlSeconds: 3600 } };
     expect(() => admit({ spec: { provider: { type: 'proxmox' } } }, { ...ctx, kind: 'Desktop', policy: withPreset })).toThrow(/spec\.provider is chosen by the admin/);
     expect(() => admit({ spec: { ttlSeconds: 7200 } }, { ...ctx, kind: 'Desktop', policy: withPreset })).toThrow(/at most 3600/);
     const desktop = admit({ spec: { ttlSeconds: 600 } }, { ...ctx, kind: 'Desktop', policy: withPreset });
     expect(desktop.spec).toMatchObject({ user: 'dana', template: 't.qcow2', ttlSeconds: 600 });
-    const labPolicy = { ...policy, lab: { spec: { provider: { type: 'libvirt' } }, images: ['debian.qcow2'], playbooks: ['lab-base'] } };
-    const lab = (machine: object) => admit({ spec: { machines: [{ name: 'vm', ...machine }] } }, { ...ctx, kind: 'Lab', policy: labPolicy });
-    expect(() => lab({ image: '/etc/shadow' })).toThrow(/not an allowed image/);
+    const lab = (machine: object, spec: object = {}) => admit({ spec: { machines: [{ name: 'vm', ...machine }], ...spec } }, { ...ctx, kind: 'Lab' });
+    expect(() => lab({ image: '/etc/shadow' })).toThrow(/the Lab is invalid: spec\.machines\[0\]\.image/);
     expect(() => lab({ userData: '#cloud-config' })).toThrow(/userData is not for tenants/);
-    expect(lab({ image: 'debian.qcow2' }).spec).toMatchObject({ provider: { type: 'libvirt' } });
+    expect(() => lab({}, { sshKeySecretRef: { name: 'admin-key' } })).toThrow(/spec\.sshKeySecretRef is not for tenants/);
+    expect(lab({ image: 'debian' }, { className: 'standard' }).spec).toMatchObject({ className: 'standard', machines: [{ name: 'vm', image: 'debian' }] });
   });
 });
 

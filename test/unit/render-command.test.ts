@@ -18,6 +18,16 @@ const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRender render@test';
 
 const secret = (name: string, stringData: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData });
 const proxmox = { type: 'proxmox', proxmox: { endpoint: 'https://pve.example.org:8006', node: 'pve', tokenSecretRef: { name: 'pve-token' } } };
+/** The admin's classes among the manifests: a Proxmox class "pve" and a libvirt class "local" (the default). */
+const CLASSES = [
+  { apiVersion: 'orion.lab/v1alpha1', kind: 'Hypervisor', metadata: { name: 'pve' }, spec: proxmox },
+  { apiVersion: 'orion.lab/v1alpha1', kind: 'Hypervisor', metadata: { name: 'local' }, spec: { type: 'libvirt' } },
+  { apiVersion: 'orion.lab/v1alpha1', kind: 'MachineClass', metadata: { name: 'pve' }, spec: { hypervisor: 'pve', images: [{ name: 'debian-12', template: 'debian-12' }], playbooks: ['lab-base'] } },
+  {
+    apiVersion: 'orion.lab/v1alpha1', kind: 'MachineClass', metadata: { name: 'local', annotations: { 'orion.lab/default-class': 'true' } },
+    spec: { hypervisor: 'local', images: [{ name: 'base', volume: 'base.qcow2' }, { name: 'host', path: '/etc/hostname' }] },
+  },
+];
 
 let dir: string;
 beforeEach(() => {
@@ -36,8 +46,8 @@ describe('orion render', () => {
     ]);
     write('lab.yaml', [{
       apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'course' },
-      spec: { provider: proxmox, machines: [{ name: 'student', count: 2, template: 'debian-12' }], sshKeySecretRef: { name: 'key' }, ansible: { playbook: 'lab-base' } },
-    }]);
+      spec: { className: 'pve', machines: [{ name: 'student', count: 2, image: 'debian-12' }], sshKeySecretRef: { name: 'key' }, ansible: { playbook: 'lab-base' } },
+    }, ...CLASSES]);
     write('desktop.yaml', [{
       apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name: 'tom' },
       spec: { user: 'tom', provider: { type: 'libvirt' }, template: 'debian-12-xfce', sshKeySecretRef: { name: 'key' }, adJoin: { domain: 'proto.lan', credentialsSecretRef: { name: 'ad' } } },
@@ -71,28 +81,33 @@ describe('orion render', () => {
   it('names the Secret where its public key would go when the Secret is not among the files', async () => {
     write('lab.yaml', [{
       apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'course' },
-      spec: { provider: proxmox, machines: [{ name: 'student', template: 'debian-12' }], sshKeySecretRef: { name: 'elsewhere' } },
-    }]);
+      spec: { className: 'pve', machines: [{ name: 'student', image: 'debian-12' }], sshKeySecretRef: { name: 'elsewhere' } },
+    }, ...CLASSES]);
     const report = await renderCommand([join(dir, 'lab.yaml')]);
     expect(report.text).toContain('"ssh_public_key": "(publicKey of Secret elsewhere)"');
   });
 
   it('refuses what the controller would refuse, with the same message, and renders the rest', async () => {
     write('labs.yaml', [
-      { apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'ok' }, spec: { provider: { type: 'libvirt' }, machines: [{ name: 'm', image: 'base.qcow2' }] } },
-      { apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'outside' }, spec: { provider: { type: 'libvirt' }, machines: [{ name: 'm', image: '/etc/hostname' }] } },
+      { apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'ok' }, spec: { machines: [{ name: 'm', image: 'base' }] } },
+      { apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'outside' }, spec: { machines: [{ name: 'm', image: 'host' }] } },
+      { apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'unoffered' }, spec: { machines: [{ name: 'm', image: 'other' }] } },
+      ...CLASSES,
     ]);
     const report = await renderCommand([dir]);
-    expect(report.errors).toEqual(['Lab default/outside: machine "m": image "/etc/hostname" is outside the allowed image directories (none configured)']);
+    expect(report.errors).toEqual([
+      'Lab default/outside: machine "m": image "/etc/hostname" is outside the allowed image directories (none configured)',
+      'Lab default/unoffered: MachineClass "local" has no image "other" (machine "m"); its images: "base", "host"',
+    ]);
     expect(report.text.split('\n')[0]).toBe('# Lab default/ok: main.tf.json');
     // An allowed directory (as orion run --image-dir) makes it renderable.
     const allowed = await renderCommand([dir], { imageDirs: ['/etc'] });
-    expect(allowed.errors).toEqual([]);
+    expect(allowed.errors).toHaveLength(1);
     expect(allowed.text).toContain('"base_image_path": "/etc/hostname"');
   });
 
   it('writes <kind>/<namespace>/<name>/main.tf.json with --output-dir', async () => {
-    write('lab.yaml', [{ apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'web' }, spec: { provider: { type: 'libvirt' }, machines: [{ name: 'm' }] } }]);
+    write('lab.yaml', [{ apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name: 'web' }, spec: { machines: [{ name: 'm' }] } }, ...CLASSES]);
     const out = join(dir, 'out');
     const report = await renderCommand([join(dir, 'lab.yaml')], { outputDir: out });
     const file = join(out, 'lab', 'default', 'web', 'main.tf.json');

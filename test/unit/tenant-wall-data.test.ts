@@ -1,13 +1,15 @@
-// Data stays data (docs/adr/0022-data-stays-data.md): every tenant-writable string field of a Lab or a Desktop that
-// reaches Terraform or Ansible, against every adversarial input. Each pair is either refused by the schema with an
+// Data stays data (docs/adr/0022-data-stays-data.md): every string field of a Lab or a Desktop that reaches Terraform or
+// Ansible — the tenant's, and what the Lab's MachineClass and Hypervisor (the admin's) add to it — against every
+// adversarial input. Each pair is either refused by the schema with an
 // error naming the field, or accepted and then found literally where the field goes — terraform.tfvars.json (and
 // never in main.tf.json), or the Ansible vars file tagged !unsafe — never as a template.
 import { describe, expect, it } from 'vitest';
 import { parseDocument, visit } from 'yaml';
 import { desktopLabSpec, desktopPlaybookVars } from '../../controllers/desktop/machine.js';
-import { labView } from '../../controllers/lab/view.js';
+import { labView, type LabClasses } from '../../controllers/lab/view.js';
 import { renderMachineModule } from '../../controllers/machine/render.js';
-import type { DesktopResource, LabResource, LabSpec } from '../../src/api/types.js';
+import type { DesktopResource, HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
+import type { MachineSpec } from '../../controllers/machine/spec.js';
 import { validateManifest } from '../../src/api/validate.js';
 import { unsafeVarsYaml } from '../../src/exec/ansible/unsafe-yaml.js';
 
@@ -30,40 +32,51 @@ const PAYLOADS: Array<[string, string]> = [
 ];
 
 type Target = 'terraform' | 'ansible';
+type Kind = 'Lab' | 'Desktop' | 'MachineClass' | 'Hypervisor';
 interface Field {
-  kind: 'Lab' | 'Desktop';
+  kind: Kind;
   field: string;
   target: Target;
   set: (value: string) => Record<string, unknown>;
   /** The pieces of the value found where it goes, when the renderer reshapes it (a kernel command line). */
   pieces?: (value: string) => string[];
+  /** What the Lab is resolved with, besides the object under test: its class's and hypervisor's specs. */
+  classSpec?: Record<string, unknown>;
+  hypervisorSpec?: Record<string, unknown>;
 }
 
 /** A kernel command line's words, as canonicalCmdline keeps them: key and value of key=value, the others whole. */
 const cmdlinePieces = (value: string): string[] =>
   value.split(/\s+/).filter(Boolean).flatMap((w) => (w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w])).filter(Boolean);
 
-const libvirtMachine = (over: Record<string, unknown>) => ({ provider: { type: 'libvirt' }, machines: [{ name: 'vm', ...over }] });
+// A Lab names a class and an image name; the class (the admin's) holds what the image is, the Hypervisor where.
+const LIBVIRT = { type: 'libvirt' };
 const proxmox = (over: Record<string, unknown> = {}) => ({ type: 'proxmox', proxmox: { endpoint: 'https://pve:8006', node: 'pve', tokenSecretRef: { name: 't' }, ...over } });
+const labOf = (over: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({ machines: [{ name: 'vm', image: 'img', ...over }], ...spec });
+const classOf = (image: Record<string, unknown>) => ({ hypervisor: 'hv', images: [{ name: 'img', ...image }], playbooks: ['lab-base'] });
+const VOLUME_CLASS = classOf({ volume: 'base.qcow2' });
+const TEMPLATE_CLASS = classOf({ template: 'debian' });
 const desktop = (over: Record<string, unknown>) => ({ user: 'tom', provider: { type: 'libvirt' }, template: 'xfce', ...over });
 
 const FIELDS: Field[] = [
-  { kind: 'Lab', field: 'spec.machines[0].userData', target: 'terraform', set: (v) => libvirtMachine({ userData: v }) },
-  { kind: 'Lab', field: 'spec.machines[0].image', target: 'terraform', set: (v) => libvirtMachine({ image: v }) },
-  { kind: 'Lab', field: 'spec.machines[0].kernel', target: 'terraform', set: (v) => libvirtMachine({ kernel: v }) },
-  { kind: 'Lab', field: 'spec.machines[0].initrd', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', initrd: v }) },
-  { kind: 'Lab', field: 'spec.machines[0].cmdline', target: 'terraform', set: (v) => libvirtMachine({ kernel: '/k', cmdline: v }), pieces: cmdlinePieces },
-  { kind: 'Lab', field: 'spec.machines[0].template', target: 'terraform', set: (v) => ({ provider: proxmox(), machines: [{ name: 'vm', template: v }] }) },
-  { kind: 'Lab', field: 'spec.provider.libvirt.uri', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { uri: v } } }) },
-  { kind: 'Lab', field: 'spec.provider.libvirt.pool', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { pool: v } } }) },
-  { kind: 'Lab', field: 'spec.provider.libvirt.network', target: 'terraform', set: (v) => ({ ...libvirtMachine({}), provider: { type: 'libvirt', libvirt: { network: v } } }) },
-  { kind: 'Lab', field: 'spec.provider.proxmox.node', target: 'terraform', set: (v) => ({ provider: proxmox({ node: v }), machines: [{ name: 'vm', template: 't' }] }) },
-  { kind: 'Lab', field: 'spec.provider.proxmox.storage', target: 'terraform', set: (v) => ({ provider: proxmox({ storage: v }), machines: [{ name: 'vm', template: 't' }] }) },
-  { kind: 'Lab', field: 'spec.provider.proxmox.endpoint', target: 'terraform', set: (v) => ({ provider: proxmox({ endpoint: v }), machines: [{ name: 'vm', template: 't' }] }) },
-  { kind: 'Lab', field: 'spec.provider.proxmox.bridge', target: 'terraform', set: (v) => ({ provider: proxmox({ bridge: v }), machines: [{ name: 'vm', template: 't' }] }) },
-  { kind: 'Lab', field: 'spec.machines[0].name', target: 'terraform', set: (v) => ({ provider: { type: 'libvirt' }, machines: [{ name: v }] }) },
-  { kind: 'Lab', field: 'spec.ansible.user', target: 'ansible', set: (v) => ({ ...libvirtMachine({}), ansible: { playbook: 'lab-base', user: v } }) },
-  { kind: 'Lab', field: 'spec.ansible.vars', target: 'ansible', set: (v) => ({ ...libvirtMachine({}), ansible: { playbook: 'lab-base', vars: { motd: v, nested: [{ [v]: v }] } } }) },
+  { kind: 'Lab', field: 'spec.machines[0].userData', target: 'terraform', set: (v) => labOf({ userData: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].image', target: 'terraform', set: (v) => labOf({ image: v }) },
+  { kind: 'Lab', field: 'spec.machines[0].name', target: 'terraform', set: (v) => labOf({ name: v }) },
+  { kind: 'Lab', field: 'spec.ansible.user', target: 'ansible', set: (v) => labOf({}, { ansible: { playbook: 'lab-base', user: v } }) },
+  { kind: 'Lab', field: 'spec.ansible.vars', target: 'ansible', set: (v) => labOf({}, { ansible: { playbook: 'lab-base', vars: { motd: v, nested: [{ [v]: v }] } } }) },
+  { kind: 'MachineClass', field: 'spec.images[0].volume', target: 'terraform', set: (v) => classOf({ volume: v }) },
+  { kind: 'MachineClass', field: 'spec.images[0].path', target: 'terraform', set: (v) => classOf({ path: v }) },
+  { kind: 'MachineClass', field: 'spec.images[0].kernel', target: 'terraform', set: (v) => classOf({ volume: 'base.qcow2', kernel: v }) },
+  { kind: 'MachineClass', field: 'spec.images[0].initrd', target: 'terraform', set: (v) => classOf({ volume: 'base.qcow2', kernel: '/k', initrd: v }) },
+  { kind: 'MachineClass', field: 'spec.images[0].cmdline', target: 'terraform', set: (v) => classOf({ volume: 'base.qcow2', kernel: '/k', cmdline: v }), pieces: cmdlinePieces },
+  { kind: 'MachineClass', field: 'spec.images[0].template', target: 'terraform', set: (v) => classOf({ template: v }), hypervisorSpec: proxmox() },
+  { kind: 'Hypervisor', field: 'spec.libvirt.uri', target: 'terraform', set: (v) => ({ type: 'libvirt', libvirt: { uri: v } }) },
+  { kind: 'Hypervisor', field: 'spec.libvirt.pool', target: 'terraform', set: (v) => ({ type: 'libvirt', libvirt: { pool: v } }) },
+  { kind: 'Hypervisor', field: 'spec.libvirt.network', target: 'terraform', set: (v) => ({ type: 'libvirt', libvirt: { network: v } }) },
+  { kind: 'Hypervisor', field: 'spec.proxmox.node', target: 'terraform', set: (v) => proxmox({ node: v }), classSpec: TEMPLATE_CLASS },
+  { kind: 'Hypervisor', field: 'spec.proxmox.storage', target: 'terraform', set: (v) => proxmox({ storage: v }), classSpec: TEMPLATE_CLASS },
+  { kind: 'Hypervisor', field: 'spec.proxmox.endpoint', target: 'terraform', set: (v) => proxmox({ endpoint: v }), classSpec: TEMPLATE_CLASS },
+  { kind: 'Hypervisor', field: 'spec.proxmox.bridge', target: 'terraform', set: (v) => proxmox({ bridge: v }), classSpec: TEMPLATE_CLASS },
   { kind: 'Desktop', field: 'spec.template', target: 'terraform', set: (v) => desktop({ template: v }) },
   { kind: 'Desktop', field: 'spec.user', target: 'ansible', set: (v) => desktop({ user: v }) },
   { kind: 'Desktop', field: 'spec.adJoin.ouPath', target: 'ansible', set: (v) => desktop({ adJoin: { domain: 'ad.lan', ouPath: v, credentialsSecretRef: { name: 'ad' } } }) },
@@ -75,19 +88,50 @@ const FIELDS: Field[] = [
 
 const escaped = (value: string): string => JSON.stringify(value).slice(1, -1);
 
+/** The manifest of the kind, validated (defaults applied), as the object Orion makes of it. */
+function validated<T>(kind: Kind, name: string, spec: Record<string, unknown>): T | { errors: Array<{ field: string; message: string }> } {
+  const cluster = kind === 'MachineClass' || kind === 'Hypervisor';
+  const result = validateManifest({ apiVersion: 'orion.lab/v1alpha1', kind, metadata: { name, ...(cluster ? {} : { namespace: 'default' }) }, spec });
+  if (!result.ok) return { errors: result.errors };
+  return { ...result.value, metadata: { ...result.value.metadata, uid: 'u', generation: 1 } } as unknown as T;
+}
+
+function fixture<T>(kind: Kind, name: string, spec: Record<string, unknown>): T {
+  const obj = validated<T>(kind, name, spec);
+  if ((obj as { errors?: unknown }).errors) throw new Error(`fixture ${kind} ${name}: ${JSON.stringify(obj)}`);
+  return obj as T;
+}
+
+/** The Lab, its class and hypervisor: the object under test in its place, fixtures for the rest. */
+function labWorld(f: Field, obj: unknown): LabClasses & { lab: LabResource } {
+  const lab = f.kind === 'Lab' ? (obj as LabResource) : fixture<LabResource>('Lab', 'x', labOf());
+  const klass = f.kind === 'MachineClass' ? (obj as MachineClassResource) : fixture<MachineClassResource>('MachineClass', 'c', f.classSpec ?? VOLUME_CLASS);
+  const hv = f.kind === 'Hypervisor' ? (obj as HypervisorResource) : fixture<HypervisorResource>('Hypervisor', 'hv', f.hypervisorSpec ?? LIBVIRT);
+  const named = { ...klass, metadata: { ...klass.metadata, name: 'c', annotations: { 'orion.lab/default-class': 'true' } } };
+  return { lab, machineClasses: () => [named], hypervisors: () => [{ ...hv, metadata: { ...hv.metadata, name: 'hv' } }], secretNamespace: 'default' };
+}
+
 /** The root module's files as the pipeline renders them for the object. */
-function terraformFiles(kind: Field['kind'], obj: LabResource | DesktopResource): Record<string, string> {
-  const spec: LabSpec = kind === 'Lab' ? (obj as LabResource).spec : desktopLabSpec(obj as DesktopResource, 'root', 'ssh-ed25519 AAAA k');
-  const images = Object.fromEntries(spec.machines.map((m) => [m.name, { path: m.image ?? '/images/base.qcow2' }]));
+function terraformFiles(f: Field, obj: unknown): Record<string, string> {
+  let spec: MachineSpec;
+  if (f.kind === 'Desktop') {
+    spec = desktopLabSpec(obj as DesktopResource, 'root', 'ssh-ed25519 AAAA k');
+  } else {
+    const world = labWorld(f, obj);
+    spec = labView(world).machineSpec(world.lab);
+  }
+  const images = Object.fromEntries(spec.machines.map((m) => [m.name, m.image?.startsWith('/') ? { path: m.image } : { volume: m.image ?? 'base.qcow2' }]));
   return renderMachineModule({ namespace: 'default', name: 'x', spec, images, moduleHash: 'sha256:0' }).files;
 }
 
 /** The Ansible vars file the runner writes for the object's playbook. */
-function ansibleVarsFile(kind: Field['kind'], obj: LabResource | DesktopResource): string {
-  if (kind === 'Desktop') {
+function ansibleVarsFile(f: Field, obj: unknown): string {
+  if (f.kind === 'Desktop') {
     return unsafeVarsYaml(desktopPlaybookVars(obj as DesktopResource, { rdpPassword: 'pw', adCredentials: { username: 'svc', password: 'pw' } }));
   }
-  const run = labView.playbook(obj as LabResource, (obj as LabResource).spec, {});
+  const world = labWorld(f, obj);
+  const view = labView(world);
+  const run = view.playbook(world.lab, view.machineSpec(world.lab), {});
   return unsafeVarsYaml({ ...run?.vars, ...run?.identity, ansible_user_is_a_host_var: run?.user });
 }
 
@@ -116,24 +160,23 @@ describe('every tenant string that reaches Terraform or Ansible is data', () => 
   });
 
   it.each(cases)('%s', (_name, f, payload) => {
-    const doc = { apiVersion: 'orion.lab/v1alpha1', kind: f.kind, metadata: { name: 'x', namespace: 'default' }, spec: f.set(payload) };
-    const result = validateManifest(doc);
-    if (!result.ok) {
+    const obj = validated<unknown>(f.kind, 'x', f.set(payload));
+    const refused = (obj as { errors?: Array<{ field: string; message: string }> }).errors;
+    if (refused) {
       // Refused: the error names the field (or its parent, for a map's keys), with a message.
       const fieldRoot = f.field.replace(/\[\d+\]/g, '');
-      expect(result.errors.some((e) => e.field.replace(/\[\d+\]/g, '').startsWith(fieldRoot) && e.message.length > 0), JSON.stringify(result.errors)).toBe(true);
+      expect(refused.some((e) => e.field.replace(/\[\d+\]/g, '').replace(/\.\d+(?=\.|$)/g, '').startsWith(fieldRoot) && e.message.length > 0), JSON.stringify(refused)).toBe(true);
       return;
     }
-    const obj = { ...result.value, metadata: { ...result.value.metadata, uid: 'u', generation: 1 } } as unknown as LabResource & DesktopResource;
     if (f.target === 'terraform') {
-      const files = terraformFiles(f.kind, obj);
+      const files = terraformFiles(f, obj);
       for (const piece of f.pieces?.(payload) ?? [payload]) expect(files['terraform.tfvars.json']).toContain(escaped(piece));
       expect(files['main.tf.json']).not.toContain(escaped(payload));
       // main.tf.json holds no value of the spec: its templates are references to variables and Orion's own outputs.
       const templates = (files['main.tf.json'] as string).match(/\$\{[^}]*\}|%\{[^}]*\}/g) ?? [];
       for (const t of templates) expect(t).toMatch(/^\$\{(var\.[a-z0-9-]+\.[a-z_]+|concat\(module\.[a-z0-9-]+\.machines(, module\.[a-z0-9-]+\.machines)*\))\}$/);
     } else {
-      const text = ansibleVarsFile(f.kind, obj);
+      const text = ansibleVarsFile(f, obj);
       expect(text).toMatch(/^[\x20-\x7e\n]*$/); // plain ASCII: nothing raw reaches Ansible's YAML reader
       const found = strings(text);
       expect(found.filter((s) => !s.key && !s.unsafe)).toEqual([]);

@@ -1,4 +1,6 @@
-// Lab: a set of VMs created by Terraform/OpenTofu and configured by Ansible.
+// Lab: a set of VMs created by Terraform/OpenTofu and configured by Ansible. Where and from what they are made is
+// the admin's: the Lab names a MachineClass (the default class when it names none) and, per machine, one of the
+// class's image names; sizes, machine count and the playbook are held to the class (src/api/machine-terms.ts).
 import { DNS_LABEL } from '../../base/names.js';
 import {
   PLAYBOOK_NAME,
@@ -7,7 +9,7 @@ import {
   runSummarySchema,
   secretRefSchema,
 } from './common.js';
-import { MACHINE_LIMITS, machineSizeProperties, machineStatusSchema, providerSchema } from './provider.js';
+import { MACHINE_LIMITS, machineSizeProperties, machineStatusSchema } from './provider.js';
 
 export const LAB_PHASES = [
   'Pending', 'Provisioning', 'Configuring', 'Ready', 'Stopped', 'Failed', 'Deleting',
@@ -15,10 +17,15 @@ export const LAB_PHASES = [
 
 export const labSpecSchema = {
   type: 'object',
-  required: ['provider', 'machines'],
+  required: ['machines'],
   additionalProperties: false,
   properties: {
-    provider: providerSchema,
+    className: {
+      type: 'string',
+      pattern: DNS_LABEL,
+      maxLength: 63,
+      description: 'The MachineClass (the admin\'s hypervisor, images, limits and playbooks); the default class when left out.',
+    },
     machines: {
       type: 'array',
       minItems: 1,
@@ -33,14 +40,11 @@ export const labSpecSchema = {
           ...machineSizeProperties,
           image: {
             type: 'string',
-            maxLength: 1024,
-            description: 'libvirt: a volume name or a path inside an allowed pool; Proxmox: unused.',
+            pattern: DNS_LABEL,
+            maxLength: 63,
+            description: 'The name of one of the class\'s images (libvirt: an empty disk when left out; Proxmox: required).',
           },
-          template: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$', maxLength: 128, description: 'Proxmox template to clone (a VM name).' },
-          userData: { type: 'string', maxLength: 65536, description: 'cloud-init user data.' },
-          kernel: { type: 'string', maxLength: 1024, description: 'Direct kernel boot (libvirt).' },
-          initrd: { type: 'string', maxLength: 1024 },
-          cmdline: { type: 'string', maxLength: 1024 },
+          userData: { type: 'string', maxLength: 65536, description: 'cloud-init user data (data: never a template).' },
         },
       },
     },
@@ -68,6 +72,8 @@ export const labSpecSchema = {
   },
 } as const;
 
+const RETIRED_BY_CLASS = 'removed: the hypervisor, images, templates and boot files of a Lab are the admin\'s; name a MachineClass in spec.className (or leave it out for the default class) and one of its images in machines[].image';
+
 export const labStatusSchema = {
   type: 'object',
   additionalProperties: false,
@@ -76,6 +82,7 @@ export const labStatusSchema = {
     phase: { type: 'string', enum: LAB_PHASES },
     machines: { type: 'array', items: machineStatusSchema },
     appliedHash: { type: 'string' },
+    hypervisor: { type: 'string', description: 'The Hypervisor the machines were made on: a delete destroys them there, whatever became of the class.' },
     configuredHash: { type: 'string' },
     restartedAt: { type: 'string' },
     lastDriftCheck: dateTime,
@@ -92,9 +99,16 @@ export const labKind = {
   singular: 'lab',
   shortNames: ['lab'],
   specSchema: labSpecSchema,
+  retiredFields: {
+    provider: RETIRED_BY_CLASS,
+    'machines[].template': RETIRED_BY_CLASS,
+    'machines[].kernel': RETIRED_BY_CLASS,
+    'machines[].initrd': RETIRED_BY_CLASS,
+    'machines[].cmdline': RETIRED_BY_CLASS,
+  },
   statusSchema: labStatusSchema,
   printerColumns: [
-    { name: 'Provider', type: 'string', jsonPath: '.spec.provider.type' },
+    { name: 'Hypervisor', type: 'string', jsonPath: '.status.hypervisor' },
     { name: 'Power', type: 'string', jsonPath: '.spec.powerState' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   ],

@@ -1,4 +1,6 @@
-// Where Lab and Desktop machines are created: local libvirt or a Proxmox VE cluster.
+// Where machines are created: local libvirt or a Proxmox VE cluster. The Hypervisor kind holds it for Labs
+// (hypervisor.ts); a Desktop still names its own provider (it moves to MachineClass next, ADR 24), and the machine
+// pipeline's resolved form (controllers/machine/spec.ts) carries it.
 import { DNS_LABEL } from '../../base/names.js';
 import { secretRefSchema } from './common.js';
 
@@ -8,8 +10,11 @@ import { secretRefSchema } from './common.js';
  */
 export const LIBVIRT_URI = "^[a-z][a-z0-9+.-]*://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*$";
 const PORT = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+const HOST_PORT_PATH = `[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::${PORT})?(?:/[A-Za-z0-9._~/-]*)?$`;
 /** An https (or http) base URL: a host name or IPv4 address, an optional port (1-65535) and path. */
-export const HTTP_ENDPOINT = `^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::${PORT})?(?:/[A-Za-z0-9._~/-]*)?$`;
+export const HTTP_ENDPOINT = `^https?://${HOST_PORT_PATH}`;
+/** The same, https only: what a Hypervisor may name (a Proxmox token never travels in clear). */
+export const HTTPS_ENDPOINT = `^https://${HOST_PORT_PATH}`;
 
 /** The seed's limits; the controller may enforce lower ones from its configuration. */
 export const MACHINE_LIMITS = { cpu: 8, memoryMiB: 16384, diskGiB: 500, count: 20 } as const;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/group.js';
 import { DNS_LABEL } from '../../base/names.js';
 import type { KindName } from '../../api/types.js';
+import { labKind } from '../../api/schemas/lab.js';
 import { validateManifest } from '../../api/validate.js';
 import type { NewObject } from '../../store/store.js';
 import { OWNER_ANNOTATION, OWNER_LABEL, loginOf, ownerLabelValue, type Identity } from '../auth/identity.js';
@@ -107,7 +108,7 @@ function restrictSpec(spec: Record<string, unknown>, ctx: AdmissionContext): Rec
     case 'Desktop':
       return restrictDesktop(spec, ownLogin(spec, login), ctx.policy);
     case 'Lab':
-      return restrictLab(spec, ctx.policy);
+      return restrictLab(spec);
     default:
       throw new ApiProblem(403, `${ctx.kind} objects are written by admins only`);
   }
@@ -138,30 +139,25 @@ function restrictDesktop(spec: Record<string, unknown>, user: string, policy: Po
   return { ...preset.spec, ...spec, user };
 }
 
-const LAB_TENANT_FIELDS = new Set(['machines', 'ansible', 'powerState', 'driftDetection']);
-const MACHINE_TENANT_FIELDS = new Set(['name', 'count', 'cpu', 'memoryMiB', 'diskGiB', 'image', 'template']);
+const LAB_TENANT_FIELDS = new Set(['className', 'machines', 'ansible', 'powerState', 'driftDetection']);
+const MACHINE_TENANT_FIELDS = new Set(['name', 'count', 'cpu', 'memoryMiB', 'diskGiB', 'image']);
 
-function restrictLab(spec: Record<string, unknown>, policy: PortalPolicy): Record<string, unknown> {
-  const preset = policy.lab;
-  if (!preset) throw new ApiProblem(403, 'labs are not offered here: the admin has set no lab preset (orion run --lab-preset)');
-  const chosen = Object.keys(spec).find((k) => !LAB_TENANT_FIELDS.has(k));
-  if (chosen) throw bad(`spec.${chosen} is chosen by the admin's lab preset; a tenant may set ${[...LAB_TENANT_FIELDS].join(', ')}`);
+/**
+ * The fields a folder-mode tenant's Lab may set (the folder's Secrets are the admin's: no sshKeySecretRef). What they
+ * may name — the class, its images and playbooks, sizes within its limits — is held to the class by machine-classes.ts.
+ */
+function restrictLab(spec: Record<string, unknown>): Record<string, unknown> {
+  // A retired field (provider, kernel …) goes on to validation, whose message says what replaced it.
+  const retired = Object.keys(labKind.retiredFields);
+  const chosen = Object.keys(spec).find((k) => !LAB_TENANT_FIELDS.has(k) && !retired.includes(k));
+  if (chosen) throw bad(`spec.${chosen} is not for tenants; a tenant may set ${[...LAB_TENANT_FIELDS].join(', ')}`);
   const machines = Array.isArray(spec.machines) ? spec.machines : [];
   machines.forEach((machine: unknown, i) => {
     const m = (machine ?? {}) as Record<string, unknown>;
-    const field = Object.keys(m).find((k) => !MACHINE_TENANT_FIELDS.has(k));
+    const field = Object.keys(m).find((k) => !MACHINE_TENANT_FIELDS.has(k) && !retired.includes(`machines[].${k}`));
     if (field) throw bad(`spec.machines[${i}].${field} is not for tenants (allowed: ${[...MACHINE_TENANT_FIELDS].join(', ')})`);
-    for (const key of ['image', 'template'] as const) {
-      if (m[key] !== undefined && !preset.images.includes(String(m[key]))) {
-        throw bad(`spec.machines[${i}].${key}: "${String(m[key])}" is not an allowed image (allowed: ${preset.images.join(', ') || 'none'})`);
-      }
-    }
   });
-  const playbook = (spec.ansible as Record<string, unknown> | undefined)?.playbook;
-  if (playbook !== undefined && !preset.playbooks.includes(String(playbook).replace(/\.ya?ml$/, ''))) {
-    throw bad(`spec.ansible.playbook: "${String(playbook)}" is not allowed (allowed: ${preset.playbooks.join(', ') || 'none'})`);
-  }
-  return { ...preset.spec, ...spec };
+  return spec;
 }
 
 function bad(detail: string): ApiProblem {

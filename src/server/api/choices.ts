@@ -1,15 +1,15 @@
 // GET /api/v1/choices: what the caller may ask for, in one answer, so that the web app's forms offer only that —
-// which kinds are offered, the RentalClasses a Rental may name (the admin's, read from the store: tenants never
-// read classes themselves), the images and playbooks a Lab may name, sizes and their limits, the longest desktop,
-// the recipes a job may run, and how much of each quota is used. Today the answer comes from the portal's policy
-// (policy.ts: `orion run` flags and preset files); when admin-owned classes replace the presets, this one route
-// reads them instead and the app does not change. Admission (admission.ts) still checks every request.
+// which kinds are offered, the RentalClasses a Rental may name and the MachineClasses a Lab may name (the admin's,
+// read from the store: tenants never read classes themselves; a MachineClass shows its images, limits and playbooks,
+// never its Hypervisor), sizes and their limits, the longest desktop (the portal's desktop preset, policy.ts), the
+// recipes a job may run, and how much of each quota is used. Admission and the class rules still check every request.
 import { Router } from 'express';
 import { MACHINE_LIMITS } from '../../api/schemas/provider.js';
 import type { KindName } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
 import { API_PREFIX, restricted, type Portal } from './context.js';
+import { machineClassChoices } from './machine-classes.js';
 import { rentalClassChoices } from './rental-classes.js';
 
 const SIZES = {
@@ -37,6 +37,7 @@ export async function choicesFor(portal: Portal, identity: Identity): Promise<Re
     limit: identity.admin ? null : policy.quota(kind) ?? null,
     held: portal.quotas.held(identity, kind),
   });
+  const labClasses = machineClassChoices(portal.store);
   return {
     namespace,
     rental: {
@@ -53,10 +54,9 @@ export async function choicesFor(portal: Portal, identity: Identity): Promise<Re
       extendSeconds: [1800, 3600, 4 * 3600],
     },
     lab: {
-      offered: (await may('Lab')) && (!tenant || policy.lab !== undefined),
+      offered: (await may('Lab')) && labClasses.length > 0,
       ...quota('Lab'),
-      images: policy.lab?.images ?? [],
-      playbooks: policy.lab?.playbooks ?? [],
+      classes: labClasses,
       sizes: SIZES,
     },
     job: { offered: await may('PlaybookRun'), recipes: [...policy.recipes] },

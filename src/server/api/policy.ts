@@ -1,8 +1,8 @@
 // The portal's policy in one place: per-person quotas, the request rate, the recipes a job may run, and the admin's
-// presets for tenants' Desktops and Labs (the provider, template and images they get). Its values come from
-// `orion run` flags (and preset files). A Rental's terms (playbooks, sudo, longest TTL, node pool, a per-class quota)
-// are no longer here: they are the admin's RentalClasses, read from the store (rental-classes.ts, ADR 24); the
-// MachineClasses will replace the desktop and lab presets the same way.
+// preset for tenants' Desktops (the provider and template they get). Its values come from `orion run` flags (and the
+// preset file). A Rental's terms and a Lab's (hypervisor, images, limits, playbooks, per-class quotas) are no longer
+// here: they are the admin's RentalClasses and MachineClasses, read from the store (rental-classes.ts,
+// machine-classes.ts, ADR 24); the desktop preset moves to MachineClasses next.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { KindName } from '../../api/types.js';
@@ -14,15 +14,6 @@ export interface DesktopPreset {
   maxTtlSeconds: number;
 }
 
-export interface LabPreset {
-  /** Spec fields every tenant Lab gets: provider, sshKeySecretRef … */
-  spec: Record<string, unknown>;
-  /** Images (libvirt) or templates (Proxmox) a tenant's machine may name. */
-  images: string[];
-  /** Playbooks a tenant's Lab may name in spec.ansible. */
-  playbooks: string[];
-}
-
 export interface PortalPolicy {
   /** How many objects of the kind one person may hold at once; undefined: no limit. */
   quota(kind: KindName): number | undefined;
@@ -31,7 +22,6 @@ export interface PortalPolicy {
   /** Recipes (playbook names) a PlaybookRun may name. */
   readonly recipes: readonly string[];
   readonly desktop?: DesktopPreset;
-  readonly lab?: LabPreset;
   /** Where the seeds' routes and namespace-less requests put objects. */
   readonly namespace: string;
   /** How long POST /api/rent and /api/session/create wait for Ready before answering 202. */
@@ -44,7 +34,6 @@ export interface PolicyFlags {
   rateBurst?: number;
   recipes?: readonly string[];
   desktopPresetFile?: string;
-  labPresetFile?: string;
   namespace?: string;
   rentWaitSeconds?: number;
   sessionWaitSeconds?: number;
@@ -59,7 +48,6 @@ export async function policyFromFlags(flags: PolicyFlags = {}): Promise<PortalPo
     rate: { perMinute: flags.ratePerMinute ?? 600, burst: flags.rateBurst ?? Math.min(120, flags.ratePerMinute ?? 600) },
     recipes: flags.recipes ?? ['base'],
     ...(flags.desktopPresetFile ? { desktop: await readDesktopPreset(flags.desktopPresetFile) } : {}),
-    ...(flags.labPresetFile ? { lab: await readLabPreset(flags.labPresetFile) } : {}),
     namespace: flags.namespace ?? 'default',
     waitSeconds: { rent: flags.rentWaitSeconds ?? 120, session: flags.sessionWaitSeconds ?? 300 },
   };
@@ -70,13 +58,6 @@ export async function readDesktopPreset(file: string): Promise<DesktopPreset> {
   const doc = (await readYamlObject(file)) as { spec?: Record<string, unknown>; maxTtlSeconds?: number };
   if (!doc.spec || typeof doc.spec !== 'object') throw new Error(`${file}: a desktop preset needs a "spec:" mapping`);
   return { spec: doc.spec, maxTtlSeconds: doc.maxTtlSeconds ?? 8 * 3600 };
-}
-
-/** A lab preset file: `spec:` (provider, sshKeySecretRef …), `images:` and `playbooks:` tenants may name. */
-export async function readLabPreset(file: string): Promise<LabPreset> {
-  const doc = (await readYamlObject(file)) as { spec?: Record<string, unknown>; images?: string[]; playbooks?: string[] };
-  if (!doc.spec || typeof doc.spec !== 'object') throw new Error(`${file}: a lab preset needs a "spec:" mapping`);
-  return { spec: doc.spec, images: doc.images ?? [], playbooks: doc.playbooks ?? [] };
 }
 
 async function readYamlObject(file: string): Promise<Record<string, unknown>> {

@@ -1,11 +1,14 @@
 // /api/v1: create, list, get and delete Rentals, Desktops, Labs and PlaybookRuns; Nodes are read-only. Objects are
 // namespaced as in Kubernetes (/api/v1/namespaces/NS/PLURAL/NAME); /api/v1/PLURAL lists every namespace the
-// caller may see. The admin's cluster-scoped classes are only listed (/api/v1/rentalclasses), to those allowed. A write answers with the object and says where to watch it (Location, Link).
+// caller may see. The admin's cluster-scoped classes are only listed (/api/v1/rentalclasses, machineclasses,
+// hypervisors), to those allowed; a write of one is 405. A write answers with the object and says where to watch it
+// (Location, Link).
 import { Router, type Request } from 'express';
 import { API_VERSION } from '../../api/group.js';
 import type { Resource } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import { ApiProblem } from '../problem.js';
+import { findKind } from '../../api/kinds.js';
 import { API_PREFIX, authorize, kindOfPlural, namespacedKindOfPlural, objectPath, restricted, view, visibleObject, watchLinks, type Portal } from './context.js';
 import { OWNER_LABEL, ownerLabelValue, isOwner } from '../auth/identity.js';
 import { createObject, deleteObject } from './writes.js';
@@ -21,6 +24,13 @@ export function resourceRoutes(portal: Portal): Router {
     const namespace = typeof req.query.namespace === 'string' ? req.query.namespace : undefined;
     await authorize(portal, identity, { verb: 'list', kind: def.kind, ...(namespace ? { namespace } : {}) });
     res.json(listOf(portal, res.locals.identity, def.kind, namespace));
+  });
+
+  // The admin's classes are declared in the folder or with kubectl: never written through the portal.
+  router.all([`${API_PREFIX}/:plural`, `${API_PREFIX}/:plural/:name`], (req, _res, next) => {
+    const def = findKind(param(req, 'plural'));
+    if (req.method === 'GET' || def?.scope !== 'Cluster' || def.plural !== param(req, 'plural')) return next();
+    throw new ApiProblem(405, `${def.plural} are declared by the admin (manifests or kubectl); the portal reads them only`, { headers: { Allow: 'GET' } });
   });
 
   router.get(NAMESPACED, async (req, res) => {

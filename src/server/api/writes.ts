@@ -1,11 +1,12 @@
 // The portal's writes, shared by /api/v1 and the seeds' routes: create (admission, quota, the store, an Event
 // naming the actor) and delete (the object goes through its finalizers: the controllers do the work).
 import { isClusterScoped, kindDefinition } from '../../api/kinds.js';
-import type { KindName, PlaybookRunSpec, RentalSpec, Resource } from '../../api/types.js';
+import type { KindName, LabSpec, PlaybookRunSpec, RentalSpec, Resource } from '../../api/types.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
 import { admit } from './admission.js';
 import { authorize, fromStoreError, recordWrite, restricted, visibleObject, type Portal } from './context.js';
+import { checkLabClassQuota, machineTermsForRequest } from './machine-classes.js';
 import { checkClassQuota, termsForRequest } from './rental-classes.js';
 
 export interface CreateRequest {
@@ -26,8 +27,10 @@ export async function createObject<T extends Resource>(portal: Portal, identity:
   const admitted = admit(body, { identity: holder, restricted: !trusted && restricted(portal, identity), kind, namespace, policy: portal.policy });
   if (kind === 'PlaybookRun') checkNodes(portal, namespace, admitted.spec as PlaybookRunSpec);
   const terms = kind === 'Rental' ? termsForRequest(portal.store, admitted.spec as RentalSpec) : undefined;
+  const labTerms = kind === 'Lab' ? machineTermsForRequest(portal.store, admitted.spec as LabSpec) : undefined;
   const created = await portal.quotas.within(holder, kind, () => {
     if (terms) checkClassQuota(portal.store, holder, terms);
+    if (labTerms) checkLabClassQuota(portal.store, holder, labTerms);
     return portal.store.create<T>(admitted).catch(fromStoreError);
   });
   await recordWrite(portal, created, identity, 'Created', 'created');

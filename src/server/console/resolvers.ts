@@ -2,15 +2,17 @@
 //   Rental, ssh   its node, as its tenant, with the rental's own console key (src/store/console-keys.ts) and the
 //                 node's pinned host key
 //   Lab, ssh      a machine, as the Lab's Ansible user, with the Lab's SSH key Secret and the machine's pinned key
-//   Lab, vnc      a libvirt machine's VNC server, on the hypervisor the Lab's URI names (127.0.0.1 for a local
-//                 libvirt); the connector decides how that address is reached (a plain TCP connection by default)
+//   Lab, vnc      a libvirt machine's VNC server, on the host of the admin's Hypervisor URI — the one the machines
+//                 were made on (status.hypervisor), else the Lab's MachineClass's; never anything the tenant wrote
+//                 (127.0.0.1 for a local libvirt); the connector decides how that address is reached (TCP by default)
 //   Desktop, vnc  the XRDP session's screen: x11vnc on the machine's loopback (the desktop role starts it with the
 //                 session), through an SSH tunnel with the Desktop's admin login — its key Secret and the machine's
 //                 pinned host key, as the Desktop controller's session check — never over the network
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DESKTOP_VNC_PORT } from '../../api/desktop-ports.js';
-import type { DesktopResource, LabResource, NodeResource, RentalResource } from '../../api/types.js';
+import type { DesktopResource, HypervisorResource, LabResource, MachineClassResource, NodeResource, RentalResource } from '../../api/types.js';
+import { labHypervisor } from '../../api/machine-terms.js';
 import type { ConsoleKeys } from '../../store/console-keys.js';
 import type { Store } from '../../store/store.js';
 import { openSshTunnel, TunnelRefused } from './ssh-tunnel.js';
@@ -43,7 +45,7 @@ export function defaultConsoleTargets(options: DefaultConsoleOptions): ConsoleTa
   if (consoleKeys) targets.register('Rental', { ssh: (obj) => rentalSsh(store, consoleKeys, obj as RentalResource) });
   targets.register('Lab', {
     ssh: (obj, target) => labSsh(store, obj as LabResource, target, connector),
-    vnc: async (obj, target) => labVnc(obj as LabResource, target, connector),
+    vnc: async (obj, target) => labVnc(store, obj as LabResource, target, connector),
   });
   targets.register('Desktop', { vnc: (obj) => desktopVnc(store, obj as DesktopResource, options.desktopAdminUser ?? 'root', connector) });
   return targets;
@@ -93,11 +95,14 @@ async function labSsh(store: Store, lab: LabResource, target: ConsoleTarget, con
   };
 }
 
-function labVnc(lab: LabResource, target: ConsoleTarget, connector: Connector): VncEndpoint {
+function labVnc(store: Store, lab: LabResource, target: ConsoleTarget, connector: Connector): VncEndpoint {
   const machine = machineOf(lab, target);
-  if (lab.spec.provider.type !== 'libvirt') throw new ConsoleUnavailable('the graphical console is offered for libvirt machines');
+  const hypervisor = labHypervisor(lab, store.list<MachineClassResource>('MachineClass'), store.list<HypervisorResource>('Hypervisor'));
+  if (!hypervisor) throw new ConsoleUnavailable(`lab ${lab.metadata.name}: its Hypervisor cannot be found`);
+  const provider = hypervisor.spec;
+  if (provider.type !== 'libvirt') throw new ConsoleUnavailable('the graphical console is offered for libvirt machines');
   if (machine.vncPort === undefined) throw new ConsoleUnavailable(`machine ${machine.name} shows no VNC display (is it running?)`);
-  const host = hypervisorHost(lab.spec.provider.libvirt?.uri ?? 'qemu:///system');
+  const host = hypervisorHost(provider.libvirt?.uri ?? 'qemu:///system');
   const port = machine.vncPort;
   return { label: `the screen of ${machine.name}`, connect: () => connector(host, port) };
 }

@@ -8,11 +8,20 @@ interface Range { min: number; max: number; default: number }
 /** A RentalClass a Rental may name: the admin's terms (sudo, longest TTL); the default one is used when none is named. */
 export interface RentalClassChoice { name: string; default: boolean; allowSudo: boolean; maxTtlSeconds?: number }
 
+/** A MachineClass a Lab may name: its images, limits and playbooks (never where its machines are made). */
+export interface MachineClassChoice {
+  name: string;
+  default: boolean;
+  images: string[];
+  limits: { cpu?: number; memoryMiB?: number; diskGiB?: number; machines?: number };
+  playbooks: string[];
+}
+
 export interface Choices {
   namespace: string;
   rental: Quota & { offered: boolean; registeredKeys: number; ttlSeconds: { min: number; max: number }; classes: RentalClassChoice[] };
   desktop: Quota & { offered: boolean; maxTtlSeconds: number; extendSeconds: number[] };
-  lab: Quota & { offered: boolean; images: string[]; playbooks: string[]; sizes: { count: Range; cpu: Range; memoryMiB: Range; diskGiB: Range } };
+  lab: Quota & { offered: boolean; classes: MachineClassChoice[]; sizes: { count: Range; cpu: Range; memoryMiB: Range; diskGiB: Range } };
   job: { offered: boolean; recipes: string[] };
 }
 

@@ -43,7 +43,7 @@ export interface NodeStatus {
 export interface DesktopSpec { user: string; ttlSeconds: number; idleTimeoutSeconds?: number; warningSeconds?: number }
 export interface DesktopStatus { expiresAt?: string; idleSince?: string; rdp?: { host: string; port: number; user: string } }
 export interface LabMachineStatus { name: string; id?: string; address?: string; state?: string; sshPort?: number; vncPort?: number }
-export interface LabSpec { machines: Array<{ name: string; count?: number; cpu?: number; memoryMiB?: number; diskGiB?: number; image?: string }>; powerState?: string; ansible?: { playbook: string } }
+export interface LabSpec { className?: string; machines: Array<{ name: string; count?: number; cpu?: number; memoryMiB?: number; diskGiB?: number; image?: string }>; powerState?: string; ansible?: { playbook: string } }
 export interface LabStatus { machines?: LabMachineStatus[] }
 export interface JobSpec { playbook: string; nodes: string[] }
 export interface JobStatus { startedAt?: string; endedAt?: string }
