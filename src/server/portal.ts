@@ -28,6 +28,7 @@ import { defaultConsoleTargets, type Connector } from './console/resolvers.js';
 import { consoleTicketRoutes } from './console/routes.js';
 import type { ConsoleTargets } from './console/targets.js';
 import { TicketBook } from './console/tickets.js';
+import { ConsoleHost } from './console/console-host.js';
 import { attachConsoles } from './console/upgrade.js';
 import { transportRule } from './transport.js';
 import { hostCheck, type TransportOptions } from './transport.js';
@@ -59,7 +60,7 @@ export interface BuiltPortal {
   sessions: SessionBook;
   /** The host check, for routes outside the portal (the web app, the consoles). */
   hostCheck: RequestHandler;
-  /** Stops the portal's timers. */
+  /** Stops the portal's timers and its console process. */
   close(): void;
   /** Serves the consoles' websockets on the HTTP server. */
   attach(server: Server): void;
@@ -81,6 +82,8 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
   const feed = new EventFeed(setup.store);
   const history = new MetricsHistory();
   const tickets = new TicketBook();
+  // Terminals run in a process of their own: their keystrokes never wait for Orion's event loop (ADR 26).
+  const consoleHost = new ConsoleHost();
   const targets = defaultConsoleTargets({ store: setup.store, ...setup.consoles });
   setup.consoles?.extend?.(targets);
   history.start();
@@ -108,7 +111,10 @@ export function buildPortal(setup: PortalSetup, listenHost: string): BuiltPortal
     requireAdmin: [checks, door, adminOnly],
     sessions,
     hostCheck: checks,
-    close: () => history.stop(),
-    attach: (server) => attachConsoles(server, { tickets, targets, access: setup.access, sessions, transport }),
+    close: () => {
+      history.stop();
+      consoleHost.close();
+    },
+    attach: (server) => attachConsoles(server, { tickets, targets, access: setup.access, sessions, transport, host: consoleHost }),
   };
 }
