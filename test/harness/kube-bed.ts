@@ -1,14 +1,14 @@
 // A Kubernetes-mode test bed: the real kube-apiserver of the kube harness with Orion's CRDs, optionally real
 // SSH workers (LocalDataPlane), manifests applied with kubectl, and Orion either in-process (startKubeOrion)
 // or as separate `orion run --kube` processes (leader election).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { generateClientKeyPair, LocalDataPlane, type ClientKeyPair, type SshWorker } from '../../src/dataplane/workers.js';
 import { startKubeOrion, type KubeRunOptions, type RunningKubeOrion } from '../../src/cli/run-kube.js';
-import { freePort, startKube, type KubeHarness, type KubectlResult } from './kube.js';
+import { freePort, KUBE_TOOLS, startKube, type KubeHarness, type KubectlResult } from './kube.js';
 import { rentalClassManifest } from './manifest-files.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -74,6 +74,33 @@ export class KubeBed {
   /** kubectl apply of the documents, in the test namespace unless they say otherwise. */
   async apply(docs: object[]): Promise<string> {
     return this.mustKubectl(['apply', '-n', NAMESPACE, '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
+  }
+
+  /**
+   * kubectl as a tenant: the ServiceAccount NAME, bound in the test namespace to the example tenant role
+   * (manifests/components/portal-roles), with its token only — no admin credentials. Never throws on a refusal.
+   */
+  async tenantKubectl(name: string): Promise<(args: string[], input?: string) => Promise<KubectlResult>> {
+    const roles = parseAllDocuments(await readFile(join(REPO, 'manifests/components/portal-roles/portal-roles.yaml'), 'utf8')).map((d) => d.toJS() as object);
+    await this.apply([
+      ...roles,
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: `${name}-tenant` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'orion-tenant' },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: NAMESPACE }],
+      },
+    ]);
+    const token = (await this.mustKubectl(['create', 'token', name, '-n', NAMESPACE, '--duration=1h'])).trim();
+    const kubeconfig = join(this.root, `${name}-no-kubeconfig`);
+    await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+    const server = ['--kubeconfig', kubeconfig, '--server', this.kube.server, '--certificate-authority', this.kube.certs.caCert, '--token', token];
+    return async (args, input) => {
+      const run = await execa(KUBE_TOOLS.kubectl, [...server, ...args], { input: input ?? '', reject: false });
+      return { exitCode: run.exitCode ?? 1, stdout: String(run.stdout), stderr: String(run.stderr) };
+    };
   }
 
   async getJson<T>(resource: string, name: string): Promise<T | undefined> {

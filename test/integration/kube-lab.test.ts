@@ -7,17 +7,14 @@
 // made is the admin's: a cluster-scoped Hypervisor and MachineClass, which a tenant ServiceAccount with the example
 // role cannot create (403 from the API server).
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
 import { stateResourceAddresses } from '../../src/exec/terraform/state.js';
 import { KubeStateBackends } from '../../src/kube/state-backend.js';
 import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
-import { KubeBed, NAMESPACE, REPO, waitFor } from '../harness/kube-bed.js';
-import { KUBE_TOOLS } from '../harness/kube.js';
+import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
 import { startLibvirt, type LibvirtEnv } from '../harness/libvirt.js';
 import { ensureTofu, type TofuTools } from '../harness/tofu.js';
@@ -139,24 +136,7 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
   }, 400_000);
 
   it('a tenant ServiceAccount with the example role may create a Lab, but not a MachineClass or a Hypervisor: 403 from the API server', async () => {
-    // The example tenant role (manifests/components/portal-roles), bound in the test namespace to a ServiceAccount.
-    const roles = parseAllDocuments(await readFile(join(REPO, 'manifests/components/portal-roles/portal-roles.yaml'), 'utf8')).map((d) => d.toJS() as object);
-    await bed.apply([
-      ...roles,
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'student' } },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'student-tenant' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'orion-tenant' },
-        subjects: [{ kind: 'ServiceAccount', name: 'student', namespace: NAMESPACE }],
-      },
-    ]);
-    const token = (await bed.mustKubectl(['create', 'token', 'student', '-n', NAMESPACE, '--duration=1h'])).trim();
-    const kubeconfig = join(bed.root, 'no-kubeconfig');
-    await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\n');
-    const asStudent = (args: string[], input: string) =>
-      execa(KUBE_TOOLS.kubectl, ['--kubeconfig', kubeconfig, '--server', bed.kube.server, '--certificate-authority', bed.kube.certs.caCert, '--token', token, ...args], { input, reject: false });
+    const asStudent = await bed.tenantKubectl('student');
 
     const ownLab = await asStudent(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], JSON.stringify({ ...labManifest(), metadata: { name: 'mine' } }));
     expect(ownLab.exitCode, ownLab.stderr).toBe(0);

@@ -2,40 +2,24 @@
 // server keeps it without a namespace), Orion's informer reads it without `/namespaces/<ns>` while watching one
 // namespace, a Rental naming it binds on a real sshd node, a class's change reaches its rentals, and a tenant's
 // ServiceAccount bound to the example tenant role cannot write a class: 403 from the API server itself.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeResource, RentalClassResource, RentalResource } from '../../src/api/types.js';
-import { KubeBed, NAMESPACE, REPO, waitFor } from '../harness/kube-bed.js';
-import { KUBE_TOOLS } from '../harness/kube.js';
+import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 import { sshLogin } from '../harness/tenant.js';
 
 const FIXTURE_PLAYBOOKS = join(import.meta.dirname, '..', 'fixtures', 'rental-playbooks');
 
 describe('RentalClass on the real kube-apiserver (cluster-scoped, read by Orion, never written by tenants)', () => {
   let bed: KubeBed;
-  let studentToken: string;
+  /** kubectl as the student: only the ServiceAccount's token, no admin credentials. */
+  let asStudent: Awaited<ReturnType<KubeBed['tenantKubectl']>>;
 
   beforeAll(async () => {
     bed = await KubeBed.create({ workers: 2, basePort: 24700 });
     const [w0, w1] = bed.workers;
     await bed.apply([bed.keySecret(), bed.nodeManifest('w0', w0?.port ?? 0), bed.nodeManifest('w1', w1?.port ?? 0)]);
-    // The example tenant role (manifests/components/portal-roles), bound in the test namespace to a ServiceAccount.
-    const roles = parseAllDocuments(await readFile(join(REPO, 'manifests/components/portal-roles/portal-roles.yaml'), 'utf8')).map((d) => d.toJS() as object);
-    await bed.apply([
-      ...roles,
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'student' } },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'student-tenant' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'orion-tenant' },
-        subjects: [{ kind: 'ServiceAccount', name: 'student', namespace: NAMESPACE }],
-      },
-    ]);
-    studentToken = (await bed.mustKubectl(['create', 'token', 'student', '-n', NAMESPACE, '--duration=1h'])).trim();
+    asStudent = await bed.tenantKubectl('student');
     await bed.startOrion({ playbookDirs: [FIXTURE_PLAYBOOKS] });
     await waitFor('w0 and w1 Alive', () => ['w0', 'w1'].every((name) =>
       bed.orion?.store.get<NodeResource>({ kind: 'Node', namespace: NAMESPACE, name })?.status?.health === 'Alive'), 90_000);
@@ -48,12 +32,6 @@ describe('RentalClass on the real kube-apiserver (cluster-scoped, read by Orion,
   const rental = (name: string): RentalResource | undefined => bed.orion?.store.get<RentalResource>({ kind: 'Rental', namespace: NAMESPACE, name });
   const readyCondition = (name: string) => rental(name)?.status?.conditions?.find((c) => c.type === 'Ready');
 
-  /** kubectl as the student: only the ServiceAccount's token, no admin credentials. */
-  const asStudent = async (args: string[], input: string) => {
-    const kubeconfig = join(bed.root, 'no-kubeconfig');
-    await writeFile(kubeconfig, 'apiVersion: v1\nkind: Config\n');
-    return execa(KUBE_TOOLS.kubectl, ['--kubeconfig', kubeconfig, '--server', bed.kube.server, '--certificate-authority', bed.kube.certs.caCert, '--token', studentToken, ...args], { input, reject: false });
-  };
 
   it('a RentalClass is created cluster-scoped, and Orion reads it with an empty namespace', async () => {
     expect((await bed.mustKubectl(['get', 'crd', 'rentalclasses.orion.lab', '-o', 'jsonpath={.spec.scope}'])).trim()).toBe('Cluster');
