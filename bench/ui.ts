@@ -10,10 +10,11 @@
 //                          counting it in the browser (MutationObserver, wall clocks of one machine), p50/p95 over
 //                          the Nodes of a killed worker
 //   keystroke echo         a key pressed in the rental's terminal (keydown in the page) → the echoed character
-//                          drawn in xterm's rows, through Orion's websocket, ssh2 and a real sshd; split into the
-//                          wire (the page's websocket frame out → the first frame back: Orion, ssh2, sshd) and
-//                          the page (xterm: key → frame, frame → drawn); beside it, the bare tool at the same
-//                          moment: OpenSSH's `ssh -tt` to the same node, a byte written → its echo read
+//                          drawn in xterm's rows, through Orion's websocket (served by its console process, ADR
+//                          26), ssh2 and a real sshd; split into the wire (the page's websocket frame out → the
+//                          first frame back: Orion, ssh2, sshd) and the page (xterm: key → frame, frame → drawn,
+//                          which waits for the browser's next frame); right after, the bare tool on the same
+//                          loaded machine: OpenSSH's `ssh -tt` to the same node, a byte written → its echo read
 //
 // The Nodes are probed every --probe-interval seconds (10 by default, an interval an admin of 1,000 machines might
 // choose): 1,000 Nodes at 2 s are 500 SSH handshakes a second, which saturates this machine's two cores by itself
@@ -244,7 +245,7 @@ async function keystrokeEcho(page: Page, url: string, rental: RentalResource, ba
     }).observe(rows, { subtree: true, childList: true, characterData: true });
   });
   const keys = Number(args.keys);
-  // Orion runs in this process: how late its event loop ran while the keys went through it.
+  // Orion runs in this process (its terminals in its console process): how late its event loop ran meanwhile.
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   for (let i = 0; i < keys; i++) {
