@@ -30,6 +30,8 @@ export interface MachineView<R extends MachineResource> {
   machineSpec(obj: R, sshPublicKey?: string): MachineSpec;
   /** What its machines are destroyed with when machineSpec no longer resolves (a Lab whose class is gone); default machineSpec. */
   destroySpec?(obj: R): MachineSpec;
+  /** True when it names no SSH key of its own and Orion generates its key pair (generated-key.ts). */
+  generatesKey?(obj: R): boolean;
   /** The Secrets it names, with the keys each must hold. */
   secretNeeds(obj: R): SecretNeed[];
   /** The playbook run on its machines, from its spec and secrets (the Lab spec's `ansible` says whether there is one). */
