@@ -7,9 +7,8 @@ import { DEFAULT_DESKTOP_PLAYBOOK, resolveDesktopTerms, type DesktopTerms } from
 import { CLASS_REFUSED, isMachineRefusal, type MachineClassRefusal } from '../../src/api/machine-terms.js';
 import type { DesktopResource, DesktopStatus, HypervisorResource } from '../../src/api/types.js';
 import { TerminalError } from '../../src/runtime/errors.js';
-import { imageSource } from '../lab/machine-spec.js';
 import { destroyHypervisor, machineProvider, type MachineClasses } from '../machine/classes.js';
-import { providerOf } from '../machine/provider.js';
+import { imageSource, providerOf } from '../machine/provider.js';
 import type { MachineProvider, MachineSpec } from '../machine/spec.js';
 import { machinesFromOutputs, type MachineOutput } from '../machine/module.js';
 import { providerSecretNeeds, sshKeyNeed, type MachineSecrets, type SecretNeed } from '../machine/secrets.js';

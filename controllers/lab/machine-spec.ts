@@ -2,9 +2,9 @@
 // the Lab (sizes, image names, user data, its SSH key and playbook), its MachineClass (what each image name is: a
 // pool volume, an allowed file or a Proxmox template, with its direct-boot files) and the class's Hypervisor (the
 // provider, with the namespace of each Secret it names). Pure.
-import type { ClassImage, MachineTerms } from '../../src/api/machine-terms.js';
+import type { MachineTerms } from '../../src/api/machine-terms.js';
 import type { HypervisorResource, LabResource } from '../../src/api/types.js';
-import { providerOf } from '../machine/provider.js';
+import { imageSource, providerOf } from '../machine/provider.js';
 import type { MachineSpec } from '../machine/spec.js';
 
 export { providerOf } from '../machine/provider.js';
@@ -21,13 +21,6 @@ export function labMachineSpec(lab: LabResource, terms: MachineTerms, secretName
       return { ...machine, ...imageSource(image) };
     }),
   };
-}
-
-/** What a class image gives a machine of the resolved form: its disk source (volume, file or template) and boot files. */
-export function imageSource(image: ClassImage): { image?: string; template?: string; kernel?: string; initrd?: string; cmdline?: string } {
-  const { volume, path, template, kernel, initrd, cmdline } = image;
-  const disk = template !== undefined ? { template } : { image: (volume ?? path) as string };
-  return { ...disk, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
 }
 
 /**
