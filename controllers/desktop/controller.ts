@@ -114,10 +114,7 @@ class DesktopSteps {
       return this.expiry.check(ending, lifetime, signal, log);
     });
     if (expired) return;
-    if (classChange.kept) {
-      await classChange.kept(this.store);
-      return this.requeue(this.store.get<DesktopResource>(parseRefKey(key)) ?? ending.obj, lifetime);
-    }
+    if (classChange.kept) return this.keep(key, classChange.kept, ending.obj, lifetime, { signal, log });
 
     const prepared = await this.pipeline.prepare(ending.obj);
     desktop = await this.store.addFinalizer(ending.obj, FINALIZER);
@@ -125,6 +122,20 @@ class DesktopSteps {
     return draft.run(async () => {
       await classChange.record(draft);
       return this.provide(draft, prepared, lifetime, signal, log);
+    });
+  }
+
+  /**
+   * A Desktop whose class now refuses it keeps its machine as it is (ClassTerms=False) and nothing is applied; its
+   * sessions are still looked at and its lifetime (TTL, idle) still applies.
+   */
+  private async keep(key: string, kept: (store: Store) => Promise<void>, desktop: DesktopResource, lifetime: Lifetime, { signal, log }: { signal: AbortSignal; log: Logger }): Promise<ReconcileResult | void> {
+    await kept(this.store);
+    const draft = new StatusDraft(this.store, this.store.get<DesktopResource>(parseRefKey(key)) ?? desktop);
+    return draft.run(async () => {
+      if (draft.obj.status?.phase === 'Ready') await this.sessions.check(draft, (await this.pipeline.loginKey(draft.obj)) ?? '', log);
+      if (await this.expiry.check(draft, lifetime, signal, log)) return;
+      return this.requeue(draft.obj, lifetime);
     });
   }
 

@@ -9,7 +9,9 @@
 //   configure  host keys pinned, the playbook run when its inputs changed (configure.ts)
 //   destroy    on deletion (finalize) or a Desktop's expiry: destroy what the saved state records, then discard it
 //
-// A failed step throws; the controller loop records it in the status (src/runtime/errors.ts).
+// A failed step throws; the controller loop records it in the status (src/runtime/errors.ts). A resource that names
+// no SSH key of its own gets a generated one in prepare (generated-key.ts), discarded in finalize. Somewhat over 300
+// lines: the steps are one sequence both kinds call, and splitting it would scatter the order they depend on.
 import { join } from 'node:path';
 import { isConditionTrue } from '../../src/api/conditions.js';
 import { keyOf, refOf, workspaceRef } from '../../src/api/refs.js';
@@ -110,6 +112,16 @@ export class MachinePipeline<R extends MachineResource> {
     const secrets = await readSecrets(this.store, obj.metadata.namespace, this.view.secretNeeds(obj));
     if (passwords) Object.assign(secrets, await generatedKey(passwords, obj));
     return { spec: this.view.machineSpec(obj, secrets.sshPublicKey), images, secrets };
+  }
+
+  /**
+   * The key its machines are logged in with (its Secret, or the generated one), without resolving its spec: for a
+   * resource whose class now refuses it but whose machines are kept (a Desktop's session check goes on).
+   */
+  async loginKey(obj: R): Promise<string | undefined> {
+    const passwords = this.generatesKey(obj) ? this.options.passwords : undefined;
+    if (passwords) return (await generatedKey(passwords, obj)).privateKey;
+    return (await readSecrets(this.store, obj.metadata.namespace, this.view.secretNeeds(obj))).privateKey;
   }
 
   private generatesKey(obj: R): boolean {
