@@ -3,6 +3,9 @@
 // publishes its RDP endpoint and goes away at its TTL or after a time without sessions. What is its own: lifetime,
 // idleness, quota, sessions, the RDP endpoint. Level-based, in this order:
 //
+//   class (MachineClass, Hypervisor)          → refused before it has a machine: Ready=False ClassRefused, Stalled,
+//                                               no finalizer, nothing run; once it has one: ClassTerms=False, the
+//                                               machine kept as it is (its lifetime still applies), nothing applied
 //   lifetime (TTL, idle)                      → Warning event warningSeconds before, then destroy: Expired. First,
 //                                               like deletion: an end of life needs no valid spec, and it destroys
 //                                               only what the saved state records (nothing before the finalizer)
@@ -22,7 +25,7 @@ import type { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import type { ReconcileRequest, ReconcileResult } from '../../src/runtime/controller.js';
 import { RetryLater } from '../../src/runtime/errors.js';
 import type { ControllerSetup } from '../../src/runtime/manager.js';
-import { GeneratedSecretConflict, type GeneratedPassword, type GeneratedPasswords, type PasswordReference } from '../../src/store/generated-passwords.js';
+import { GeneratedSecretConflict, type GeneratedPassword, type PasswordReference } from '../../src/store/generated-passwords.js';
 import { StatusDraft } from '../../src/store/status-writer.js';
 import { FINALIZER, type Store } from '../../src/store/store.js';
 import type { Logger } from '../../src/telemetry/logger.js';
@@ -31,14 +34,15 @@ import { MachinePipeline, type MachinePipelineOptions, type Prepared } from '../
 import { DesktopAdmission } from './admission.js';
 import { DesktopExpiry, lifetimeState } from './expiry.js';
 import { expiryOf, lifetimeOf, lifetimeStep, type Lifetime } from './lifetime.js';
-import { desktopView } from './machine.js';
+import { classAffected, classTermsChange, storeClasses, type MachineClasses } from '../machine/classes.js';
+import { desktopTerms, desktopView } from './machine.js';
 import type { QuotaLimits } from './quota.js';
 import { SessionCheck } from './session-check.js';
 
 export interface DesktopControllerOptions extends MachinePipelineOptions, QuotaLimits {
   ansible: AnsibleRunner;
-  /** The playbook that configures a desktop (default: desktop, i.e. ansible/desktop.yml). */
-  playbook?: string;
+  /** The namespace of a Secret a MachineClass or Hypervisor names without one (default "default"). */
+  secretNamespace?: string;
   /** The machine's administrative login, for Ansible and the session check (default root). */
   adminUser?: string;
   /** Time between two looks at a desktop's sessions (default 60 s). */
@@ -47,11 +51,6 @@ export interface DesktopControllerOptions extends MachinePipelineOptions, QuotaL
   timeScale?: number;
   sshTimeoutMs?: number;
   concurrency?: number;
-  /**
-   * Where the RDP password of a Desktop that names none (no spec.passwordSecretRef, no AD) is generated and kept:
-   * a Secret owned by the Desktop, or a 0600 file. Without it such a Desktop gets no local password.
-   */
-  passwords?: GeneratedPasswords;
 }
 
 const RDP_PASSWORD = 'rdp';
@@ -68,8 +67,13 @@ export function desktopController(store: Store, options: DesktopControllerOption
     reconcile: (request) => steps.reconcile(request),
     // Its own writes (status, finalizer) do not wake it up again: a failure waits for the queue's backoff.
     reconcileOnOwnWrites: false,
-    // A slot frees up when a desktop is gone or has expired: look at the waiting ones again.
-    watches: [{ kind: 'Desktop', map: (event) => steps.admission.waitingAfter(event) }],
+    // A slot frees up when a desktop is gone or has expired: look at the waiting ones again. A Desktop's class and
+    // hypervisor are level-based: a change re-evaluates the Desktops concerned.
+    watches: [
+      { kind: 'Desktop', map: (event) => steps.admission.waitingAfter(event) },
+      { kind: 'MachineClass', map: (event) => classAffected(store.list<DesktopResource>('Desktop'), steps.classes, event) },
+      { kind: 'Hypervisor', map: (event) => classAffected(store.list<DesktopResource>('Desktop'), steps.classes, event) },
+    ],
     onSecret: (namespace, name) => steps.pipeline.readersOf('Desktop', namespace, name),
     stop: () => steps.stop(),
   };
@@ -78,6 +82,7 @@ export function desktopController(store: Store, options: DesktopControllerOption
 class DesktopSteps {
   readonly pipeline: MachinePipeline<DesktopResource>;
   readonly admission: DesktopAdmission;
+  readonly classes: MachineClasses;
   private readonly expiry: DesktopExpiry;
   private readonly sessions: SessionCheck;
 
@@ -86,7 +91,8 @@ class DesktopSteps {
     private readonly options: DesktopControllerOptions,
   ) {
     const adminUser = options.adminUser ?? 'root';
-    this.pipeline = new MachinePipeline(store, desktopView(adminUser, options.playbook), options);
+    this.classes = storeClasses(store, options.secretNamespace ?? 'default');
+    this.pipeline = new MachinePipeline(store, desktopView(adminUser, this.classes), options);
     this.admission = new DesktopAdmission(store, options);
     this.expiry = new DesktopExpiry(store, this.pipeline, (key) => this.forget(key));
     this.sessions = new SessionCheck({ adminUser, intervalMs: options.idleCheckMs ?? DEFAULT_IDLE_CHECK_MS, sshTimeoutMs: options.sshTimeoutMs });
@@ -97,6 +103,9 @@ class DesktopSteps {
     if (!desktop) return this.forget(key);
     if (desktop.metadata.deletionTimestamp) return this.pipeline.finalize(desktop, signal, log, () => this.release(desktop as DesktopResource));
     if (desktop.status?.phase === 'Expired') return this.forget(key);
+    // Refused before it has a machine: nothing runs (a TerminalError, no finalizer). Once it has one, a class
+    // change keeps it as it is and its lifetime still applies.
+    const classChange = classTermsChange(desktop, 'Desktop', desktopTerms(desktop, this.classes));
 
     const lifetime = lifetimeOf(desktop.spec, this.options.timeScale);
     const ending = new StatusDraft(this.store, desktop);
@@ -105,11 +114,29 @@ class DesktopSteps {
       return this.expiry.check(ending, lifetime, signal, log);
     });
     if (expired) return;
+    if (classChange.kept) return this.keep(key, classChange.kept, ending.obj, lifetime, { signal, log });
 
     const prepared = await this.pipeline.prepare(ending.obj);
     desktop = await this.store.addFinalizer(ending.obj, FINALIZER);
     const draft = new StatusDraft(this.store, desktop);
-    return draft.run(() => this.provide(draft, prepared, lifetime, signal, log));
+    return draft.run(async () => {
+      await classChange.record(draft);
+      return this.provide(draft, prepared, lifetime, signal, log);
+    });
+  }
+
+  /**
+   * A Desktop whose class now refuses it keeps its machine as it is (ClassTerms=False) and nothing is applied; its
+   * sessions are still looked at and its lifetime (TTL, idle) still applies.
+   */
+  private async keep(key: string, kept: (store: Store) => Promise<void>, desktop: DesktopResource, lifetime: Lifetime, { signal, log }: { signal: AbortSignal; log: Logger }): Promise<ReconcileResult | void> {
+    await kept(this.store);
+    const draft = new StatusDraft(this.store, this.store.get<DesktopResource>(parseRefKey(key)) ?? desktop);
+    return draft.run(async () => {
+      if (draft.obj.status?.phase === 'Ready') await this.sessions.check(draft, (await this.pipeline.loginKey(draft.obj)) ?? '', log);
+      if (await this.expiry.check(draft, lifetime, signal, log)) return;
+      return this.requeue(draft.obj, lifetime);
+    });
   }
 
   /** Quota, then the machine pipeline, the RDP endpoint, the sessions, and the lifetime again. */
@@ -128,7 +155,7 @@ class DesktopSteps {
 
   /** Without a password of its own (and without AD, which authenticates), the Desktop gets a generated one. */
   private async generatedPassword(desktop: DesktopResource, prepared: Prepared): Promise<GeneratedPassword | undefined> {
-    if (prepared.secrets.rdpPassword || desktop.spec.adJoin || !this.options.passwords) return undefined;
+    if (prepared.secrets.rdpPassword || prepared.secrets.adCredentials || !this.options.passwords) return undefined;
     const generated = await this.options.passwords.ensure(desktop, RDP_PASSWORD).catch((err: unknown) => {
       // Its place is taken by a Secret Orion did not make: neither used nor replaced, and the Desktop says so.
       throw err instanceof GeneratedSecretConflict ? new RetryLater('SecretConflict', err.message, { phase: 'Failed' }) : err;

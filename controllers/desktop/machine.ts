@@ -1,9 +1,15 @@
-// A Desktop as the machine pipeline sees it: a one-machine Lab from the Desktop's template, rendered, applied and
+// A Desktop as the machine pipeline sees it: a one-machine Lab from its MachineClass's image on the class's Hypervisor, rendered, applied and
 // destroyed like a Lab's, configured by ansible/desktop.yml with the Desktop's variables; its machine recorded in
 // status.machine, its RDP endpoint in status.rdp. Secrets (SSH key, RDP and AD passwords, Proxmox token) reach the
-// playbook's variables and Terraform's environment only, never the status, events, logs or the rendered module.
-import type { DesktopResource, DesktopStatus } from '../../src/api/types.js';
-import type { MachineSpec } from '../machine/spec.js';
+// playbook's variables and Terraform's environment only (the AD join account and the Proxmox token are read from the
+// namespaces the class and the Hypervisor name), never the status, events, logs or the rendered module.
+import { DEFAULT_DESKTOP_PLAYBOOK, resolveDesktopTerms, type DesktopTerms } from '../../src/api/desktop-terms.js';
+import { CLASS_REFUSED, isMachineRefusal, type MachineClassRefusal } from '../../src/api/machine-terms.js';
+import type { DesktopResource, DesktopStatus, HypervisorResource } from '../../src/api/types.js';
+import { TerminalError } from '../../src/runtime/errors.js';
+import { destroyHypervisor, machineProvider, type MachineClasses } from '../machine/classes.js';
+import { imageSource, providerOf } from '../machine/provider.js';
+import type { MachineProvider, MachineSpec } from '../machine/spec.js';
 import { machinesFromOutputs, type MachineOutput } from '../machine/module.js';
 import { providerSecretNeeds, sshKeyNeed, type MachineSecrets, type SecretNeed } from '../machine/secrets.js';
 import type { MachineView } from '../machine/view.js';
@@ -11,28 +17,42 @@ import { RDP_PORT } from './sessions.js';
 
 /** The one machine group of a Desktop's Lab. */
 export const DESKTOP_MACHINE = 'desktop';
-/** The playbook that configures a desktop (ansible/desktop.yml). */
-export const DESKTOP_PLAYBOOK = 'desktop';
 const SSH_PORT = 22;
 
 /**
- * The Lab spec of a Desktop: one machine, its size, and the template as a libvirt image or a Proxmox template.
- * On libvirt, cloud-init authorizes the public half of the Desktop's key for the admin user (Proxmox's own
- * cloud-init gets it from the rendered module).
+ * The resolved spec of a Desktop, made in this one place from the Desktop (its size, its user), its class's terms (the
+ * image as a libvirt volume or file, or a Proxmox template; the playbook) and the class's Hypervisor (the provider,
+ * each Secret with its namespace). On libvirt, cloud-init authorizes the public half of the Desktop's key (its own or
+ * the generated one) for the admin user (Proxmox's own cloud-init gets it from the rendered module). Pure.
  */
-export function desktopLabSpec(desktop: DesktopResource, adminUser: string, sshPublicKey?: string, playbook = DESKTOP_PLAYBOOK): MachineSpec {
+export function desktopMachineSpec(desktop: DesktopResource, terms: DesktopTerms, adminUser: string, secretNamespace: string, sshPublicKey?: string): MachineSpec {
+  return desktopOn(desktop, { provider: providerOf(terms.hypervisor, secretNamespace), playbook: terms.playbook, source: imageSource(terms.image) }, adminUser, sshPublicKey);
+}
+
+/** What a Desktop's machine is destroyed with when its class no longer resolves: the Hypervisor it recorded, no disk source. */
+export function destroyDesktopSpec(desktop: DesktopResource, hypervisor: HypervisorResource, adminUser: string, secretNamespace: string): MachineSpec {
+  return desktopOn(desktop, { provider: providerOf(hypervisor, secretNamespace), playbook: DEFAULT_DESKTOP_PLAYBOOK, source: {} }, adminUser);
+}
+
+/** Where and from what: the provider, the playbook, the machine's disk source. */
+interface DesktopPlace {
+  provider: MachineProvider;
+  playbook: string;
+  source: object;
+}
+
+function desktopOn(desktop: DesktopResource, { provider, playbook, source }: DesktopPlace, adminUser: string, sshPublicKey?: string): MachineSpec {
   const { spec } = desktop;
-  const libvirt = spec.provider.type === 'libvirt';
-  const userData = libvirt && sshPublicKey ? cloudConfig(desktop.metadata.name, adminUser, sshPublicKey) : undefined;
+  const userData = provider.type === 'libvirt' && sshPublicKey ? cloudConfig(desktop.metadata.name, adminUser, sshPublicKey) : undefined;
   return {
-    provider: spec.provider,
+    provider,
     machines: [{
       name: DESKTOP_MACHINE,
       count: 1,
       cpu: spec.cpu ?? 1,
       memoryMiB: spec.memoryMiB ?? 1024,
       diskGiB: spec.diskGiB ?? 10,
-      ...(libvirt ? { image: spec.template } : { template: spec.template }),
+      ...source,
       ...(userData ? { userData } : {}),
     }],
     ...(spec.sshKeySecretRef ? { sshKeySecretRef: spec.sshKeySecretRef } : {}),
@@ -65,46 +85,75 @@ export function desktopMachineFromOutputs(outputs: Record<string, { value: unkno
   return withDesktopPorts(machinesFromOutputs(outputs)[0]);
 }
 
-/** Every Secret the Desktop names, and the keys each must hold. */
-export function desktopSecretNeeds(desktop: DesktopResource): SecretNeed[] {
+/**
+ * Every Secret the Desktop needs, and the keys each must hold: its own SSH key and password (its namespace), the
+ * class's AD join account and the Hypervisor's Proxmox token and CA (the namespaces they name, else Orion's).
+ */
+export function desktopSecretNeeds(desktop: DesktopResource, terms: DesktopTerms | undefined, provider: MachineProvider | undefined, secretNamespace: string): SecretNeed[] {
   const { spec } = desktop;
   const needs: SecretNeed[] = spec.sshKeySecretRef ? [sshKeyNeed(spec.sshKeySecretRef.name)] : [];
   if (spec.passwordSecretRef) needs.push({ name: spec.passwordSecretRef.name, keys: ['password'], take: (d, s) => void (s.rdpPassword = d.password) });
-  if (spec.adJoin) {
+  const join = terms?.adJoin;
+  if (join) {
     needs.push({
-      name: spec.adJoin.credentialsSecretRef.name,
+      namespace: join.credentialsSecretRef.namespace ?? secretNamespace,
+      name: join.credentialsSecretRef.name,
       keys: ['username', 'password'],
       take: (d, s) => void (s.adCredentials = { username: d.username as string, password: d.password as string }),
     });
   }
-  return [...needs, ...providerSecretNeeds(spec.provider)];
+  return [...needs, ...(provider ? providerSecretNeeds(provider) : [])];
 }
 
-/** Extra vars of desktop.yml; the secret ones are marked no_log in the roles. */
-export function desktopPlaybookVars(desktop: DesktopResource, secrets: MachineSecrets): Record<string, unknown> {
+/** Extra vars of desktop.yml (the AD domain and the home share are the class's); the secret ones are marked no_log in the roles. */
+export function desktopPlaybookVars(desktop: DesktopResource, terms: Pick<DesktopTerms, 'adJoin' | 'pamMount'>, secrets: MachineSecrets): Record<string, unknown> {
   const { spec } = desktop;
   const vars: Record<string, unknown> = { desktop_user: spec.user, orion_desktop: desktop.metadata.name };
   if (secrets.rdpPassword) vars.desktop_password = secrets.rdpPassword;
-  if (spec.adJoin && secrets.adCredentials) {
-    vars.ad_join_domain = spec.adJoin.domain;
-    if (spec.adJoin.ouPath) vars.ad_join_ou = spec.adJoin.ouPath;
+  if (terms.adJoin && secrets.adCredentials) {
+    vars.ad_join_domain = terms.adJoin.domain;
+    if (terms.adJoin.ouPath) vars.ad_join_ou = terms.adJoin.ouPath;
     vars.ad_join_user = secrets.adCredentials.username;
     vars.ad_join_password = secrets.adCredentials.password;
   }
-  if (spec.pamMount) {
-    vars.pam_mount_server = spec.pamMount.server;
-    vars.pam_mount_share = spec.pamMount.share;
-    vars.pam_mount_mountpoint = spec.pamMount.mountpoint ?? '~/share';
+  if (terms.pamMount) {
+    vars.pam_mount_server = terms.pamMount.server;
+    vars.pam_mount_share = terms.pamMount.share;
+    vars.pam_mount_mountpoint = terms.pamMount.mountpoint ?? '~/share';
   }
   return vars;
 }
 
+/** The Desktop's terms as its class decides them, or the refusal. */
+export function desktopTerms(desktop: DesktopResource, classes: MachineClasses): DesktopTerms | MachineClassRefusal {
+  return resolveDesktopTerms(desktop, classes.machineClasses(), classes.hypervisors());
+}
+
 /** The Desktop for the machine pipeline, with the machine's administrative login and the playbook that configures it. */
-export function desktopView(adminUser: string, playbook = DESKTOP_PLAYBOOK): MachineView<DesktopResource> {
+export function desktopView(adminUser: string, classes: MachineClasses): MachineView<DesktopResource> {
   return {
-    machineSpec: (desktop, sshPublicKey) => desktopLabSpec(desktop, adminUser, sshPublicKey, playbook),
-    secretNeeds: desktopSecretNeeds,
-    playbook: (desktop, spec, secrets) => ({ playbook: spec.ansible?.playbook ?? playbook, user: adminUser, vars: desktopPlaybookVars(desktop, secrets), identity: {} }),
+    machineSpec: (desktop, sshPublicKey) => {
+      const terms = desktopTerms(desktop, classes);
+      if (isMachineRefusal(terms)) throw new TerminalError(terms.message, CLASS_REFUSED, { phase: 'Failed' });
+      return desktopMachineSpec(desktop, terms, adminUser, classes.secretNamespace, sshPublicKey);
+    },
+    destroySpec: (desktop) => {
+      const terms = desktopTerms(desktop, classes);
+      const recorded = destroyHypervisor(desktop, 'Desktop', terms, classes);
+      if (!recorded && !isMachineRefusal(terms)) return desktopMachineSpec(desktop, terms, adminUser, classes.secretNamespace);
+      return destroyDesktopSpec(desktop, recorded as HypervisorResource, adminUser, classes.secretNamespace);
+    },
+    secretNeeds: (desktop) => {
+      const terms = desktopTerms(desktop, classes);
+      const resolved = isMachineRefusal(terms) ? undefined : terms;
+      return desktopSecretNeeds(desktop, resolved, machineProvider(desktop, terms, classes), classes.secretNamespace);
+    },
+    generatesKey: (desktop) => desktop.spec.sshKeySecretRef === undefined,
+    playbook: (desktop, spec, secrets) => {
+      const terms = desktopTerms(desktop, classes);
+      const options = isMachineRefusal(terms) ? {} : terms;
+      return { playbook: spec.ansible?.playbook ?? DEFAULT_DESKTOP_PLAYBOOK, user: adminUser, vars: desktopPlaybookVars(desktop, options, secrets), identity: {} };
+    },
     machines: (desktop) => (desktop.status?.machine ? [desktop.status.machine] : []),
     recordMachines: (desktop, machines, outputs) => {
       const machine = machines[0];

@@ -4,23 +4,10 @@
 // provider, with the namespace of each Secret it names). Pure.
 import type { MachineTerms } from '../../src/api/machine-terms.js';
 import type { HypervisorResource, LabResource } from '../../src/api/types.js';
-import type { MachineProvider, MachineSpec } from '../machine/spec.js';
+import { imageSource, providerOf } from '../machine/provider.js';
+import type { MachineSpec } from '../machine/spec.js';
 
-/** The hypervisor as the provider of the resolved form: its Secret references carry their namespace. */
-export function providerOf(hypervisor: HypervisorResource, secretNamespace: string): MachineProvider {
-  const { type, libvirt, proxmox } = hypervisor.spec;
-  if (!proxmox) return { type, ...(libvirt ? { libvirt } : {}) };
-  const { tokenSecretRef, caSecretRef, ...rest } = proxmox;
-  return {
-    type,
-    ...(libvirt ? { libvirt } : {}),
-    proxmox: {
-      ...rest,
-      tokenSecretRef: { namespace: tokenSecretRef.namespace ?? secretNamespace, name: tokenSecretRef.name },
-      ...(caSecretRef ? { caSecretRef: { namespace: caSecretRef.namespace ?? secretNamespace, name: caSecretRef.name } } : {}),
-    },
-  };
-}
+export { providerOf } from '../machine/provider.js';
 
 /** The Lab's spec resolved through its class's terms (already checked: every image named is the class's). */
 export function labMachineSpec(lab: LabResource, terms: MachineTerms, secretNamespace: string): MachineSpec {
@@ -31,9 +18,7 @@ export function labMachineSpec(lab: LabResource, terms: MachineTerms, secretName
     machines: machines.map(({ image: name, ...machine }) => {
       const image = name === undefined ? undefined : terms.images.get(name);
       if (!image) return machine;
-      const { volume, path, template, kernel, initrd, cmdline } = image;
-      const disk = template !== undefined ? { template } : { image: (volume ?? path) as string };
-      return { ...machine, ...disk, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
+      return { ...machine, ...imageSource(image) };
     }),
   };
 }

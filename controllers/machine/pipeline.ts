@@ -9,7 +9,9 @@
 //   configure  host keys pinned, the playbook run when its inputs changed (configure.ts)
 //   destroy    on deletion (finalize) or a Desktop's expiry: destroy what the saved state records, then discard it
 //
-// A failed step throws; the controller loop records it in the status (src/runtime/errors.ts).
+// A failed step throws; the controller loop records it in the status (src/runtime/errors.ts). A resource that names
+// no SSH key of its own gets a generated one in prepare (generated-key.ts), discarded in finalize. Somewhat over 300
+// lines: the steps are one sequence both kinds call, and splitting it would scatter the order they depend on.
 import { join } from 'node:path';
 import { isConditionTrue } from '../../src/api/conditions.js';
 import { keyOf, refOf, workspaceRef } from '../../src/api/refs.js';
@@ -22,9 +24,11 @@ import type { TerraformRunner, Workspace } from '../../src/exec/terraform/runner
 import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
 import { StatusDraft, type StatusOf } from '../../src/store/status-writer.js';
 import { FINALIZER, type Store } from '../../src/store/store.js';
+import type { GeneratedPasswords } from '../../src/store/generated-passwords.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { configureMachines } from './configure.js';
 import { driftConditions, type DriftCheck } from './drift.js';
+import { discardGeneratedKey, generatedKey } from './generated-key.js';
 import { mergeMachines } from './machines.js';
 import type { ImageSource } from './module.js';
 import { orphanedDomains } from './orphans.js';
@@ -51,6 +55,11 @@ export interface MachinePipelineOptions {
   sshKeyscan?: string;
   /** Delay between two looks while machines have no address or SSH yet (default 3 s). */
   pollMs?: number;
+  /**
+   * Where generated credentials are kept (a Secret owned by the resource, or a 0600 file): the key pair of a
+   * resource whose view generates one (generated-key.ts), and a Desktop's RDP password.
+   */
+  passwords?: GeneratedPasswords;
 }
 
 /** A resource checked and its Secrets read. */
@@ -98,17 +107,33 @@ export class MachinePipeline<R extends MachineResource> {
   // ---- prepare, render --------------------------------------------------------------------------------------------
 
   async prepare(obj: R): Promise<Prepared> {
-    const images = await this.validate(this.view.machineSpec(obj));
+    const passwords = this.generatesKey(obj) ? this.options.passwords : undefined;
+    const images = await this.validate(this.view.machineSpec(obj), passwords !== undefined);
     const secrets = await readSecrets(this.store, obj.metadata.namespace, this.view.secretNeeds(obj));
+    if (passwords) Object.assign(secrets, await generatedKey(passwords, obj));
     return { spec: this.view.machineSpec(obj, secrets.sshPublicKey), images, secrets };
   }
 
+  /**
+   * The key its machines are logged in with (its Secret, or the generated one), without resolving its spec: for a
+   * resource whose class now refuses it but whose machines are kept (a Desktop's session check goes on).
+   */
+  async loginKey(obj: R): Promise<string | undefined> {
+    const passwords = this.generatesKey(obj) ? this.options.passwords : undefined;
+    if (passwords) return (await generatedKey(passwords, obj)).privateKey;
+    return (await readSecrets(this.store, obj.metadata.namespace, this.view.secretNeeds(obj))).privateKey;
+  }
+
+  private generatesKey(obj: R): boolean {
+    return this.view.generatesKey?.(obj) === true && this.options.passwords !== undefined;
+  }
+
   /** Limits, names, images, the playbook: a TerminalError when something is wrong; the images for the module. */
-  private async validate(spec: MachineSpec): Promise<Record<string, ImageSource>> {
+  private async validate(spec: MachineSpec, keyGenerated: boolean): Promise<Record<string, ImageSource>> {
     try {
       const images = await validateLab(spec, this.policy);
       if (spec.ansible) this.options.ansible.resolvePlaybook(spec.ansible.playbook);
-      if (spec.ansible && !spec.sshKeySecretRef) throw new LabSpecError('ansible needs sshKeySecretRef: the key Ansible logs in with');
+      if (spec.ansible && !spec.sshKeySecretRef && !keyGenerated) throw new LabSpecError('ansible needs sshKeySecretRef: the key Ansible logs in with');
       return images;
     } catch (err) {
       if (err instanceof LabSpecError) throw new TerminalError(err.message, err.reason, { phase: 'Failed' });
@@ -290,6 +315,8 @@ export class MachinePipeline<R extends MachineResource> {
     if (destroyed) log.info('machines destroyed');
     const runner = await this.terraform.get();
     await discardState(runner, await runner.workspace(workspaceRef(refOf(obj))));
+    // Whether or not it still names no key of its own: one generated earlier goes with it.
+    if (this.view.generatesKey && this.options.passwords) await discardGeneratedKey(this.options.passwords, obj);
     await released?.();
     const latest = this.store.get<R>(refOf(obj)) ?? obj;
     await this.store.removeFinalizer(latest, FINALIZER);

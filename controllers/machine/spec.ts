@@ -2,7 +2,7 @@
 // pool, network, domain type; or the Proxmox endpoint, node and Secret names) and, per machine, its size, its disk
 // source (image: a pool volume or an allowed file; template: a Proxmox template), its direct-boot files and its
 // cloud-init user data. Nobody writes it: a Lab's is made from the Lab, its MachineClass and the class's Hypervisor
-// (src/api/machine-terms.ts); a Desktop's from its own spec (controllers/desktop/machine.ts). The pipeline, the
+// (controllers/lab/machine-spec.ts), a Desktop's the same way (controllers/desktop/machine.ts). The pipeline, the
 // module rendering (tfvars, ADR 22) and drift read only this.
 import type { FromSchema } from 'json-schema-to-ts';
 import { labSpecSchema } from '../../src/api/schemas/lab.js';
@@ -18,7 +18,7 @@ export const machineSpecSchema = {
   additionalProperties: false,
   properties: {
     ...tenantProperties,
-    // A Desktop's own provider fits it too (its Secret references name no namespace: the Desktop's own).
+    // The Hypervisor's spec, each Secret reference with its namespace (controllers/machine/provider.ts).
     provider: hypervisorSpecSchema,
     machines: {
       ...machines,

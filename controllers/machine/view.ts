@@ -23,13 +23,15 @@ export interface Playbook {
 
 export interface MachineView<R extends MachineResource> {
   /**
-   * The resolved spec the resource's machines are made from (a Lab: through its MachineClass and Hypervisor; a
-   * Desktop: one machine from its template). Given the public half of its SSH key when there is one (cloud-init may
+   * The resolved spec the resource's machines are made from (a Lab, or a Desktop's one machine, through its
+   * MachineClass and Hypervisor). Given the public half of its SSH key when there is one (cloud-init may
    * authorize it); validation runs without. Throws (a TerminalError) when the resource's class refuses it.
    */
   machineSpec(obj: R, sshPublicKey?: string): MachineSpec;
-  /** What its machines are destroyed with when machineSpec no longer resolves (a Lab whose class is gone); default machineSpec. */
+  /** What its machines are destroyed with when machineSpec no longer resolves (its class is gone); default machineSpec. */
   destroySpec?(obj: R): MachineSpec;
+  /** True when it names no SSH key of its own and Orion generates its key pair (generated-key.ts). */
+  generatesKey?(obj: R): boolean;
   /** The Secrets it names, with the keys each must hold. */
   secretNeeds(obj: R): SecretNeed[];
   /** The playbook run on its machines, from its spec and secrets (the Lab spec's `ansible` says whether there is one). */

@@ -25,7 +25,8 @@ export interface MachineTerms {
 
 export type MachineClassRefused =
   | 'UnknownClass' | 'AmbiguousDefaultClass' | 'NoDefaultClass' | 'NoClass' | 'HypervisorMissing'
-  | 'ImageNotInClass' | 'ImageNotForHypervisor' | 'AboveClassLimits' | 'PlaybookNotAllowed';
+  | 'ImageNotInClass' | 'ImageNotForHypervisor' | 'AboveClassLimits' | 'PlaybookNotAllowed'
+  | 'NoDesktops' | 'AdJoinNotInClass' | 'PamMountNotInClass' | 'AboveClassTtl';
 
 /** Why a Lab's class refuses it (reason ClassRefused on its Ready condition, or on ClassTerms once provisioned). */
 export interface MachineClassRefusal {
@@ -41,7 +42,7 @@ export function isMachineRefusal<T extends object>(value: T | MachineClassRefusa
  * The class a Lab falls under: the one it names, else the single default. No class at all, classes without a
  * default, or two defaults: refused (there are no built-in terms: a machine needs the admin's hypervisor).
  */
-export function machineClassOf(lab: LabAsked, classes: readonly MachineClassResource[]): MachineClassResource | MachineClassRefusal {
+export function machineClassOf(lab: { spec: { className?: string } }, classes: readonly MachineClassResource[], noun = 'Lab'): MachineClassResource | MachineClassRefusal {
   const name = lab.spec.className;
   if (name !== undefined) {
     return classes.find((c) => c.metadata.name === name) ?? { refused: 'UnknownClass', message: `MachineClass "${name}" does not exist` };
@@ -49,10 +50,10 @@ export function machineClassOf(lab: LabAsked, classes: readonly MachineClassReso
   const defaults = defaultClasses(classes);
   if (defaults.length > 1) {
     const names = defaults.map((c) => `"${c.metadata.name}"`).join(' and ');
-    return { refused: 'AmbiguousDefaultClass', message: `MachineClasses ${names} are both annotated ${DEFAULT_CLASS_ANNOTATION}: "true"; an admin must keep one default (or the Lab names its class)` };
+    return { refused: 'AmbiguousDefaultClass', message: `MachineClasses ${names} are both annotated ${DEFAULT_CLASS_ANNOTATION}: "true"; an admin must keep one default (or the ${noun} names its class)` };
   }
   if (classes.length === 0) {
-    return { refused: 'NoClass', message: 'no MachineClass exists: a Lab\'s machines are made on an admin\'s Hypervisor through a MachineClass; an admin must declare one' };
+    return { refused: 'NoClass', message: `no MachineClass exists: a ${noun}'s machines are made on an admin's Hypervisor through a MachineClass; an admin must declare one` };
   }
   const [only] = defaults;
   if (!only) {
@@ -71,8 +72,8 @@ export function resolveMachineTerms(
   const found = machineClassOf(lab, classes);
   if (isMachineRefusal(found)) return found;
   const which = `MachineClass "${found.metadata.name}"`;
-  const hypervisor = hypervisors.find((h) => h.metadata.name === found.spec.hypervisor);
-  if (!hypervisor) return { refused: 'HypervisorMissing', message: `${which} names Hypervisor "${found.spec.hypervisor}", which does not exist` };
+  const hypervisor = classHypervisor(found, hypervisors);
+  if (isMachineRefusal(hypervisor)) return hypervisor;
   const terms: MachineTerms = {
     className: found.metadata.name,
     hypervisor,
@@ -83,25 +84,53 @@ export function resolveMachineTerms(
   return checkImages(lab, terms, which) ?? checkLimits(lab, terms, which) ?? checkPlaybook(lab, terms, which) ?? terms;
 }
 
+/** The Hypervisor a class names, or the refusal when it does not exist. */
+export function classHypervisor(found: MachineClassResource, hypervisors: readonly HypervisorResource[]): HypervisorResource | MachineClassRefusal {
+  const hypervisor = hypervisors.find((h) => h.metadata.name === found.spec.hypervisor);
+  return hypervisor ?? { refused: 'HypervisorMissing', message: `MachineClass "${found.metadata.name}" names Hypervisor "${found.spec.hypervisor}", which does not exist` };
+}
+
+/** One of the class's images for a machine of the hypervisor's type, or why it is refused. */
+export function classImage(terms: Pick<MachineTerms, 'images' | 'hypervisor'>, which: string, name: string, where: string): ClassImage | MachineClassRefusal {
+  const offered = [...terms.images.keys()].map((n) => `"${n}"`).join(', ');
+  const image = terms.images.get(name);
+  if (!image) return { refused: 'ImageNotInClass', message: `${which} has no image "${name}" (${where}); its images: ${offered}` };
+  const type = terms.hypervisor.spec.type;
+  if (!imageFitsHypervisor(image, type)) {
+    return { refused: 'ImageNotForHypervisor', message: `${which}: image "${image.name}" is ${image.template ? 'a Proxmox template' : 'a libvirt disk'}, and Hypervisor "${terms.hypervisor.metadata.name}" is ${type}` };
+  }
+  return image;
+}
+
+/** The sizes a machine asks (the schema's defaults when it says none). */
+export interface MachineSizes { cpu?: number; memoryMiB?: number; diskGiB?: number }
+
+/** A machine's sizes above the class's limits, or undefined. */
+export function sizeRefusal(limits: MachineTerms['limits'], which: string, what: string, machine: MachineSizes): MachineClassRefusal | undefined {
+  const sizes = [['cpu', machine.cpu ?? 1, limits.cpu, ''], ['memoryMiB', machine.memoryMiB ?? 1024, limits.memoryMiB, ' MiB'], ['diskGiB', machine.diskGiB ?? 10, limits.diskGiB, ' GiB']] as const;
+  for (const [size, asked, max, unit] of sizes) {
+    if (max !== undefined && asked > max) {
+      return { refused: 'AboveClassLimits', message: `${which} allows ${size} of at most ${max}${unit}; ${what} asks ${asked}${unit}` };
+    }
+  }
+  return undefined;
+}
+
 /** The disk source an image gives a machine on the hypervisor's type (a template on Proxmox, a volume or file on libvirt). */
 export function imageFitsHypervisor(image: ClassImage, type: 'libvirt' | 'proxmox'): boolean {
   return type === 'proxmox' ? image.template !== undefined : image.template === undefined;
 }
 
 function checkImages(lab: LabAsked, terms: MachineTerms, which: string): MachineClassRefusal | undefined {
-  const type = terms.hypervisor.spec.type;
   const offered = [...terms.images.keys()].map((n) => `"${n}"`).join(', ');
   for (const machine of lab.spec.machines) {
     const where = `machine "${machine.name}"`;
     if (machine.image === undefined) {
-      if (type === 'proxmox') return { refused: 'ImageNotInClass', message: `${which}: ${where} names no image, and a Proxmox machine is cloned from one (${offered})` };
+      if (terms.hypervisor.spec.type === 'proxmox') return { refused: 'ImageNotInClass', message: `${which}: ${where} names no image, and a Proxmox machine is cloned from one (${offered})` };
       continue;
     }
-    const image = terms.images.get(machine.image);
-    if (!image) return { refused: 'ImageNotInClass', message: `${which} has no image "${machine.image}" (${where}); its images: ${offered}` };
-    if (!imageFitsHypervisor(image, type)) {
-      return { refused: 'ImageNotForHypervisor', message: `${which}: image "${image.name}" is ${image.template ? 'a Proxmox template' : 'a libvirt disk'}, and Hypervisor "${terms.hypervisor.metadata.name}" is ${type}` };
-    }
+    const image = classImage(terms, which, machine.image, where);
+    if (isMachineRefusal(image)) return image;
   }
   return undefined;
 }
@@ -111,12 +140,8 @@ function checkLimits(lab: LabAsked, terms: MachineTerms, which: string): Machine
   let total = 0;
   for (const machine of lab.spec.machines) {
     total += machine.count ?? 1;
-    const sizes = [['cpu', machine.cpu ?? 1, limits.cpu, ''], ['memoryMiB', machine.memoryMiB ?? 1024, limits.memoryMiB, ' MiB'], ['diskGiB', machine.diskGiB ?? 10, limits.diskGiB, ' GiB']] as const;
-    for (const [what, asked, max, unit] of sizes) {
-      if (max !== undefined && asked > max) {
-        return { refused: 'AboveClassLimits', message: `${which} allows ${what} of at most ${max}${unit}; machine "${machine.name}" asks ${asked}${unit}` };
-      }
-    }
+    const refusal = sizeRefusal(limits, which, `machine "${machine.name}"`, machine);
+    if (refusal) return refusal;
   }
   if (limits.machines !== undefined && total > limits.machines) {
     return { refused: 'AboveClassLimits', message: `${which} allows at most ${limits.machines} machine(s) per Lab; the Lab asks ${total}` };

@@ -100,6 +100,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
         ansible: deps.ansible,
         imageDirs: s.imageDirs,
         passwords: deps.passwords,
+        secretNamespace: s.secretNamespace,
         ...s.desktop,
       }),
   },

@@ -48,7 +48,6 @@ interface RunCommandOptions extends OidcFlags {
   recipe?: string[];
   quota?: string[];
   rateLimit?: number;
-  desktopPreset?: string;
   secretNamespace?: string;
   tenantNamespace?: string;
   rentWait?: number;
@@ -77,7 +76,6 @@ function portalOptions(opts: RunCommandOptions): PortalRunOptions {
     recipes: opts.recipe,
     quotas,
     ratePerMinute: opts.rateLimit,
-    desktopPresetFile: opts.desktopPreset,
     namespace: opts.tenantNamespace,
     rentWaitSeconds: opts.rentWait,
     sessionWaitSeconds: opts.sessionWait,
@@ -111,7 +109,6 @@ function addRunCommand(program: Command): void {
     .option('--recipe <name>', 'a playbook a PlaybookRun (/ansible/run) may name; repeatable (default: base)', collect)
     .option('--quota <kind=n>', 'objects of a kind one person may hold (default rentals=1, desktops=1, labs=2); repeatable', collect)
     .option('--rate-limit <n>', 'portal requests per minute per person (default 600)', positiveInt)
-    .option('--desktop-preset <file>', 'YAML: the Desktop spec tenants get (provider, template, …) and maxTtlSeconds')
     .option('--tenant-namespace <ns>', 'namespace of the seeds\' routes (/api/rent, /api/session, /ansible) (default: default)')
     .option('--rent-wait <s>', 'how long POST /api/rent waits for Ready before answering 202 (default 120)', positiveInt)
     .option('--session-wait <s>', 'how long /api/session/create waits for Ready before answering 202 (default 300)', positiveInt)

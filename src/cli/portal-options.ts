@@ -27,6 +27,7 @@ export function consoleAndLogin(options: PortalRunOptions, passwords: GeneratedP
   return {
     consoles: {
       consoleKeys: new ConsoleKeys(passwords),
+      passwords,
       ...(options.consoleConnector ? { connector: options.consoleConnector } : {}),
       ...(desktopAdminUser ? { desktopAdminUser } : {}),
     },

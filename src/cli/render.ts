@@ -40,10 +40,10 @@ export interface RenderReport {
 export async function renderCommand(paths: string[], opts: RenderOptions = {}): Promise<RenderReport> {
   const loaded = await loadManifests(paths);
   const report: RenderReport = { text: '', errors: loaded.errors.map(formatManifestError) };
-  // A Lab is rendered through the MachineClasses and Hypervisors among the same manifests, as Orion would.
+  // A Lab or a Desktop is rendered through the MachineClasses and Hypervisors among the same manifests, as Orion would.
   const of = <T>(kind: string): T[] => loaded.objects.filter((m) => m.kind === kind).map((m) => asResource(m) as unknown as T);
   const classes: LabClasses = { machineClasses: () => of<MachineClassResource>('MachineClass'), hypervisors: () => of<HypervisorResource>('Hypervisor'), secretNamespace: 'default' };
-  const VIEWS = { Lab: labView(classes), Desktop: desktopView('root') } as const;
+  const VIEWS = { Lab: labView(classes), Desktop: desktopView('root', classes) } as const;
   const parts: string[] = [];
   for (const manifest of loaded.objects) {
     if (manifest.kind !== 'Lab' && manifest.kind !== 'Desktop') continue;

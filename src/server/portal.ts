@@ -25,6 +25,7 @@ import { SessionBook } from './auth/sessions.js';
 import type { Server } from 'node:http';
 import type { ConsoleKeys } from '../store/console-keys.js';
 import { defaultConsoleTargets, type Connector } from './console/resolvers.js';
+import type { GeneratedPasswords } from '../store/generated-passwords.js';
 import { consoleTicketRoutes } from './console/routes.js';
 import type { ConsoleTargets } from './console/targets.js';
 import { TicketBook } from './console/tickets.js';
@@ -44,8 +45,11 @@ export interface PortalSetup {
   transport?: TransportOptions;
   /** OpenID Connect login for the web app (Kubernetes mode). */
   oidc?: OidcSettings;
-  /** The browser consoles: the rentals' console keys, how machines are reached, the Desktops' admin login, more targets. */
-  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; desktopAdminUser?: string; extend?: (targets: ConsoleTargets) => void };
+  /**
+   * The browser consoles: the rentals' console keys, how machines are reached, the Desktops' admin login, where
+   * generated credentials are (a Desktop's generated key), more targets.
+   */
+  consoles?: { consoleKeys?: ConsoleKeys; connector?: Connector; desktopAdminUser?: string; passwords?: GeneratedPasswords; extend?: (targets: ConsoleTargets) => void };
 }
 
 export const PORTAL_PREFIXES = ['/api', '/ansible'];

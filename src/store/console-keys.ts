@@ -32,20 +32,20 @@ export class ConsoleKeys {
 }
 
 /** The Ed25519 key whose seed is the SHA-256 of the secret (with a purpose label). */
-export function ed25519FromSecret(secret: string): ConsoleKey {
+export function ed25519FromSecret(secret: string, comment = CONSOLE_KEY_COMMENT): ConsoleKey {
   const seed = createHash('sha256').update(`orion console key\0${secret}`).digest();
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
   const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   const publicRaw = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
   const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(publicRaw)]);
   return {
-    publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${CONSOLE_KEY_COMMENT}`,
-    privateKey: openSshPrivateKey(publicBlob, seed, publicRaw),
+    publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${comment}`,
+    privateKey: openSshPrivateKey(publicBlob, seed, publicRaw, comment),
   };
 }
 
 /** The unencrypted "openssh-key-v1" format (PROTOCOL.key), which ssh2 reads. */
-function openSshPrivateKey(publicBlob: Buffer, seed: Buffer, publicRaw: Buffer): string {
+function openSshPrivateKey(publicBlob: Buffer, seed: Buffer, publicRaw: Buffer, comment: string): string {
   const check = randomBytes(4);
   let section = Buffer.concat([
     check,
@@ -53,7 +53,7 @@ function openSshPrivateKey(publicBlob: Buffer, seed: Buffer, publicRaw: Buffer):
     sshString('ssh-ed25519'),
     sshString(publicRaw),
     sshString(Buffer.concat([seed, publicRaw])),
-    sshString(CONSOLE_KEY_COMMENT),
+    sshString(comment),
   ]);
   const padding = Buffer.from(Array.from({ length: (8 - (section.length % 8)) % 8 }, (_, i) => i + 1));
   section = Buffer.concat([section, padding]);

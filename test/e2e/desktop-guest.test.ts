@@ -216,7 +216,8 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   it('joins the AD domain; an AD user logs in over RDP and finds the share mounted by pam_mount', { timeout: BOOT_WAIT_MS + 15 * MINUTES }, async () => {
     const desktop = await createDesktop('addesk', {
       user: 'tom',
-      ad: { domain: DOMAIN, credentialsSecret: 'ad-join', share: { server: bed.ad?.dcHost ?? '', share: 'shared', mountpoint: '~/share' } },
+      adJoin: true,
+      pamMount: true,
       ttlSeconds: 7200, idleTimeoutSeconds: 3600, warningSeconds: 40,
     });
     const realm = await bed.ssh(desktop, 'realm list --name-only; getent passwd tom');
@@ -241,7 +242,8 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
     const ttlSeconds = Math.ceil((age + 25) / TIME_SCALE);
     await bed.write('addesk.yaml', [bed.desktopManifest('addesk', {
       user: 'tom',
-      ad: { domain: DOMAIN, credentialsSecret: 'ad-join', share: { server: bed.ad?.dcHost ?? '', share: 'shared', mountpoint: '~/share' } },
+      adJoin: true,
+      pamMount: true,
       ttlSeconds, idleTimeoutSeconds: 3600, warningSeconds: 40,
     })]);
     const expired = await waitFor('Desktop addesk Expired', async () => {

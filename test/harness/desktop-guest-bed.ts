@@ -19,7 +19,7 @@ import { generateClientKeyPair, type ClientKeyPair } from '../../src/dataplane/w
 import { TokenStore, tokensFile } from '../../src/server/auth/tokens.js';
 import type { RecordedEvent } from '../../src/store/store.js';
 import { ensureDesktopImage, type DesktopImage } from './desktop-image.js';
-import { desktopManifest, secretManifest, type DesktopCase, type DesktopPlace } from './desktop-manifest.js';
+import { desktopClassManifests, desktopManifest, secretManifest, type DesktopCase, type DesktopPlace } from './desktop-manifest.js';
 import { startLibvirt, type LibvirtEnv } from './libvirt.js';
 import { removeManifestFile, writeManifestFile } from './manifest-files.js';
 import { AD_DNS_SERVER, startSambaAd, type SambaAd, type SambaAdOptions } from './samba-ad.js';
@@ -28,9 +28,11 @@ import { ensureTofu, REPO_ROOT, type TofuTools } from './tofu.js';
 
 const run = promisify(execFile);
 
-/** The name of the desktop template in the pool (what Desktops name in spec.template). */
+/** The name of the desktop template in the pool (the MachineClass's image "xfce"). */
 export const TEMPLATE_VOLUME = 'debian-12-xfce.qcow2';
 export const SSH_KEY_SECRET = 'desktop-key';
+/** The Secret with the AD join account, named by the bed's MachineClass (the test writes it). */
+export const AD_JOIN_SECRET = 'ad-join';
 /** How often a waiting RDP login prints what the machine is doing. */
 const LOGIN_REPORT_MS = 60_000;
 
@@ -109,14 +111,18 @@ export class DesktopGuestBed {
     await this.virt.virsh('pool-refresh', this.virt.pool);
     this.key = await generateClientKeyPair(join(this.root, 'keys'));
     await this.write('key.yaml', [secretManifest(SSH_KEY_SECRET, { privateKey: this.key.privateKey, publicKey: this.key.publicKey })]);
+    // The admin's Hypervisor and default MachineClass; with a domain, the class's AD join (the join account's Secret
+    // "ad-join", written by the test) and the domain's share.
+    const ad = this.ad ? { domain: this.ad.domain, credentialsSecret: AD_JOIN_SECRET, ...(this.options.ad ? { share: { server: this.ad.dcHost, share: this.options.ad.share.name, mountpoint: '~/share' } } : {}) } : undefined;
+    await this.write('classes.yaml', desktopClassManifests(this.place, ad));
     await this.startOrion();
   }
 
   /** Where Desktops of this bed go: its libvirt (TCG), the template volume, the bed's key. */
   get place(): DesktopPlace {
     return {
-      provider: { type: 'libvirt', libvirt: { uri: this.virt.uri, pool: this.virt.pool, network: this.virt.network, domainType: 'qemu' } },
-      template: TEMPLATE_VOLUME,
+      hypervisor: { type: 'libvirt', libvirt: { uri: this.virt.uri, pool: this.virt.pool, network: this.virt.network, domainType: 'qemu' } },
+      templateVolume: TEMPLATE_VOLUME,
       sshKeySecret: SSH_KEY_SECRET,
     };
   }

@@ -1,12 +1,27 @@
-// The one place the Desktop tests and benchmark build a Desktop manifest (and its Secrets). When the Desktop's
-// spec changes (a MachineClass named by spec.className, spec.image), this is what changes.
+// The one place the Desktop tests and benchmark build a Desktop manifest, its Secrets and the admin's classes it
+// names: a Hypervisor (the bed's libvirt) and a default MachineClass offering desktops, with the template volume as
+// its image, and — when the bed has an AD domain — the class's AD join (the join account's Secret) and home share.
+import { hypervisorManifest, machineClassManifest } from './manifest-files.js';
+
+/** The default MachineClass of the beds (what a Desktop falls under when it names none). */
+export const DESKTOP_CLASS = 'desktops';
+/** The image name Desktops name: the class maps it to the template volume. */
+export const DESKTOP_IMAGE = 'xfce';
+
 export interface DesktopPlace {
-  /** spec.provider of a Desktop on the bed's libvirt. */
-  provider: Record<string, unknown>;
+  /** The Hypervisor's spec: the bed's libvirt. */
+  hypervisor: Record<string, unknown>;
   /** The template: a volume of the bed's pool. */
-  template: string;
-  /** The Secret with the key Orion configures and checks the machine with. */
-  sshKeySecret: string;
+  templateVolume: string;
+  /** The Secret with the key Orion configures and checks the machine with; none: Orion generates the Desktop's key. */
+  sshKeySecret?: string;
+}
+
+/** The class's AD join and home share (the admin's): the domain, the join account's Secret, the file server. */
+export interface ClassAd {
+  domain: string;
+  credentialsSecret: string;
+  share?: { server: string; share: string; mountpoint?: string };
 }
 
 export interface DesktopCase {
@@ -15,8 +30,9 @@ export interface DesktopCase {
   owner?: string;
   /** A Secret with the user's RDP `password` (a local user). */
   passwordSecret?: string;
-  /** Join an AD domain with the credentials of a Secret (`username`, `password`), and mount a share at login. */
-  ad?: { domain: string; credentialsSecret: string; share?: { server: string; share: string; mountpoint?: string } };
+  /** Join the class's AD domain, and mount the class's share at login. */
+  adJoin?: boolean;
+  pamMount?: boolean;
   ttlSeconds?: number;
   idleTimeoutSeconds?: number;
   warningSeconds?: number;
@@ -25,21 +41,31 @@ export interface DesktopCase {
   diskGiB?: number;
 }
 
+/** The admin's Hypervisor and default MachineClass for the bed's Desktops (the AD join and share when given). */
+export function desktopClassManifests(place: DesktopPlace, ad?: ClassAd): object[] {
+  const desktop: Record<string, unknown> = {};
+  if (ad) {
+    desktop.adJoin = { domain: ad.domain, credentialsSecretRef: { name: ad.credentialsSecret } };
+    if (ad.share) desktop.pamMount = ad.share;
+  }
+  return [
+    hypervisorManifest('local', place.hypervisor),
+    machineClassManifest(DESKTOP_CLASS, 'local', { images: [{ name: DESKTOP_IMAGE, volume: place.templateVolume }], desktop }, true),
+  ];
+}
+
 export function desktopManifest(place: DesktopPlace, name: string, c: DesktopCase): object {
   const spec: Record<string, unknown> = {
     user: c.user,
-    provider: place.provider,
-    template: place.template,
-    sshKeySecretRef: { name: place.sshKeySecret },
+    image: DESKTOP_IMAGE,
     cpu: c.cpu ?? 1,
     memoryMiB: c.memoryMiB ?? 1536,
     diskGiB: c.diskGiB ?? 8,
   };
+  if (place.sshKeySecret) spec.sshKeySecretRef = { name: place.sshKeySecret };
   if (c.passwordSecret) spec.passwordSecretRef = { name: c.passwordSecret };
-  if (c.ad) {
-    spec.adJoin = { domain: c.ad.domain, credentialsSecretRef: { name: c.ad.credentialsSecret } };
-    if (c.ad.share) spec.pamMount = c.ad.share;
-  }
+  if (c.adJoin) spec.adJoin = true;
+  if (c.pamMount) spec.pamMount = true;
   for (const key of ['ttlSeconds', 'idleTimeoutSeconds', 'warningSeconds'] as const) {
     if (c[key] !== undefined) spec[key] = c[key];
   }

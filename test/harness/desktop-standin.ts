@@ -13,6 +13,7 @@
 //     SSH (package tasks skipped: the worker shares this host's packages and has no mirror) and checks sessions
 //     with ssh2 and the real `who` / `ss` on the worker.
 //   - TTL, idle timeout, warnings, quota: the controller's real code, with short durations (timeScale).
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +21,12 @@ import type { DesktopControllerOptions } from '../../controllers/desktop/control
 import { renderLabModule, type LabModuleInput } from '../../controllers/machine/module.js';
 import type { DesktopResource } from '../../src/api/types.js';
 import { assembleFolderOrion } from '../../src/cli/run.js';
+import { workerLayout } from '../../src/dataplane/layout.js';
 import { generateClientKeyPair, SshWorker, type ClientKeyPair } from '../../src/dataplane/workers.js';
 import type { FolderStore } from '../../src/folder/store.js';
 import type { Manager } from '../../src/runtime/manager.js';
 import { ensureTofu } from './tofu.js';
-import { removeManifestFile, writeManifestFile } from './manifest-files.js';
+import { hypervisorManifest, machineClassManifest, removeManifestFile, writeManifestFile } from './manifest-files.js';
 
 /** The stand-in machine module, in the form of terraform/libvirt-vm's output (`machines`). */
 export const STANDIN_MODULE = 'desktop-standin';
@@ -62,11 +64,25 @@ output "machines" {
 `;
 
 /**
- * The root module for a Desktop on the stand-in: the Lab renderer's machine block tells the size, the stand-in
- * module replaces the VM. `portOf` says which worker plays which desktop.
+ * What cloud-init does on a real guest: authorize the Desktop's public key (its own or the one Orion generated) for
+ * root on the worker that plays it — appended to the worker's /root/.ssh/authorized_keys (its host-side directory),
+ * once. Synchronous: the module is rendered before anything is applied or configured.
  */
-export function standInRenderer(recordsDir: string, portOf: (desktop: string) => number) {
+export function authorizeOnWorker(worker: { name: string; dir: string }, publicKey: string): void {
+  const ssh = join(workerLayout(worker.name, worker.dir).rootHomeDir, '.ssh');
+  mkdirSync(ssh, { recursive: true, mode: 0o700 });
+  const file = join(ssh, 'authorized_keys');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (!current.split('\n').includes(publicKey)) appendFileSync(file, `${publicKey}\n`, { mode: 0o600 });
+}
+
+/**
+ * The root module for a Desktop on the stand-in: the Lab renderer's machine block tells the size, the stand-in
+ * module replaces the VM. `portOf` says which worker plays which desktop; `authorize` stands in for cloud-init.
+ */
+export function standInRenderer(recordsDir: string, portOf: (desktop: string) => number, authorize?: (desktop: string, publicKey: string) => void) {
   return (input: LabModuleInput): Record<string, unknown> => {
+    if (authorize && input.sshPublicKey) authorize(input.name, input.sshPublicKey);
     const real = renderLabModule(input) as { module: Record<string, Record<string, unknown>> };
     const [block, args] = Object.entries(real.module)[0] as [string, Record<string, unknown>];
     const size = { cpu: args.vcpu ?? args.cores, memory_mib: args.memory_mib, disk_gib: args.disk_gib };
@@ -85,6 +101,29 @@ export function standInRenderer(recordsDir: string, portOf: (desktop: string) =>
       },
       output: { machines: { value: `\${module.${block}.machines}` } },
     };
+  };
+}
+
+/** The stand-in's image name (a volume of the Hypervisor's pool, as the class says: the stand-in never reads it). */
+export const STANDIN_IMAGE = 'xfce';
+/** The default MachineClass of the stand-in beds. */
+export const STANDIN_CLASS = 'desktops';
+
+/** The admin's Hypervisor and default MachineClass offering desktops (`desktop` extends the class's desktop section). */
+export function standInClasses(desktop: Record<string, unknown> = {}, classSpec: Record<string, unknown> = {}): object[] {
+  return [
+    hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: 'qemu:///system' } }),
+    machineClassManifest(STANDIN_CLASS, 'local', { images: [{ name: STANDIN_IMAGE, volume: 'debian-12-xfce.qcow2' }], desktop, ...classSpec }, true),
+  ];
+}
+
+/** A Desktop of the stand-in's default class, with the bed's key Secret (spec overrides). */
+export function standInDesktop(name: string, spec: Record<string, unknown> = {}): object {
+  return {
+    apiVersion: 'orion.lab/v1alpha1',
+    kind: 'Desktop',
+    metadata: { name },
+    spec: { user: 'alice', image: STANDIN_IMAGE, sshKeySecretRef: { name: 'desktop-key' }, ...spec },
   };
 }
 
@@ -149,6 +188,8 @@ export class DesktopBed {
     await this.write('secrets.yaml', [
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'desktop-key' }, stringData: { privateKey: this.key.privateKey, publicKey: this.key.publicKey } },
     ]);
+    // The admin's Hypervisor and default MachineClass with desktops; the stand-in module replaces the machine.
+    await this.write('classes.yaml', standInClasses());
     const workerOf = this.options.workerOf ?? (() => 0);
     // Folder mode's Desktop controller; only the machine module is the stand-in's.
     ({ store: this.store, manager: this.manager } = assembleFolderOrion(
@@ -160,7 +201,10 @@ export class DesktopBed {
         ansiblePlaybook: wrapper,
         desktop: {
           modulesDir: join(this.root, 'modules'),
-          machineModule: { name: STANDIN_MODULE, render: standInRenderer(this.records, (d) => this.options.basePort + workerOf(d)) },
+          machineModule: {
+            name: STANDIN_MODULE,
+            render: standInRenderer(this.records, (d) => this.options.basePort + workerOf(d), (d, key) => authorizeOnWorker(this.workers[workerOf(d)] as SshWorker, key)),
+          },
           pollMs: 300,
           ...this.options.controller,
         },
@@ -171,18 +215,7 @@ export class DesktopBed {
   }
 
   desktopManifest(name: string, spec: Record<string, unknown> = {}): object {
-    return {
-      apiVersion: 'orion.lab/v1alpha1',
-      kind: 'Desktop',
-      metadata: { name },
-      spec: {
-        user: 'alice',
-        provider: { type: 'libvirt' },
-        template: 'debian-12-xfce.qcow2',
-        sshKeySecretRef: { name: 'desktop-key' },
-        ...spec,
-      },
-    };
+    return standInDesktop(name, spec);
   }
 
   async write(file: string, docs: object[]): Promise<void> {

@@ -70,6 +70,7 @@ describe('orion validate: valid manifests', () => {
 });
 
 const RETIRED_BY_CLASS = 'removed: the hypervisor, images, templates and boot files of a Lab are the admin\'s; name a MachineClass in spec.className (or leave it out for the default class) and one of its images in machines[].image';
+const DESKTOP_RETIRED_BY_CLASS = 'removed: the hypervisor and images of a Desktop are the admin\'s; name a MachineClass in spec.className (or leave it out for the default class) and one of its images in spec.image';
 
 describe('orion validate: broken manifests', () => {
   const f = (name: string): string => fixture(`invalid/${name}`);
@@ -86,6 +87,9 @@ describe('orion validate: broken manifests', () => {
     `${f('lab-limits.yaml')}:13: spec.machines[1].count: must be <= 20`,
     `${f('lab-limits.yaml')}:14: spec.ansible.playbook: must match ^[A-Za-z0-9_-]{1,64}(\\.ya?ml)?$`,
     `${f('lab-retired.yaml')}:7: spec.provider: ${RETIRED_BY_CLASS}`,
+    `${f('desktop-retired.yaml')}:7: spec.provider: ${DESKTOP_RETIRED_BY_CLASS}`,
+    `${f('desktop-retired.yaml')}:8: spec.template: ${DESKTOP_RETIRED_BY_CLASS}`,
+    `${f('desktop-retired.yaml')}:9: spec.pamMount: must be boolean`,
     `${f('lab-retired.yaml')}:10: spec.machines[0].image: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`,
     `${f('lab-retired.yaml')}:11: spec.machines[0].kernel: ${RETIRED_BY_CLASS}`,
     `${f('hypervisor.yaml')}:9: spec.proxmox.endpoint: must match ${HTTPS_ENDPOINT}`,

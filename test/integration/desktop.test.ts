@@ -13,14 +13,14 @@ import { waitFor } from '../harness/cluster.js';
 
 const SCALE = 0.1;
 const RDP_PASSWORD = 'Rdp-pa55word-never-shown';
-const WORKER = { ttl: 0, idle: 1, q1: 2, q2: 3, q3: 4 } as Record<string, number>;
+const WORKER = { ttl: 0, idle: 1, q1: 2, q2: 3, q3: 4, gen: 5 } as Record<string, number>;
 
 let bed: DesktopBed;
 
 beforeAll(async () => {
   bed = await DesktopBed.create({
     basePort: 22800,
-    workers: 5,
+    workers: 6,
     workerOf: (name) => WORKER[name] ?? 0,
     controller: { timeScale: SCALE, idleCheckMs: 500, maxDesktopsPerUser: 2 },
   });
@@ -161,6 +161,46 @@ describe('Desktop on the stand-in machine', () => {
     await waitFor('q3 Ready', ready('q3'), 90_000);
     expect(await bed.machines()).toEqual(['default.q2.json', 'default.q3.json']);
     console.log(`[desktop quota] q1 deleted → q3 Ready after ${(Date.now() - deletedAt) / 1000} s`);
+    await bed.remove('q2.yaml');
+    await bed.remove('q3.yaml');
+    await waitFor('q2, q3 gone', () => !bed.desktop('q2') && !bed.desktop('q3'), 60_000);
+  }, 300_000);
+
+  it('a Desktop its class refuses gets no finalizer and nothing runs: Failed, Ready=False ClassRefused naming the class, Stalled', async () => {
+    await bed.write('refused.yaml', [
+      bed.desktopManifest('refused', { className: 'desktops', image: 'windows', ttlSeconds: 3600 }),
+      bed.desktopManifest('noad', { className: 'desktops', adJoin: true, ttlSeconds: 3600 }),
+    ]);
+    for (const [name, message] of [['refused', 'MachineClass "desktops" has no image "windows"'], ['noad', 'MachineClass "desktops" defines no AD join']] as const) {
+      const failed = await waitFor(`${name} Failed`, inPhase(name, 'Failed'), 30_000);
+      expect(readyCondition(failed)).toMatchObject({ status: 'False', reason: 'ClassRefused', message: expect.stringContaining(message), observedGeneration: failed.metadata.generation });
+      expect(status(failed).conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True' });
+      expect(failed.metadata.finalizers ?? []).toEqual([]);
+      expect(status(failed).lastTerraformRun).toBeUndefined();
+      expect(status(failed).lastAnsibleRun).toBeUndefined();
+    }
+    expect(await bed.machines()).toEqual([]);
+    await bed.remove('refused.yaml');
+    await waitFor('refused gone', () => !bed.desktop('refused') && !bed.desktop('noad'), 30_000);
+  }, 120_000);
+
+  it('a Desktop naming its class without sshKeySecretRef is configured with a key Orion generates; the key goes with the Desktop', async () => {
+    const manifest = bed.desktopManifest('gen', { className: 'desktops', ttlSeconds: 3600, idleTimeoutSeconds: 3600 }) as { spec: Record<string, unknown> };
+    delete manifest.spec.sshKeySecretRef;
+    await bed.write('gen.yaml', [manifest]);
+    const desk = await waitFor('gen Ready', ready('gen'), 120_000);
+    expect(status(desk).hypervisor).toBe('local');
+    await expectConfigured(WORKER.gen as number, 'alice');
+    // The key pair is kept where generated credentials are (0600), and only its public half reached the machine.
+    const credentials = join(bed.state, 'credentials', 'desktop', 'default', 'gen');
+    const kept = await readdir(credentials);
+    expect(kept).toContain('ssh-key-password');
+    const authorized = await (bed.workers[WORKER.gen as number] as (typeof bed.workers)[number]).exec(['cat', '/root/.ssh/authorized_keys']);
+    expect(authorized.stdout).toMatch(/^ssh-ed25519 \S+ orion-generated$/m);
+    await bed.remove('gen.yaml');
+    await waitFor('gen gone', () => !bed.desktop('gen'), 60_000);
+    expect(await readdir(credentials).catch(() => [])).not.toContain('ssh-key-password');
+    expect(await bed.machines()).toEqual([]);
   }, 300_000);
 });
 

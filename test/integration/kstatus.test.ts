@@ -14,7 +14,7 @@ import { getCondition } from '../../src/api/conditions.js';
 import type { Condition, KindName, Resource } from '../../src/api/types.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
-import { DesktopBed, STANDIN_MODULE, standInRenderer } from '../harness/desktop-standin.js';
+import { DesktopBed, STANDIN_IMAGE, STANDIN_MODULE, standInRenderer } from '../harness/desktop-standin.js';
 import { KubeBed, NAMESPACE, waitFor } from '../harness/kube-bed.js';
 import { ensureKstatus, kstatus, type KstatusVerdict } from '../harness/kstatus.js';
 import { hypervisorManifest, machineClassManifest } from '../harness/manifest-files.js';
@@ -146,12 +146,12 @@ describe('kstatus (Flux) on every kind, in every state, as Orion writes them to 
       bed.rentalClassManifest('broken', { playbooks: { create: 'no_such_playbook' } }),
       bed.rentalManifest('r-bad', { className: 'broken' }),
       hypervisorManifest('local', { type: 'libvirt', libvirt: { uri: virt.uri, pool: virt.pool, network: virt.network, domainType: 'qemu' } }),
-      // Its "host" image is a file outside the allowed image directories: a Lab naming it is refused for good.
-      machineClassManifest('machines', 'local', { images: [{ name: 'host', path: '/etc/hostname' }] }, true),
+      // Its "host" image is a file outside the allowed image directories: a Lab or Desktop naming it is refused for good.
+      machineClassManifest('machines', 'local', { images: [{ name: 'host', path: '/etc/hostname' }, { name: STANDIN_IMAGE, volume: 'debian-12-xfce.qcow2' }], desktop: {} }, true),
       lab('l-ok', {}),
       lab('l-bad', { image: 'host' }),
       machines.desktopManifest('d-ok', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 }),
-      machines.desktopManifest('d-bad', { template: '/etc/hostname' }),
+      machines.desktopManifest('d-bad', { image: 'host' }),
     ]);
     await waitFor('n-ok Alive', ready('Node', 'n-ok'), 60_000);
     await bed.apply([playbookRun('p-ok', 'base'), playbookRun('p-bad', 'create_user')]);

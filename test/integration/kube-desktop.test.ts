@@ -12,7 +12,7 @@ import type { DesktopResource } from '../../src/api/types.js';
 import { defaultPlaybookDir } from '../../src/exec/ansible/playbooks.js';
 import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { STATE_OF_LABEL } from '../../src/kube/state-secrets.js';
-import { DesktopBed, STANDIN_MODULE, standInRenderer } from '../harness/desktop-standin.js';
+import { DesktopBed, STANDIN_CLASS, STANDIN_MODULE, standInClasses, standInRenderer } from '../harness/desktop-standin.js';
 import { KubeBed, NAMESPACE } from '../harness/kube-bed.js';
 import { ensureTofu } from '../harness/tofu.js';
 
@@ -44,7 +44,7 @@ describe('a Desktop in Kubernetes mode with a generated RDP password', () => {
       kind: 'Secret',
       metadata: { name: 'desktop-key' },
       stringData: { privateKey: machines.key.privateKey, publicKey: machines.key.publicKey },
-    }]);
+    }, ...standInClasses()]);
     await kube.startOrion({
       listen: LISTEN,
       terraform: tools.tofu,
@@ -70,11 +70,12 @@ describe('a Desktop in Kubernetes mode with a generated RDP password', () => {
   const secrets = async (selector: string): Promise<SecretJson[]> =>
     (JSON.parse(await kube.mustKubectl(['get', 'secrets', '-n', NAMESPACE, '-l', selector, '-o', 'json'])) as { items: SecretJson[] }).items;
 
-  it('is Ready with status.rdp naming the generated password Secret, which the machine accepts', async () => {
-    await kube.apply([machines.desktopManifest('d1', { ttlSeconds: 3600, idleTimeoutSeconds: 3600 })]);
+  it('naming a cluster-scoped MachineClass, is Ready with status.rdp naming the generated password Secret, which the machine accepts', async () => {
+    await kube.apply([machines.desktopManifest('d1', { className: STANDIN_CLASS, ttlSeconds: 3600, idleTimeoutSeconds: 3600 })]);
     const wait = await kube.kubectl(['wait', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=300s', 'desktop/d1']);
     expect(wait.exitCode, wait.stderr).toBe(0);
     const desktop = (await kube.getJson<DesktopResource>('desktop', 'd1')) as DesktopResource;
+    expect(desktop.status?.hypervisor).toBe('local');
     expect(desktop.status?.rdp).toEqual({ host: '127.0.0.1', port: 3389, user: 'alice', passwordSecretRef: { name: 'd1-rdp', key: 'password' } });
 
     const [secret] = (await secrets('orion.lab/generated-for=desktop.d1'));

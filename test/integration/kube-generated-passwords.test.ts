@@ -22,7 +22,7 @@ describe('KubeGeneratedPasswords on a real kube-apiserver', () => {
     apiVersion: 'orion.lab/v1alpha1',
     kind: 'Desktop',
     metadata: { name },
-    spec: { user: 'alice', provider: { type: 'libvirt' }, template: 'debian-12-xfce.qcow2', sshKeySecretRef: { name: 'desktop-key' } },
+    spec: { user: 'alice', image: 'xfce', sshKeySecretRef: { name: 'desktop-key' } },
   });
 
   beforeAll(async () => {

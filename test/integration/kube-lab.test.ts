@@ -135,11 +135,13 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     expect(await stateSecrets()).toEqual([]);
   }, 400_000);
 
-  it('a tenant ServiceAccount with the example role may create a Lab, but not a MachineClass or a Hypervisor: 403 from the API server', async () => {
+  it('a tenant ServiceAccount with the example role may create a Lab or a Desktop, but not a MachineClass or a Hypervisor: 403 from the API server', async () => {
     const asStudent = await bed.tenantKubectl('student');
 
     const ownLab = await asStudent(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], JSON.stringify({ ...labManifest(), metadata: { name: 'mine' } }));
     expect(ownLab.exitCode, ownLab.stderr).toBe(0);
+    const ownDesktop = await asStudent(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], JSON.stringify({ apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name: 'mine' }, spec: { user: 'student', image: 'debian' } }));
+    expect(ownDesktop.exitCode, ownDesktop.stderr).toBe(0);
     const evil = [
       ['hypervisors', hypervisorManifest('evil', { type: 'libvirt', libvirt: { uri: 'qemu+ssh://attacker.example/system' } })],
       ['machineclasses', machineClassManifest('evil', 'local', { images: [{ name: 'disk', volume: `${NAMESPACE}.k1.web-0.qcow2` }] }, true)],
@@ -153,5 +155,9 @@ describe('a Lab in Kubernetes mode (kube-apiserver, OpenTofu, libvirtd)', () => 
     }
     const patched = await asStudent(['patch', 'machineclasses.orion.lab', 'local', '--type=merge', '-p', '{"spec":{"limits":{"machines":50}}}'], '');
     expect(patched.stderr).toMatch(/forbidden/i);
+    // Nor point the class's home share at a server of theirs (pam_mount would send users' passwords there).
+    const share = await asStudent(['patch', 'machineclasses.orion.lab', 'local', '--type=merge', '-p', '{"spec":{"desktop":{"pamMount":{"server":"attacker.example","share":"x"}}}}'], '');
+    expect(share.exitCode).not.toBe(0);
+    expect(share.stderr).toMatch(/forbidden/i);
   });
 });

@@ -15,7 +15,7 @@ import { AnsibleRunner } from '../../src/exec/ansible/runner.js';
 import { TerraformRunner } from '../../src/exec/terraform/runner.js';
 import { generateClientKeyPair, SshWorker } from '../../src/dataplane/workers.js';
 import { waitFor } from '../harness/cluster.js';
-import { STANDIN_MODULE, STANDIN_MODULE_TF, standInRenderer } from '../harness/desktop-standin.js';
+import { STANDIN_MODULE, STANDIN_MODULE_TF, authorizeOnWorker, standInClasses, standInRenderer } from '../harness/desktop-standin.js';
 import { writeManifestFile } from '../harness/manifest-files.js';
 import { PortalBed } from '../harness/portal-bed.js';
 import { ensureTofu } from '../harness/tofu.js';
@@ -51,12 +51,12 @@ describe('the seeds\' curl commands, verbatim (real curl, OpenTofu, Ansible, ssh
       basePort: 24200,
       orion: {
         desktop: parts.controller,
-        portal: { desktopPresetFile: parts.preset, allowedHosts: ['10.0.0.7'], sessionWaitSeconds: 300 },
+        portal: { allowedHosts: ['10.0.0.7'], sessionWaitSeconds: 300 },
       },
     });
-    await writeManifestFile(bed.manifests, 'desktop-key.yaml', [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'desktop-key' }, stringData: { privateKey: parts.key.privateKey, publicKey: parts.key.publicKey } },
-    ]);
+    // The admin's default MachineClass offers desktops: the session route uses it and its first image, and the
+    // Desktop's key is the one Orion generates for it (the stand-in authorizes it as cloud-init would).
+    await writeManifestFile(bed.manifests, 'desktop-classes.yaml', standInClasses({ maxTtlSeconds: 28800 }));
     await waitFor('2 Alive nodes', () => bed.list<NodeResource>('Node').filter((n) => n.status?.health === 'Alive').length === 2, 60_000);
     for (const [name, admin] of [['testuser', false], ['ops', true]] as const) homes[name] = await curlHome(root, name, await bed.token(name, admin), bed.url);
   }, 600_000);
@@ -133,7 +133,7 @@ async function curlHome(root: string, name: string, token: string, url: string):
   return home;
 }
 
-/** The pieces of test/harness/desktop-standin.ts for Orion's own Desktop controller: module, runners, preset. */
+/** The pieces of test/harness/desktop-standin.ts for Orion's own Desktop controller: module, runners. */
 async function desktopStandIn(root: string) {
   const modules = join(root, 'modules');
   const records = join(root, 'machines');
@@ -147,22 +147,13 @@ async function desktopStandIn(root: string) {
   const worker = new SshWorker({ name: 'desktop-vm', port: DESKTOP_PORT, dir: join(root, 'desktop-vm'), authorizedKeys: [key.publicKey] });
   const [tools] = await Promise.all([ensureTofu('core'), worker.start()]);
   await worker.exec(['sh', '-c', 'touch /run/utmp && chmod 664 /run/utmp']);
-  const preset = join(root, 'desktop-preset.yaml');
-  await writeFile(preset, [
-    'spec:',
-    '  provider: { type: libvirt }',
-    '  template: debian-12-xfce.qcow2',
-    '  sshKeySecretRef: { name: desktop-key }',
-    'maxTtlSeconds: 28800',
-    '',
-  ].join('\n'));
   const state = join(root, 'desktop-state');
   const controller = {
     terraform: await TerraformRunner.create({ stateRoot: join(state, 'terraform'), binary: tools.tofu, env: tools.env }),
     ansible: new AnsibleRunner({ playbookDirs: [defaultPlaybookDir()], runsDir: join(state, 'runs'), ansiblePlaybook: wrapper }),
     modulesDir: modules,
-    machineModule: { name: STANDIN_MODULE, render: standInRenderer(records, () => DESKTOP_PORT) },
+    machineModule: { name: STANDIN_MODULE, render: standInRenderer(records, () => DESKTOP_PORT, (_d, publicKey) => authorizeOnWorker(worker, publicKey)) },
     pollMs: 300,
   };
-  return { worker, key, preset, controller };
+  return { worker, key, controller };
 }

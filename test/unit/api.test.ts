@@ -38,7 +38,7 @@ const desktop = (spec: Record<string, unknown> = {}): unknown => ({
   apiVersion: API,
   kind: 'Desktop',
   metadata: { name: 'bob-desk' },
-  spec: { user: 'bob', provider: { type: 'proxmox', proxmox: { endpoint: 'https://pve:8006', node: 'pve1', tokenSecretRef: { name: 'pve' } } }, template: 'xfce', ...spec },
+  spec: { user: 'bob', className: 'desktops', image: 'xfce', ...spec },
 });
 
 /** The errors of an invalid document (fails the test if the document is valid). */
@@ -107,10 +107,23 @@ describe('validateManifest: valid examples get their defaults', () => {
     valid(lab({ count: 1 }));
   });
 
-  it('Desktop: TTL, idle timeout and Proxmox defaults', () => {
+  it('Desktop: TTL and idle timeout defaults; the class\'s desktop playbook and home share defaults', () => {
     const spec = valid(desktop()).spec;
     expect(spec).toMatchObject({ ttlSeconds: 28800, idleTimeoutSeconds: 3600, warningSeconds: 300 });
-    expect((spec.provider as { proxmox: unknown }).proxmox).toMatchObject({ tlsInsecure: false, storage: 'local-lvm', bridge: 'vmbr0' });
+    const klass = valid({ apiVersion: API, kind: 'MachineClass', metadata: { name: 'desktops' }, spec: { hypervisor: 'pve', desktop: { pamMount: { server: 'files', share: 'home' } } } }).spec;
+    expect(klass.desktop).toEqual({ playbook: 'desktop', pamMount: { server: 'files', share: 'home', mountpoint: '~/share' } });
+  });
+
+  it('a Desktop may no longer name a provider or a template, nor carry the AD join or the home share itself', () => {
+    const errors = errorsOf(desktop({ provider: { type: 'libvirt' }, template: 'xfce' }));
+    expect(errors).toEqual(expect.arrayContaining([
+      { field: 'spec.provider', path: ['spec', 'provider'], message: expect.stringContaining('name a MachineClass in spec.className') },
+      { field: 'spec.template', path: ['spec', 'template'], message: expect.stringContaining('one of its images in spec.image') },
+    ]));
+    const objects = errorsOf(desktop({ adJoin: { domain: 'ad.lan', credentialsSecretRef: { name: 'x' } }, pamMount: { server: 'evil.example', share: 's' } }));
+    expect(objects.map((e) => e.field)).toEqual(expect.arrayContaining(['spec.adJoin', 'spec.pamMount']));
+    expect(objects.find((e) => e.field === 'spec.pamMount')?.message).toMatch(/boolean/);
+    expect(errorsOf(desktop({ image: '/var/lib/libvirt/images/other-lab.qcow2' })).map((e) => e.field)).toEqual(['spec.image']);
   });
 
   it('drops status from a manifest and does not modify its input', () => {

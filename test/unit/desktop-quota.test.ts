@@ -7,7 +7,7 @@ function desktop(name: string, user: string, phase?: string, admitted?: boolean,
     apiVersion: 'orion.lab/v1alpha1',
     kind: 'Desktop',
     metadata: { name, namespace: 'default', uid: name, generation: 1, resourceVersion: '1', creationTimestamp: created },
-    spec: { user, provider: { type: 'libvirt' }, template: 't' },
+    spec: { user, image: 't' },
     status: {
       ...(phase ? { phase } : {}),
       ...(admitted !== undefined ? { conditions: [{ type: 'Admitted', status: admitted ? 'True' : 'False', reason: 'x' }] } : {}),

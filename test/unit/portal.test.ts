@@ -75,13 +75,15 @@ describe('admission of a tenant body (folder mode)', async () => {
     expect((admitted.spec as { user: string }).user).toBe('dana');
   });
 
-  it('holds Desktops to the admin\'s preset and Labs to the fields a tenant may set (the class rules follow, machine-classes.ts)', () => {
-    expect(() => admit({ spec: {} }, { ...ctx, kind: 'Desktop' })).toThrow(/no desktop preset/);
-    const withPreset = { ...policy, desktop: { spec: { provider: { type: 'libvirt' }, template: 't.qcow2' }, maxTtlSeconds: 3600 } };
-    expect(() => admit({ spec: { provider: { type: 'proxmox' } } }, { ...ctx, kind: 'Desktop', policy: withPreset })).toThrow(/spec\.provider is chosen by the admin/);
-    expect(() => admit({ spec: { ttlSeconds: 7200 } }, { ...ctx, kind: 'Desktop', policy: withPreset })).toThrow(/at most 3600/);
-    const desktop = admit({ spec: { ttlSeconds: 600 } }, { ...ctx, kind: 'Desktop', policy: withPreset });
-    expect(desktop.spec).toMatchObject({ user: 'dana', template: 't.qcow2', ttlSeconds: 600 });
+  it('holds Desktops and Labs to the fields a tenant may set (the class rules follow, desktop-classes.ts, machine-classes.ts)', () => {
+    const desk = (spec: object) => admit({ spec }, { ...ctx, kind: 'Desktop' });
+    expect(() => desk({ image: 'xfce', provider: { type: 'proxmox' } })).toThrow(/the Desktop is invalid: spec\.provider removed: .*name a MachineClass/);
+    expect(() => desk({ image: 'xfce', template: 't.qcow2' })).toThrow(/spec\.template removed/);
+    expect(() => desk({ image: 'xfce', passwordSecretRef: { name: 'admin-pw' } })).toThrow(/spec\.passwordSecretRef is not for tenants/);
+    expect(() => desk({ image: 'xfce', sshKeySecretRef: { name: 'admin-key' } })).toThrow(/spec\.sshKeySecretRef is not for tenants/);
+    expect(() => desk({ image: 'xfce', pamMount: { server: 'evil.example', share: 's' } })).toThrow(/spec\.pamMount/);
+    const desktop = desk({ className: 'desktops', image: 'xfce', ttlSeconds: 600, adJoin: true });
+    expect(desktop.spec).toMatchObject({ user: 'dana', className: 'desktops', image: 'xfce', ttlSeconds: 600, adJoin: true });
     const lab = (machine: object, spec: object = {}) => admit({ spec: { machines: [{ name: 'vm', ...machine }], ...spec } }, { ...ctx, kind: 'Lab' });
     expect(() => lab({ image: '/etc/shadow' })).toThrow(/the Lab is invalid: spec\.machines\[0\]\.image/);
     expect(() => lab({ userData: '#cloud-config' })).toThrow(/userData is not for tenants/);

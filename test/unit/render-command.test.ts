@@ -25,7 +25,11 @@ const CLASSES = [
   { apiVersion: 'orion.lab/v1alpha1', kind: 'MachineClass', metadata: { name: 'pve' }, spec: { hypervisor: 'pve', images: [{ name: 'debian-12', template: 'debian-12' }], playbooks: ['lab-base'] } },
   {
     apiVersion: 'orion.lab/v1alpha1', kind: 'MachineClass', metadata: { name: 'local', annotations: { 'orion.lab/default-class': 'true' } },
-    spec: { hypervisor: 'local', images: [{ name: 'base', volume: 'base.qcow2' }, { name: 'host', path: '/etc/hostname' }] },
+    spec: {
+      hypervisor: 'local',
+      images: [{ name: 'base', volume: 'base.qcow2' }, { name: 'host', path: '/etc/hostname' }, { name: 'xfce', volume: 'debian-12-xfce' }],
+      desktop: { adJoin: { domain: 'proto.lan', credentialsSecretRef: { name: 'ad' } } },
+    },
   },
 ];
 
@@ -50,7 +54,7 @@ describe('orion render', () => {
     }, ...CLASSES]);
     write('desktop.yaml', [{
       apiVersion: 'orion.lab/v1alpha1', kind: 'Desktop', metadata: { name: 'tom' },
-      spec: { user: 'tom', provider: { type: 'libvirt' }, template: 'debian-12-xfce', sshKeySecretRef: { name: 'key' }, adJoin: { domain: 'proto.lan', credentialsSecretRef: { name: 'ad' } } },
+      spec: { user: 'tom', image: 'xfce', sshKeySecretRef: { name: 'key' }, adJoin: true },
     }]);
     write('node.yaml', [{ apiVersion: 'orion.lab/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: { address: '10.0.0.1', secretRef: { name: 'key' } } }]);
 
@@ -97,7 +101,7 @@ describe('orion render', () => {
     const report = await renderCommand([dir]);
     expect(report.errors).toEqual([
       'Lab default/outside: machine "m": image "/etc/hostname" is outside the allowed image directories (none configured)',
-      'Lab default/unoffered: MachineClass "local" has no image "other" (machine "m"); its images: "base", "host"',
+      'Lab default/unoffered: MachineClass "local" has no image "other" (machine "m"); its images: "base", "host", "xfce"',
     ]);
     expect(report.text.split('\n')[0]).toBe('# Lab default/ok: main.tf.json');
     // An allowed directory (as orion run --image-dir) makes it renderable.

@@ -5,7 +5,7 @@
 // never in main.tf.json), or the Ansible vars file tagged !unsafe — never as a template.
 import { describe, expect, it } from 'vitest';
 import { parseDocument, visit } from 'yaml';
-import { desktopLabSpec, desktopPlaybookVars } from '../../controllers/desktop/machine.js';
+import { desktopView } from '../../controllers/desktop/machine.js';
 import { labView, type LabClasses } from '../../controllers/lab/view.js';
 import { renderMachineModule } from '../../controllers/machine/render.js';
 import type { DesktopResource, HypervisorResource, LabResource, MachineClassResource } from '../../src/api/types.js';
@@ -43,6 +43,8 @@ interface Field {
   /** What the Lab is resolved with, besides the object under test: its class's and hypervisor's specs. */
   classSpec?: Record<string, unknown>;
   hypervisorSpec?: Record<string, unknown>;
+  /** A class field that reaches a Desktop's machine or playbook (resolved through a Desktop rather than a Lab). */
+  desktop?: boolean;
 }
 
 /** A kernel command line's words, as canonicalCmdline keeps them: key and value of key=value, the others whole. */
@@ -56,7 +58,12 @@ const labOf = (over: Record<string, unknown> = {}, spec: Record<string, unknown>
 const classOf = (image: Record<string, unknown>) => ({ hypervisor: 'hv', images: [{ name: 'img', ...image }], playbooks: ['lab-base'] });
 const VOLUME_CLASS = classOf({ volume: 'base.qcow2' });
 const TEMPLATE_CLASS = classOf({ template: 'debian' });
-const desktop = (over: Record<string, unknown>) => ({ user: 'tom', provider: { type: 'libvirt' }, template: 'xfce', ...over });
+// A Desktop names a class and an image name; its AD join and home share are the class's (spec.desktop).
+const desktop = (over: Record<string, unknown>) => ({ user: 'tom', image: 'img', adJoin: true, pamMount: true, ...over });
+const desktopClassOf = (terms: Record<string, unknown>) => ({
+  ...VOLUME_CLASS,
+  desktop: { adJoin: { domain: 'ad.lan', credentialsSecretRef: { name: 'ad' } }, pamMount: { server: 'files.lan', share: 's' }, ...terms },
+});
 
 const FIELDS: Field[] = [
   { kind: 'Lab', field: 'spec.machines[0].userData', target: 'terraform', set: (v) => labOf({ userData: v }) },
@@ -77,13 +84,13 @@ const FIELDS: Field[] = [
   { kind: 'Hypervisor', field: 'spec.proxmox.storage', target: 'terraform', set: (v) => proxmox({ storage: v }), classSpec: TEMPLATE_CLASS },
   { kind: 'Hypervisor', field: 'spec.proxmox.endpoint', target: 'terraform', set: (v) => proxmox({ endpoint: v }), classSpec: TEMPLATE_CLASS },
   { kind: 'Hypervisor', field: 'spec.proxmox.bridge', target: 'terraform', set: (v) => proxmox({ bridge: v }), classSpec: TEMPLATE_CLASS },
-  { kind: 'Desktop', field: 'spec.template', target: 'terraform', set: (v) => desktop({ template: v }) },
   { kind: 'Desktop', field: 'spec.user', target: 'ansible', set: (v) => desktop({ user: v }) },
-  { kind: 'Desktop', field: 'spec.adJoin.ouPath', target: 'ansible', set: (v) => desktop({ adJoin: { domain: 'ad.lan', ouPath: v, credentialsSecretRef: { name: 'ad' } } }) },
-  { kind: 'Desktop', field: 'spec.adJoin.domain', target: 'ansible', set: (v) => desktop({ adJoin: { domain: v, credentialsSecretRef: { name: 'ad' } } }) },
-  { kind: 'Desktop', field: 'spec.pamMount.server', target: 'ansible', set: (v) => desktop({ pamMount: { server: v, share: 's' } }) },
-  { kind: 'Desktop', field: 'spec.pamMount.mountpoint', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: 's', mountpoint: v } }) },
-  { kind: 'Desktop', field: 'spec.pamMount.share', target: 'ansible', set: (v) => desktop({ pamMount: { server: 'files.lan', share: v } }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.images[0].volume', target: 'terraform', set: (v) => ({ ...desktopClassOf({}), images: [{ name: 'img', volume: v }] }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.desktop.adJoin.ouPath', target: 'ansible', set: (v) => desktopClassOf({ adJoin: { domain: 'ad.lan', ouPath: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.desktop.adJoin.domain', target: 'ansible', set: (v) => desktopClassOf({ adJoin: { domain: v, credentialsSecretRef: { name: 'ad' } } }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.desktop.pamMount.server', target: 'ansible', set: (v) => desktopClassOf({ pamMount: { server: v, share: 's' } }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.desktop.pamMount.mountpoint', target: 'ansible', set: (v) => desktopClassOf({ pamMount: { server: 'files.lan', share: 's', mountpoint: v } }) },
+  { kind: 'MachineClass', desktop: true, field: 'spec.desktop.pamMount.share', target: 'ansible', set: (v) => desktopClassOf({ pamMount: { server: 'files.lan', share: v } }) },
 ];
 
 const escaped = (value: string): string => JSON.stringify(value).slice(1, -1);
@@ -111,11 +118,19 @@ function labWorld(f: Field, obj: unknown): LabClasses & { lab: LabResource } {
   return { lab, machineClasses: () => [named], hypervisors: () => [{ ...hv, metadata: { ...hv.metadata, name: 'hv' } }], secretNamespace: 'default' };
 }
 
+/** The Desktop, its class and hypervisor: the object under test in its place, fixtures for the rest. */
+function desktopWorld(f: Field, obj: unknown): LabClasses & { desktop: DesktopResource } {
+  const desk = f.kind === 'Desktop' ? (obj as DesktopResource) : fixture<DesktopResource>('Desktop', 'x', desktop({}));
+  const world = labWorld({ ...f, classSpec: f.classSpec ?? desktopClassOf({}) }, f.kind === 'Desktop' ? fixture<LabResource>('Lab', 'x', labOf()) : obj);
+  return { ...world, desktop: desk };
+}
+
 /** The root module's files as the pipeline renders them for the object. */
 function terraformFiles(f: Field, obj: unknown): Record<string, string> {
   let spec: MachineSpec;
-  if (f.kind === 'Desktop') {
-    spec = desktopLabSpec(obj as DesktopResource, 'root', 'ssh-ed25519 AAAA k');
+  if (f.kind === 'Desktop' || f.desktop) {
+    const world = desktopWorld(f, obj);
+    spec = desktopView('root', world).machineSpec(world.desktop, 'ssh-ed25519 AAAA k');
   } else {
     const world = labWorld(f, obj);
     spec = labView(world).machineSpec(world.lab);
@@ -126,8 +141,11 @@ function terraformFiles(f: Field, obj: unknown): Record<string, string> {
 
 /** The Ansible vars file the runner writes for the object's playbook. */
 function ansibleVarsFile(f: Field, obj: unknown): string {
-  if (f.kind === 'Desktop') {
-    return unsafeVarsYaml(desktopPlaybookVars(obj as DesktopResource, { rdpPassword: 'pw', adCredentials: { username: 'svc', password: 'pw' } }));
+  if (f.kind === 'Desktop' || f.desktop) {
+    const world = desktopWorld(f, obj);
+    const view = desktopView('root', world);
+    const run = view.playbook(world.desktop, view.machineSpec(world.desktop), { rdpPassword: 'pw', adCredentials: { username: 'svc', password: 'pw' } });
+    return unsafeVarsYaml({ ...run?.vars, ...run?.identity });
   }
   const world = labWorld(f, obj);
   const view = labView(world);

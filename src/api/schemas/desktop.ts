@@ -1,45 +1,35 @@
 // Desktop: an ephemeral remote desktop (XFCE + XRDP, optional AD join) for one user.
 import { conditionsSchema, dateTime, runSummarySchema, secretRefSchema, tenantLoginSchema } from './common.js';
-import { machineSizeProperties, machineStatusSchema, providerSchema } from './provider.js';
+import { DNS_LABEL } from '../../base/names.js';
+import { machineSizeProperties, machineStatusSchema } from './provider.js';
 
 export const DESKTOP_PHASES = [
   'Pending', 'Provisioning', 'Configuring', 'Ready', 'Expiring', 'Expired', 'Failed', 'Deleting',
 ] as const;
 
+const RETIRED_BY_CLASS = 'removed: the hypervisor and images of a Desktop are the admin\'s; name a MachineClass in spec.className (or leave it out for the default class) and one of its images in spec.image';
+
 export const desktopSpecSchema = {
   type: 'object',
-  required: ['user', 'provider', 'template'],
+  required: ['user', 'image'],
   additionalProperties: false,
   properties: {
     user: tenantLoginSchema,
-    provider: providerSchema,
-    template: { type: 'string', minLength: 1, maxLength: 1024, description: 'Image (libvirt) or template (Proxmox).' },
+    className: {
+      type: 'string',
+      pattern: DNS_LABEL,
+      maxLength: 63,
+      description: 'The MachineClass (the admin\'s hypervisor, images, limits, AD join and home share); the default class when left out.',
+    },
+    image: { type: 'string', pattern: DNS_LABEL, maxLength: 63, description: 'The name of one of the class\'s images.' },
     ...machineSizeProperties,
-    sshKeySecretRef: secretRefSchema,
+    sshKeySecretRef: { ...secretRefSchema, description: 'Secret with the `privateKey` Orion logs in with; left out, Orion generates a key pair owned by the Desktop.' },
     passwordSecretRef: { ...secretRefSchema, description: 'Secret with the RDP `password` of the user.' },
     ttlSeconds: { type: 'integer', minimum: 60, maximum: 2592000, default: 28800 },
     idleTimeoutSeconds: { type: 'integer', minimum: 60, maximum: 604800, default: 3600 },
     warningSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 300 },
-    adJoin: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['domain', 'credentialsSecretRef'],
-      properties: {
-        domain: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', maxLength: 253 },
-        ouPath: { type: 'string', maxLength: 512 },
-        credentialsSecretRef: { ...secretRefSchema, description: 'Secret with `username` and `password`.' },
-      },
-    },
-    pamMount: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['server', 'share'],
-      properties: {
-        server: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', maxLength: 253 },
-        share: { type: 'string', pattern: '^[A-Za-z0-9_$ .-]{1,80}$' },
-        mountpoint: { type: 'string', pattern: '^[A-Za-z0-9_./~-]{1,200}$', default: '~/share' },
-      },
-    },
+    adJoin: { type: 'boolean', description: 'Join the class\'s AD domain (a boolean: the domain and join account are the class\'s).' },
+    pamMount: { type: 'boolean', description: 'Mount the class\'s home share at login (a boolean: the server and share are the class\'s).' },
   },
 } as const;
 
@@ -67,6 +57,7 @@ export const desktopStatusSchema = {
       },
     },
     machine: machineStatusSchema,
+    hypervisor: { type: 'string', description: 'The Hypervisor the machine was made on: a delete destroys it there, whatever became of the class.' },
     expiresAt: dateTime,
     lastActivityAt: dateTime,
     idleSince: dateTime,
@@ -92,10 +83,12 @@ export const desktopKind = {
   singular: 'desktop',
   shortNames: ['desk'],
   specSchema: desktopSpecSchema,
+  retiredFields: { provider: RETIRED_BY_CLASS, template: RETIRED_BY_CLASS },
   statusSchema: desktopStatusSchema,
   printerColumns: [
     { name: 'User', type: 'string', jsonPath: '.spec.user' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Hypervisor', type: 'string', jsonPath: '.status.hypervisor' },
     { name: 'RDP', type: 'string', jsonPath: '.status.rdp.host' },
     { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt' },
   ],

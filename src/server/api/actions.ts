@@ -1,5 +1,5 @@
 // The few actions people need beyond create and delete, as changes of the object that the controllers carry out:
-// extend a Desktop (a longer spec.ttlSeconds, within the admin's limit) or a Rental that has a TTL, power a Lab on or off (spec.powerState)
+// extend a Desktop (a longer spec.ttlSeconds, within its MachineClass's longest) or a Rental that has a TTL, power a Lab on or off (spec.powerState)
 // and restart it (the orion.lab/restartedAt annotation, as `kubectl rollout restart` does).
 import { Router } from 'express';
 import type { DesktopResource, LabResource, RentalResource, Resource } from '../../api/types.js';
@@ -7,6 +7,7 @@ import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
 import { API_PREFIX, authorize, fromStoreError, objectPath, recordWrite, view, visibleObject, watchLinks, type Portal } from './context.js';
+import { desktopMaxTtl } from './desktop-classes.js';
 import { param } from './resources.js';
 
 export const RESTARTED_AT = 'orion.lab/restartedAt';
@@ -22,7 +23,8 @@ export function actionRoutes(portal: Portal): Router {
     const seconds = extendSeconds(req.body);
     const desktop = await target<DesktopResource>(portal, identity, 'Desktop', param(req, 'namespace'), param(req, 'name'));
     const ttl = desktop.spec.ttlSeconds + seconds;
-    const limit = portal.access.mode === 'folder' && !identity.admin ? portal.policy.desktop?.maxTtlSeconds ?? MAX_TTL_SECONDS : MAX_TTL_SECONDS;
+    // Within the class's longest life for everyone but admins (the controller would refuse it: ClassTerms=False).
+    const limit = identity.admin ? MAX_TTL_SECONDS : desktopMaxTtl(portal.store, desktop) ?? MAX_TTL_SECONDS;
     if (ttl > limit) throw new ApiProblem(403, `limit: a desktop lives at most ${limit} s in all; it has ${desktop.spec.ttlSeconds} s`);
     const updated = await write(portal, identity, { ...desktop, spec: { ...desktop.spec, ttlSeconds: ttl } }, 'Extended', `extended by ${seconds} s`);
     answer(res, portal, identity, updated);

@@ -1,13 +1,15 @@
 // What a request body may say, before anything is created. The body is data: its metadata may carry a name, labels
 // and annotations; the namespace comes from the URL, the owner from the caller's identity, finalizers and status
 // from Orion — a body that sets them is refused with the field named. In folder mode a tenant's spec is held to
-// the portal's policy: their own login as the user, the admin's preset for provider, template and secrets, allowed
-// images and playbooks. (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.) A
-// Rental's playbooks, sudo and longest TTL are its RentalClass's, checked for every Rental (rental-classes.ts).
+// the portal's policy: their own login as the user, and only the fields a tenant may set (no Secret: the folder's are
+// the admin's). (In Kubernetes mode RBAC is the policy: what a person may kubectl apply, they may send.) A Rental's
+// playbooks, sudo and longest TTL are its RentalClass's, a Lab's and a Desktop's terms their MachineClass's, checked
+// for every request (rental-classes.ts, machine-classes.ts, desktop-classes.ts).
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../api/group.js';
 import { DNS_LABEL } from '../../base/names.js';
 import type { KindName } from '../../api/types.js';
+import { desktopKind } from '../../api/schemas/desktop.js';
 import { labKind } from '../../api/schemas/lab.js';
 import { validateManifest } from '../../api/validate.js';
 import type { NewObject } from '../../store/store.js';
@@ -106,7 +108,7 @@ function restrictSpec(spec: Record<string, unknown>, ctx: AdmissionContext): Rec
     case 'Rental':
       return restrictRental(spec, ownLogin(spec, login));
     case 'Desktop':
-      return restrictDesktop(spec, ownLogin(spec, login), ctx.policy);
+      return restrictDesktop(spec, ownLogin(spec, login));
     case 'Lab':
       return restrictLab(spec);
     default:
@@ -126,17 +128,21 @@ function restrictRental(spec: Record<string, unknown>, user: string): Record<str
   return { ...spec, user };
 }
 
-const DESKTOP_TENANT_FIELDS = new Set(['user', 'ttlSeconds', 'idleTimeoutSeconds', 'warningSeconds']);
+const DESKTOP_TENANT_FIELDS = new Set([
+  'user', 'className', 'image', 'cpu', 'memoryMiB', 'diskGiB', 'adJoin', 'pamMount', 'ttlSeconds', 'idleTimeoutSeconds', 'warningSeconds',
+]);
 
-function restrictDesktop(spec: Record<string, unknown>, user: string, policy: PortalPolicy): Record<string, unknown> {
-  const preset = policy.desktop;
-  if (!preset) throw new ApiProblem(403, 'desktops are not offered here: the admin has set no desktop preset (orion run --desktop-preset)');
-  const chosen = Object.keys(spec).find((k) => !DESKTOP_TENANT_FIELDS.has(k));
-  if (chosen) throw bad(`spec.${chosen} is chosen by the admin's desktop preset; a tenant may set ${[...DESKTOP_TENANT_FIELDS].join(', ')}`);
-  if (typeof spec.ttlSeconds === 'number' && spec.ttlSeconds > preset.maxTtlSeconds) {
-    throw bad(`spec.ttlSeconds: at most ${preset.maxTtlSeconds} (the admin's limit)`);
-  }
-  return { ...preset.spec, ...spec, user };
+/**
+ * The fields a folder-mode tenant's Desktop may set (the folder's Secrets are the admin's: no passwordSecretRef or
+ * sshKeySecretRef; Orion generates both). What they name — the class, its image, sizes, TTL, AD and home share — is
+ * held to the class by desktop-classes.ts.
+ */
+function restrictDesktop(spec: Record<string, unknown>, user: string): Record<string, unknown> {
+  // A retired field (provider, template) goes on to validation, whose message says what replaced it.
+  const retired = Object.keys(desktopKind.retiredFields);
+  const chosen = Object.keys(spec).find((k) => !DESKTOP_TENANT_FIELDS.has(k) && !retired.includes(k));
+  if (chosen) throw bad(`spec.${chosen} is not for tenants; a tenant may set ${[...DESKTOP_TENANT_FIELDS].join(', ')}`);
+  return { ...spec, user };
 }
 
 const LAB_TENANT_FIELDS = new Set(['className', 'machines', 'ansible', 'powerState', 'driftDetection']);

@@ -1,16 +1,20 @@
 // GET /api/v1/choices: what the caller may ask for, in one answer, so that the web app's forms offer only that —
 // which kinds are offered, the RentalClasses a Rental may name and the MachineClasses a Lab may name (the admin's,
 // read from the store: tenants never read classes themselves; a MachineClass shows its images, limits and playbooks,
-// never its Hypervisor), sizes and their limits, the longest desktop (the portal's desktop preset, policy.ts), the
+// never its Hypervisor; the classes that offer desktops with their images, limits, AD and home share — never the
+// domain's join account or the file server — and their longest TTL), sizes and their limits, the
 // recipes a job may run, and how much of each quota is used. Admission and the class rules still check every request.
 import { Router } from 'express';
 import { MACHINE_LIMITS } from '../../api/schemas/provider.js';
 import type { KindName } from '../../api/types.js';
 import { identityOf } from '../auth/middleware.js';
 import type { Identity } from '../auth/identity.js';
-import { API_PREFIX, restricted, type Portal } from './context.js';
+import { API_PREFIX, type Portal } from './context.js';
+import { desktopClassChoices } from './desktop-classes.js';
 import { machineClassChoices } from './machine-classes.js';
 import { rentalClassChoices } from './rental-classes.js';
+
+const DESKTOP_MAX_TTL = 2592000; // the Desktop schema's
 
 const SIZES = {
   count: { min: 1, max: MACHINE_LIMITS.count, default: 1 },
@@ -32,12 +36,12 @@ export async function choicesFor(portal: Portal, identity: Identity): Promise<Re
   const { policy } = portal;
   const namespace = policy.namespace;
   const may = (kind: KindName): Promise<boolean> => portal.access.allows(identity, { verb: 'create', kind, namespace }).catch(() => false);
-  const tenant = restricted(portal, identity);
   const quota = (kind: KindName): { limit: number | null; held: number } => ({
     limit: identity.admin ? null : policy.quota(kind) ?? null,
     held: portal.quotas.held(identity, kind),
   });
   const labClasses = machineClassChoices(portal.store);
+  const desktopClasses = desktopClassChoices(portal.store);
   return {
     namespace,
     rental: {
@@ -48,9 +52,11 @@ export async function choicesFor(portal: Portal, identity: Identity): Promise<Re
       classes: rentalClassChoices(portal.store),
     },
     desktop: {
-      offered: (await may('Desktop')) && (!tenant || policy.desktop !== undefined),
+      offered: (await may('Desktop')) && desktopClasses.length > 0,
       ...quota('Desktop'),
-      maxTtlSeconds: policy.desktop?.maxTtlSeconds ?? 8 * 3600,
+      classes: desktopClasses,
+      // The longest any class allows (each class says its own): the schema's when one sets none.
+      maxTtlSeconds: Math.max(0, ...desktopClasses.map((c) => c.maxTtlSeconds ?? DESKTOP_MAX_TTL)),
       extendSeconds: [1800, 3600, 4 * 3600],
     },
     lab: {

@@ -6,7 +6,7 @@
 // with what credentials the machines are made (the Hypervisor is the admin's alone).
 import { DEFAULT_CLASS_ANNOTATION } from '../../api/schemas/rentalclass.js';
 import { isMachineRefusal, machineClassOf, resolveMachineTerms, type MachineTerms } from '../../api/machine-terms.js';
-import type { HypervisorResource, LabResource, LabSpec, MachineClassResource, MachineClassSpec } from '../../api/types.js';
+import type { DesktopResource, HypervisorResource, LabResource, LabSpec, MachineClassResource, MachineClassSpec } from '../../api/types.js';
 import type { Store } from '../../store/store.js';
 import { OWNER_LABEL, isOwner, ownerLabelValue, type Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
@@ -28,18 +28,30 @@ export function machineTermsForRequest(store: Store, spec: LabSpec): MachineTerm
 
 /** Throws a 403 when the person already holds as many Labs of this class as its quota allows. */
 export function checkLabClassQuota(store: Store, identity: Identity, terms: MachineTerms): void {
+  checkMachineClassQuota(store, identity, 'Lab', terms.className, (spec) => spec.quota?.labsPerUser);
+}
+
+/** Throws a 403 when the person already holds as many objects of the kind under this class as `limitOf` its spec allows. */
+export function checkMachineClassQuota(
+  store: Store,
+  identity: Identity,
+  kind: 'Lab' | 'Desktop',
+  className: string,
+  limitOf: (spec: MachineClassSpec) => number | undefined,
+): void {
   if (identity.admin) return;
   const classes = store.list<MachineClassResource>('MachineClass');
-  const limit = classes.find((c) => c.metadata.name === terms.className)?.spec.quota?.labsPerUser;
+  const found = classes.find((c) => c.metadata.name === className);
+  const limit = found ? limitOf(found.spec) : undefined;
   if (limit === undefined) return;
   const label = ownerLabelValue(identity.name);
-  const held = store.list<LabResource>('Lab').filter((l) => {
-    if (l.metadata.deletionTimestamp || l.metadata.labels?.[OWNER_LABEL] !== label || !isOwner(identity, l)) return false;
-    const theirs = machineClassOf(l, classes);
-    return !isMachineRefusal(theirs) && theirs.metadata.name === terms.className;
+  const held = store.list<LabResource | DesktopResource>(kind).filter((o) => {
+    if (o.metadata.deletionTimestamp || o.metadata.labels?.[OWNER_LABEL] !== label || !isOwner(identity, o)) return false;
+    const theirs = machineClassOf(o, classes, kind);
+    return !isMachineRefusal(theirs) && theirs.metadata.name === className;
   }).length;
   if (held >= limit) {
-    throw new ApiProblem(403, `quota: ${identity.name} may hold at most ${limit} Lab(s) of MachineClass "${terms.className}" and holds ${held}; delete one first`, { type: 'https://orion.lab/problems/quota' });
+    throw new ApiProblem(403, `quota: ${identity.name} may hold at most ${limit} ${kind}(s) of MachineClass "${className}" and holds ${held}; delete one first`, { type: 'https://orion.lab/problems/quota' });
   }
 }
 

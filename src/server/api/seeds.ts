@@ -15,6 +15,7 @@ import { authorize, objectPath, visibleObject, watchLinks, type Portal } from '.
 import { RentDesk } from './rent.js';
 import { param } from './resources.js';
 import { sessionView, waitForSession } from './sessions.js';
+import { desktopClassChoices } from './desktop-classes.js';
 import { checkRecipe, createObject, deleteObject } from './writes.js';
 
 export function seedRoutes(portal: Portal): Router {
@@ -61,12 +62,14 @@ function sessionRoutes(router: Router, portal: Portal): void {
       }
     }
     if (!(await portal.access.mayActFor(identity, username))) throw seedProblem(403, `${identity.name} may not create a session for ${username}`);
-    const preset = portal.policy.desktop;
-    if (!preset) throw seedProblem(403, 'desktops are not offered here: the admin has set no desktop preset (orion run --desktop-preset)');
+    // The default MachineClass and its first image (the class's own rules still apply: a 400 names the class).
+    const offer = desktopClassChoices(portal.store).find((c) => c.default);
+    const image = offer?.images[0];
+    if (!offer || !image) throw seedProblem(403, 'desktops are not offered here: the admin\'s default MachineClass offers no desktop image (spec.desktop and spec.images)');
     const desktop = await createObject<DesktopResource>(portal, identity, {
       kind: 'Desktop',
       namespace: ns,
-      body: { metadata: { generateName: 'desktop' }, spec: { ...preset.spec, user: username } },
+      body: { metadata: { generateName: 'desktop' }, spec: { user: username, image } },
       // The session is the user's: theirs to see and destroy, whoever asked for it (the Event names the asker).
       owner: username,
       trusted: true,

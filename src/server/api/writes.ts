@@ -1,11 +1,12 @@
 // The portal's writes, shared by /api/v1 and the seeds' routes: create (admission, quota, the store, an Event
 // naming the actor) and delete (the object goes through its finalizers: the controllers do the work).
 import { isClusterScoped, kindDefinition } from '../../api/kinds.js';
-import type { KindName, LabSpec, PlaybookRunSpec, RentalSpec, Resource } from '../../api/types.js';
+import type { DesktopSpec, KindName, LabSpec, PlaybookRunSpec, RentalSpec, Resource } from '../../api/types.js';
 import type { Identity } from '../auth/identity.js';
 import { ApiProblem } from '../problem.js';
 import { admit } from './admission.js';
 import { authorize, fromStoreError, recordWrite, restricted, visibleObject, type Portal } from './context.js';
+import { checkDesktopClassQuota, desktopTermsForRequest } from './desktop-classes.js';
 import { checkLabClassQuota, machineTermsForRequest } from './machine-classes.js';
 import { checkClassQuota, termsForRequest } from './rental-classes.js';
 
@@ -15,7 +16,7 @@ export interface CreateRequest {
   body: unknown;
   /** Whose object it is when the caller acts for someone (mayActFor checked by the caller): their quota, their owner. */
   owner?: string;
-  /** The spec was built by the portal from the admin's preset, not sent by the caller. */
+  /** The spec was built by the portal (the seeds' routes: the default class and its first image), not sent by the caller. */
   trusted?: boolean;
 }
 
@@ -28,9 +29,11 @@ export async function createObject<T extends Resource>(portal: Portal, identity:
   if (kind === 'PlaybookRun') checkNodes(portal, namespace, admitted.spec as PlaybookRunSpec);
   const terms = kind === 'Rental' ? termsForRequest(portal.store, admitted.spec as RentalSpec) : undefined;
   const labTerms = kind === 'Lab' ? machineTermsForRequest(portal.store, admitted.spec as LabSpec) : undefined;
+  const desktopTerms = kind === 'Desktop' ? desktopTermsForRequest(portal.store, admitted.spec as DesktopSpec) : undefined;
   const created = await portal.quotas.within(holder, kind, () => {
     if (terms) checkClassQuota(portal.store, holder, terms);
     if (labTerms) checkLabClassQuota(portal.store, holder, labTerms);
+    if (desktopTerms) checkDesktopClassQuota(portal.store, holder, desktopTerms);
     return portal.store.create<T>(admitted).catch(fromStoreError);
   });
   await recordWrite(portal, created, identity, 'Created', 'created');

@@ -11,6 +11,8 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DESKTOP_VNC_PORT } from '../../api/desktop-ports.js';
+import type { GeneratedPasswords } from '../../store/generated-passwords.js';
+import { machineKeyOf } from '../../store/machine-keys.js';
 import type { DesktopResource, HypervisorResource, LabResource, MachineClassResource, NodeResource, RentalResource } from '../../api/types.js';
 import { labHypervisor } from '../../api/machine-terms.js';
 import type { ConsoleKeys } from '../../store/console-keys.js';
@@ -36,6 +38,8 @@ export interface DefaultConsoleOptions {
   connector?: Connector;
   /** The Desktop machines' administrative login (the Desktop controller's adminUser; default root). */
   desktopAdminUser?: string;
+  /** Where generated credentials are: the key pair of a Desktop that names no key Secret (machine-keys.ts). */
+  passwords?: GeneratedPasswords;
 }
 
 export function defaultConsoleTargets(options: DefaultConsoleOptions): ConsoleTargets {
@@ -47,7 +51,7 @@ export function defaultConsoleTargets(options: DefaultConsoleOptions): ConsoleTa
     ssh: (obj, target) => labSsh(store, obj as LabResource, target, connector),
     vnc: async (obj, target) => labVnc(store, obj as LabResource, target, connector),
   });
-  targets.register('Desktop', { vnc: (obj) => desktopVnc(store, obj as DesktopResource, options.desktopAdminUser ?? 'root', connector) });
+  targets.register('Desktop', { vnc: (obj) => desktopVnc(store, obj as DesktopResource, { adminUser: options.desktopAdminUser ?? 'root', passwords: options.passwords }, connector) });
   return targets;
 }
 
@@ -108,14 +112,18 @@ function labVnc(store: Store, lab: LabResource, target: ConsoleTarget, connector
 }
 
 /** A Ready Desktop's session screen, through SSH to its machine's loopback. */
-async function desktopVnc(store: Store, desktop: DesktopResource, adminUser: string, connector: Connector): Promise<VncEndpoint> {
+async function desktopVnc(store: Store, desktop: DesktopResource, login: { adminUser: string; passwords: GeneratedPasswords | undefined }, connector: Connector): Promise<VncEndpoint> {
+  const { adminUser } = login;
   const { name, namespace } = desktop.metadata;
   const machine = desktop.status?.machine;
   if (desktop.status?.phase !== 'Ready' || !machine?.address || !machine.hostKey) {
     throw new ConsoleUnavailable(`desktop ${name} is not Ready (${desktop.status?.phase ?? 'Pending'}): no screen yet`);
   }
   const secretName = desktop.spec.sshKeySecretRef?.name;
-  const secret = secretName ? await store.readSecret(namespace, secretName) : undefined;
+  // Its own key Secret, else the key pair Orion generated for it (the one the controller configured it with).
+  const secret = secretName
+    ? await store.readSecret(namespace, secretName)
+    : login.passwords ? { privateKey: (await machineKeyOf(login.passwords, desktop)).privateKey } : undefined;
   if (!secret?.privateKey) throw new ConsoleUnavailable(`desktop ${name} has no SSH key Secret for its machine`);
   const { address, hostKey } = machine;
   const sshPort = machine.sshPort ?? 22;

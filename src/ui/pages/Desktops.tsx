@@ -2,7 +2,7 @@
 // browser once it is Ready (noVNC, the console page), and the time left before the TTL or the idle timeout destroys
 // it (with a warning when near); extend and delete, confirmed.
 import { useState } from 'preact/hooks';
-import { useChoices } from '../portal/choices.js';
+import { useChoices, type Choices, type DesktopClassChoice } from '../portal/choices.js';
 import { api } from '../portal/http.js';
 import { actions, useObject, useObjects } from '../portal/objects.js';
 import { ownerOf, type DesktopSpec, type DesktopStatus, type Resource } from '../portal/types.js';
@@ -93,19 +93,47 @@ export function DesktopDetail({ namespace, name }: { namespace: string; name: st
   );
 }
 
+/** The longest desktop of a class, in whole hours (the schema's longest when the class sets none). */
+function hoursOf(c: DesktopClassChoice | undefined, fallback: number): number {
+  return Math.max(1, Math.floor((c?.maxTtlSeconds ?? fallback) / 3600));
+}
+
 export function DesktopForm() {
   const { choices, error } = useChoices();
-  const [hours, setHours] = useState(2);
-  const [problem, setProblem] = useState('');
   if (error) return <p class="error">{error}</p>;
   if (!choices) return <p>Loading…</p>;
   if (!choices.desktop.offered) return <p>Desktops are not offered to you here.</p>;
-  const maxHours = Math.max(1, Math.floor(choices.desktop.maxTtlSeconds / 3600));
+  return <DesktopFormFor choices={choices} />;
+}
+
+/**
+ * "New desktop": a MachineClass of the admin's that offers desktops, one of its images, for how long (within the
+ * class's longest), and the AD join and home share where the class has them (never where they are: the admin's).
+ */
+function DesktopFormFor({ choices }: { choices: Choices }) {
+  const classes = choices.desktop.classes;
+  const first = classes[0];
+  const [className, setClassName] = useState(first?.name ?? '');
+  const [image, setImage] = useState(first?.images[0] ?? '');
+  const [hours, setHours] = useState(2);
+  const [adJoin, setAdJoin] = useState(false);
+  const [pamMount, setPamMount] = useState(false);
+  const [problem, setProblem] = useState('');
+  const chosen = classes.find((c) => c.name === className) ?? first;
+  const maxHours = hoursOf(chosen, choices.desktop.maxTtlSeconds);
+  const choose = (name: string): void => {
+    const next = classes.find((c) => c.name === name);
+    setClassName(name);
+    setImage(next?.images[0] ?? '');
+    setAdJoin(false);
+    setPamMount(false);
+  };
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     setProblem('');
+    const spec = { className, image, ttlSeconds: hours * 3600, ...(adJoin ? { adJoin } : {}), ...(pamMount ? { pamMount } : {}) };
     try {
-      const created = await api<Resource>('POST', `/api/v1/namespaces/${choices.namespace}/desktops`, { metadata: { generateName: 'desktop' }, spec: { ttlSeconds: hours * 3600 } });
+      const created = await api<Resource>('POST', `/api/v1/namespaces/${choices.namespace}/desktops`, { metadata: { generateName: 'desktop' }, spec });
       navigate(`/desktops/${created.metadata.namespace}/${created.metadata.name}`);
     } catch (err) {
       setProblem((err as Error).message);
@@ -114,10 +142,30 @@ export function DesktopForm() {
   return (
     <form class="card" onSubmit={submit}>
       <h1>New desktop</h1>
-      <Field id="desktop-hours" label="For how many hours" hint={`At most ${maxHours} h (the admin's limit); you can extend it later.`} error={problem.includes('ttlSeconds') ? problem : undefined}>
+      <Field id="desktop-class" label="Class" hint="The admin's machine classes that offer desktops" error={problem.includes('className') ? problem : undefined}>
+        {(a11y) => (
+          <select {...a11y} value={className} onChange={(e) => choose(e.currentTarget.value)}>
+            {classes.map((c) => <option key={c.name} value={c.name}>{c.name}{c.default ? ' (default)' : ''}</option>)}
+          </select>
+        )}
+      </Field>
+      <Field id="desktop-image" label="Image">
+        {(a11y) => (
+          <select {...a11y} value={image} onChange={(e) => setImage(e.currentTarget.value)}>
+            {chosen?.images.map((i) => <option key={i} value={i}>{i}</option>)}
+          </select>
+        )}
+      </Field>
+      <Field id="desktop-hours" label="For how many hours" hint={`At most ${maxHours} h (the class's limit); you can extend it later.`} error={problem.includes('ttlSeconds') ? problem : undefined}>
         {(a11y) => <input {...a11y} type="number" min={1} max={maxHours} value={hours} onInput={(e) => setHours(Number(e.currentTarget.value))} />}
       </Field>
-      {problem && !problem.includes('ttlSeconds') && <p class="error" role="alert">{problem}</p>}
+      {chosen?.adJoin && (
+        <label class="check"><input id="desktop-ad" type="checkbox" checked={adJoin} onChange={(e) => setAdJoin(e.currentTarget.checked)} /> Join the domain (log in with your directory account)</label>
+      )}
+      {chosen?.pamMount && (
+        <label class="check"><input id="desktop-share" type="checkbox" checked={pamMount} onChange={(e) => setPamMount(e.currentTarget.checked)} /> Mount my home share at login</label>
+      )}
+      {problem && !problem.includes('ttlSeconds') && !problem.includes('className') && <p class="error" role="alert">{problem}</p>}
       <button type="submit" class="primary">Create desktop</button>
     </form>
   );

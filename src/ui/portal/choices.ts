@@ -17,10 +17,21 @@ export interface MachineClassChoice {
   playbooks: string[];
 }
 
+/** A MachineClass that offers desktops: its images, limits, whether AD and a home share are there, its longest TTL. */
+export interface DesktopClassChoice {
+  name: string;
+  default: boolean;
+  images: string[];
+  limits: { cpu?: number; memoryMiB?: number; diskGiB?: number };
+  adJoin: boolean;
+  pamMount: boolean;
+  maxTtlSeconds?: number;
+}
+
 export interface Choices {
   namespace: string;
   rental: Quota & { offered: boolean; registeredKeys: number; ttlSeconds: { min: number; max: number }; classes: RentalClassChoice[] };
-  desktop: Quota & { offered: boolean; maxTtlSeconds: number; extendSeconds: number[] };
+  desktop: Quota & { offered: boolean; classes: DesktopClassChoice[]; maxTtlSeconds: number; extendSeconds: number[] };
   lab: Quota & { offered: boolean; classes: MachineClassChoice[]; sizes: { count: Range; cpu: Range; memoryMiB: Range; diskGiB: Range } };
   job: { offered: boolean; recipes: string[] };
 }
