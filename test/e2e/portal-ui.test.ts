@@ -32,10 +32,10 @@ describe('the web app in Chromium (folder mode, real sshd and Ansible)', { timeo
 
   beforeAll(async () => {
     await ensureWebApp();
-    // Labs are offered to tenants through the admin's MachineClass: one image, no playbook.
+    // Labs and Desktops are offered to tenants through the admin's MachineClass: one image, no playbook, desktops.
     const classes = [
       hypervisorManifest('local', { type: 'libvirt' }),
-      machineClassManifest('standard', 'local', { images: [{ name: 'debian', volume: 'debian.qcow2' }] }, true),
+      machineClassManifest('standard', 'local', { images: [{ name: 'debian', volume: 'debian.qcow2' }], desktop: { maxTtlSeconds: 28800 } }, true),
     ];
     bed = await PortalBed.create({ workers: 3, basePort: 25100, classes, orion: { portal: { recipes: ['base'], ratePerMinute: 100_000 } } });
     tokens = { admin: await bed.token('admin', true), alice: await bed.token('alice'), bob: await bed.token('bob') };
