@@ -84,7 +84,9 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
   async function createDesktop(name: string, c: DesktopCase): Promise<DesktopResource> {
     const started = Date.now();
     await bed.write(`${name}.yaml`, [bed.desktopManifest(name, c)]);
-    const desktop = await waitFor(`Desktop ${name} Ready`, ready(name), BOOT_WAIT_MS);
+    const desktop = await waitFor(`Desktop ${name} Ready`, ready(name), BOOT_WAIT_MS).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await bed.diagnose(name)}`);
+    });
     const s = desktop.status;
     console.log(`desktop ${name} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (terraform ${s?.lastTerraformRun?.durationMs} ms, ansible ${s?.lastAnsibleRun?.durationMs} ms)`);
     return desktop;
@@ -192,7 +194,7 @@ describe('Desktop end to end: a real desktop on libvirt, an RDP login, a real AD
       last = await bed.desktop('desk');
       return last?.status?.phase === 'Expired' && last;
     }, 8 * MINUTES).catch(async (err: Error) => {
-      throw new Error(`${err.message}; ${await stillInUse(last)}`);
+      throw new Error(`${err.message}; ${await stillInUse(last)}\n${await bed.diagnose('desk')}`);
     });
     expect(getCondition(expired.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'IdleTimeout' });
     const events = await expiredEvents('desk');

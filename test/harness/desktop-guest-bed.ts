@@ -305,6 +305,35 @@ export class DesktopGuestBed {
     return `${r.stdout.trim()}${r.code !== 0 ? `\n(ssh exit ${r.code}: ${r.stderr.trim().slice(-300)})` : ''}`;
   }
 
+  /**
+   * Why a Desktop is not where a test waits for it, for a failure message: its phase and conditions as Orion wrote
+   * them, its machine, what libvirt says of the domain and the network's leases, the domain's QEMU log, and the last
+   * lines of Orion's own log that name it.
+   */
+  async diagnose(name: string): Promise<string> {
+    const desktop = await this.desktop(name).catch((err: Error) => err);
+    const lines: string[] = [];
+    if (!desktop || desktop instanceof Error) lines.push(`Desktop ${name}: ${desktop ? desktop.message : 'not in the state directory'}`);
+    else {
+      const s = desktop.status;
+      lines.push(`Desktop ${name}: phase ${s?.phase}; machine ${JSON.stringify(s?.machine)}`);
+      for (const c of s?.conditions ?? []) lines.push(`  ${c.type}=${c.status} ${c.reason}: ${c.message ?? ''}`);
+    }
+    const ask = async (label: string, what: () => Promise<string>): Promise<void> => {
+      const out = await what().catch((err: Error) => `(${err.message.trim().slice(-300)})`);
+      lines.push(`--- ${label}`, out.trim().split('\n').slice(-15).join('\n'));
+    };
+    const domains = (await this.domains().catch(() => [])).filter((d) => d.startsWith(`default.${name}.`));
+    for (const domain of domains) {
+      await ask(`virsh domstate ${domain}`, () => this.virt.virsh('domstate', '--reason', domain));
+      await ask(`virsh domifaddr ${domain}`, () => this.virt.virsh('domifaddr', domain, '--source', 'lease'));
+      await ask(`qemu log of ${domain}`, () => readFile(join(this.virt.root, 'log', 'qemu', `${domain}.log`), 'utf8'));
+    }
+    await ask(`network ${this.virt.network} leases`, () => this.virt.virsh('net-dhcp-leases', this.virt.network));
+    await ask('orion.log', async () => (await this.orionOutput()).split('\n').filter((l) => l.includes(name)).slice(-25).map((l) => l.slice(0, 400)).join('\n'));
+    return lines.join('\n');
+  }
+
   /** `virsh list --all` names. */
   async domains(): Promise<string[]> {
     return (await this.virt.virsh('list', '--all', '--name')).split('\n').map((l) => l.trim()).filter(Boolean);
