@@ -22,14 +22,14 @@ let root: string;
 let runner: TerraformRunner;
 
 /** The providers as pinned in versions.env: `version` is exact, so a mirror missing one fails `init` loudly. */
-function providers(): Record<string, { source: string; version: string }> {
+function providers(constraint = ''): Record<string, { source: string; version: string }> {
   const pinned = (type: string): string => {
     const version = tools.providerVersions[type];
     if (!version) throw new Error(`provider ${type} is not pinned in test/harness/tools/versions.env`);
     return version;
   };
   return {
-    local: { source: 'hashicorp/local', version: pinned('local') },
+    local: { source: 'hashicorp/local', version: `${constraint}${pinned('local')}` },
   };
 }
 
@@ -37,9 +37,9 @@ function providers(): Record<string, { source: string; version: string }> {
  * A root module with `count` files whose content is a variable, and a terraform_data "boot" step that follows
  * the files and runs `sleep boot_seconds` when created (0 unless a test slows it down to kill the apply there).
  */
-function labModule(outDir: string, content: string, opts: { count?: number } = {}): object {
+function labModule(outDir: string, content: string, opts: { count?: number; constraint?: string } = {}): object {
   return {
-    terraform: { required_providers: providers() },
+    terraform: { required_providers: providers(opts.constraint) },
     variable: {
       content: { type: 'string', default: content },
       boot_seconds: { type: 'number', default: 0 },
@@ -319,9 +319,10 @@ describe('TerraformRunner with OpenTofu', () => {
 
   it('shares one provider plugin cache under the state root between workspaces whose inits run at once', async () => {
     const names = ['cache-a', 'cache-b', 'cache-c'];
+    // A provider constraint of their own (the same version): no earlier init has these inputs, so each inits.
     const converged = await Promise.all(names.map(async (name) => {
       const ws = await runner.workspace({ kind: 'lab', namespace: 'default', name });
-      return { ws, result: await runner.converge(ws, labModule(join(root, `out-${name}`), name, { count: 1 })) };
+      return { ws, result: await runner.converge(ws, labModule(join(root, `out-${name}`), name, { count: 1, constraint: '= ' })) };
     }));
     const version = tools.providerVersions.local ?? '';
     for (const { ws, result } of converged) {
@@ -329,6 +330,35 @@ describe('TerraformRunner with OpenTofu', () => {
       expect(result.runs.map((r) => r.op)).toEqual(['init', 'apply']);
       expect(await localProviderLink(ws, 'registry.opentofu.org')).toBe(join(root, 'plugin-cache', 'registry.opentofu.org', 'hashicorp', 'local', version, PLATFORM));
     }
+  }, RUN_TIMEOUT_MS);
+
+  it('gives a new workspace a copy of an earlier init with the same inputs; a copy that no longer fits is dropped and init runs', async () => {
+    const constraint = '~> ';
+    const first = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'copy-first' });
+    expect((await runner.converge(first, labModule(join(root, 'out-copy-first'), 'first', { count: 1, constraint }))).runs.map((r) => r.op)).toEqual(['init', 'apply']);
+
+    // Same providers and modules: no init process; the provider is the cache's, the lock file the first one's.
+    const inits = runner.spawned.init;
+    const second = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'copy-second' });
+    const copied = await runner.converge(second, labModule(join(root, 'out-copy-second'), 'second', { count: 1, constraint }));
+    expect(copied.failure).toBeUndefined();
+    expect(copied.runs.map((r) => r.op)).toEqual(['apply']);
+    expect(runner.spawned.init).toBe(inits);
+    expect(await readFile(join(root, 'out-copy-second', 'vm-0.txt'), 'utf8')).toBe('second 0');
+    expect(await localProviderLink(second, 'registry.opentofu.org')).toBe(await localProviderLink(first, 'registry.opentofu.org'));
+    expect(await readFile(join(second.dir, '.terraform.lock.hcl'), 'utf8')).toBe(await readFile(join(first.dir, '.terraform.lock.hcl'), 'utf8'));
+
+    // The plugin cache emptied by hand: the copied links lead nowhere. Terraform asks for init; it runs, then the apply.
+    await rm(join(root, 'plugin-cache'), { recursive: true, force: true });
+    const third = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'copy-third' });
+    const healed = await runner.converge(third, labModule(join(root, 'out-copy-third'), 'third', { count: 1, constraint }));
+    expect(healed.failure).toBeUndefined();
+    expect(healed.runs.map((r) => [r.op, r.result])).toEqual([['apply', 'failed'], ['init', 'success'], ['apply', 'success']]);
+    expect(healed.runs[0]?.error).toMatch(/^Error: Required plugins are not installed/);
+    expect(await readFile(join(root, 'out-copy-third', 'vm-0.txt'), 'utf8')).toBe('third 0');
+    // The next new workspace gets a copy of that fresh init.
+    const fourth = await runner.workspace({ kind: 'lab', namespace: 'default', name: 'copy-fourth' });
+    expect((await runner.converge(fourth, labModule(join(root, 'out-copy-fourth'), 'fourth', { count: 1, constraint }))).runs.map((r) => r.op)).toEqual(['apply']);
   }, RUN_TIMEOUT_MS);
 
   it('rejects a workspace name that would leave the state root', async () => {

@@ -1,5 +1,6 @@
 // Runs OpenTofu/Terraform for one resource's workspace, spawning only what a change needs (ADR 10): init only
-// when the binary, providers, module sources or backend changed (providers from a plugin cache shared under the
+// when the binary, providers, module sources or backend changed, and a new workspace gets a copy of an identical
+// earlier init instead (init-copies.ts; providers from a plugin cache shared under the
 // state root); a module not yet applied is one `apply -auto-approve`; a re-check of the module already applied is
 // `plan -detailed-exitcode`, then the apply of that saved plan only when it has changes; outputs are read from the
 // state the apply wrote, never by another process; destroy. Every run goes through runProcess (argument array,
@@ -16,6 +17,7 @@ import { runProcess, type ProcessResult } from '../process.js';
 import { recordRunEnd, recordRunStart, removeRunLog, runLogName } from '../run-logs.js';
 import { findTerraformBinary, parseVersionOutput, pluginCacheIsConcurrencySafe, type TerraformFlavor } from './binary.js';
 import { extractTerraformError, tailOf } from './diagnostics.js';
+import { InitCopies, initRequired } from './init-copies.js';
 import { inspectLock, locateHolder, parseLockError, releaseStaleLock, type LockHolder } from './lock.js';
 import {
   DEFAULT_STATE_VERSIONS,
@@ -65,6 +67,8 @@ export interface TerraformRunResult {
   holder?: LockHolder;
   /** init: nothing changed since the last successful init, so no process ran. */
   skipped?: boolean;
+  /** init: skipped because an earlier init with the same inputs was copied in (init-copies.ts). */
+  copied?: boolean;
 }
 
 /** An output of the root module (value, type, sensitive), as the state records it: its value may be a secret. */
@@ -140,6 +144,7 @@ const APPLIED_MARKER = '.orion-applied';
 const RUNNING_MARKER = '.orion-running';
 const BASE_ENV = { TF_IN_AUTOMATION: '1', TF_INPUT: '0', CHECKPOINT_DISABLE: '1' };
 const PLUGIN_CACHE_DIR = 'plugin-cache';
+const INIT_COPIES_DIR = 'init-copies';
 
 /** Providers a root module needs: required_providers, provider blocks and the prefixes of resource types. */
 function providerSet(module: Record<string, unknown>): string[] {
@@ -225,11 +230,29 @@ export class TerraformRunner {
     }
     await clearMarker(ws, INIT_MARKER);
     const cache = await this.pluginCache();
+    const copies = cache ? new InitCopies(join(this.options.stateRoot, INIT_COPIES_DIR)) : undefined;
+    if (await copies?.copyInto(ws, key)) {
+      await writeMarker(ws, INIT_MARKER, key);
+      return { op: 'init', result: 'success', exitCode: null, durationMs: 0, logFile: '', skipped: true, copied: true };
+    }
     const run = (): Promise<TerraformRunResult> =>
       this.run(ws, 'init', ['init', '-input=false', '-no-color'], { ...opts, env: { ...cache?.env, ...opts.env } });
     const result = cache && !cache.concurrent ? await this.oneAtATime(run) : await run();
-    if (result.result === 'success') await writeMarker(ws, INIT_MARKER, key);
+    if (result.result === 'success') {
+      await writeMarker(ws, INIT_MARKER, key);
+      await copies?.keepFrom(ws, key).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot keep a copy of the init'));
+    }
     return result;
+  }
+
+  /**
+   * After a run that failed asking for `init` (the providers or modules installed do not match the configuration):
+   * forgets the init, and the copy it may have come from, so that the next init runs for real.
+   */
+  private async forgetInit(ws: Workspace): Promise<void> {
+    const key = await readMarker(ws, INIT_MARKER);
+    await clearMarker(ws, INIT_MARKER);
+    if (key) await new InitCopies(join(this.options.stateRoot, INIT_COPIES_DIR)).discard(key);
   }
 
   /**
@@ -314,8 +337,7 @@ export class TerraformRunner {
     let applied = false;
     if (lastApplied !== rendered.hash && !interrupted) {
       await clearMarker(ws, APPLIED_MARKER);
-      const apply = await this.planAndApply(ws, opts);
-      runs.push(apply);
+      const apply = await this.applyNew(ws, opts, runs);
       if (apply.result !== 'success') return failed(apply);
       applied = true;
     } else {
@@ -339,6 +361,22 @@ export class TerraformRunner {
     }
     await writeMarker(ws, APPLIED_MARKER, rendered.hash);
     return { result: 'success', skipped: false, applied, runs, outputs, interrupted };
+  }
+
+  /**
+   * `apply -auto-approve` of a module not yet applied, added to `runs`. When it asks for `init` (an init copied in
+   * that does not fit after all; run() has forgotten it), init runs for real and the apply once more.
+   */
+  private async applyNew(ws: Workspace, opts: RunOptions, runs: TerraformRunResult[]): Promise<TerraformRunResult> {
+    const apply = await this.planAndApply(ws, opts);
+    runs.push(apply);
+    if (apply.result === 'success' || !initRequired(apply.error)) return apply;
+    const reinit = await this.init(ws, opts);
+    runs.push(reinit);
+    if (reinit.result !== 'success') return reinit;
+    const again = await this.planAndApply(ws, opts);
+    runs.push(again);
+    return again;
   }
 
   /** The apply or destroy that was started in this workspace and never finished, if any. */
@@ -407,6 +445,7 @@ export class TerraformRunner {
       outputToLogFile: true,
     });
     const result = await this.describe(ws, op, run, okCodes, logFile);
+    if (op !== 'init' && result.result === 'failed' && initRequired(result.error)) await this.forgetInit(ws);
     await recordRunEnd(logFile, { ok: result.result === 'success', result: result.result, ...(result.error ? { message: result.error } : {}) });
     terraformRunsTotal.inc({ op, result: result.result });
     terraformRunSeconds.observe({ op }, run.durationMs / 1000);
