@@ -307,8 +307,8 @@ export class DesktopGuestBed {
 
   /**
    * Why a Desktop is not where a test waits for it, for a failure message: its phase and conditions as Orion wrote
-   * them, its machine, what libvirt says of the domain and the network's leases, the domain's QEMU log, and the last
-   * lines of Orion's own log that name it.
+   * them, its machine, what libvirt says of the domain and the network's leases, the domain's QEMU log, its newest
+   * Terraform or Ansible run log, and the last lines of Orion's own log that name it.
    */
   async diagnose(name: string): Promise<string> {
     const desktop = await this.desktop(name).catch((err: Error) => err);
@@ -330,6 +330,9 @@ export class DesktopGuestBed {
       await ask(`qemu log of ${domain}`, () => readFile(join(this.virt.root, 'log', 'qemu', `${domain}.log`), 'utf8'));
     }
     await ask(`network ${this.virt.network} leases`, () => this.virt.virsh('net-dhcp-leases', this.virt.network));
+    const runLogs = join(this.state, 'logs', 'desktop', 'default', name);
+    const newest = (await readdir(runLogs).catch(() => [])).filter((f) => f.endsWith('.log')).sort().at(-1);
+    if (newest) await ask(`the newest run log, ${newest}`, () => readFile(join(runLogs, newest), 'utf8'));
     await ask('orion.log', async () => (await this.orionOutput()).split('\n').filter((l) => l.includes(name)).slice(-25).map((l) => l.slice(0, 400)).join('\n'));
     return lines.join('\n');
   }
