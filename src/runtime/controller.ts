@@ -2,6 +2,7 @@
 // time per key, and requeue by the result: requeueAfter, backoff on error, nothing on TerminalError. A RetryLater or
 // a TerminalError is also recorded in the object's status (recordFailure), so that a controller only throws it.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { FailureStatus } from '../api/status.js';
 import { reconcileLogger, type Logger } from '../telemetry/logger.js';
 import {
@@ -48,6 +49,9 @@ export class Controller {
   constructor(private readonly options: ControllerOptions) {
     this.name = options.name;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
+    // Every process of every reconcile running at once listens to this one signal (and lets go when it ends): more
+    // than Node's default of 10 is the normal case, not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.queue = new WorkQueue(options.backoff ?? DEFAULT_BACKOFF, (depth) =>
       workqueueDepth.set({ controller: this.name }, depth),
     );
