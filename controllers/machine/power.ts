@@ -77,6 +77,23 @@ function listed(row: { id?: string; state: string } | undefined): MachineObserva
   return { state: libvirtState(row.state), detail: row.state, ...(row.id ? { runId: row.id } : {}) };
 }
 
+/** A domain name virsh's command-line parser takes as one plain word. */
+const VIRSH_WORD = /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/;
+/** Ends the output of one command of observeAll's script (virsh -q prints `echo` without a newline). */
+const MARKER = /@@orion-observe-\d+-\d@@\n?/;
+const marker = (machine: number, command: number): string => `@@orion-observe-${machine}-${command}@@`;
+
+/** One domain from its domstate, domdisplay and domifaddr output; undefined when virsh could not tell its state. */
+function observedDomain(state: string, display: string, lease: string): MachineObservation | undefined {
+  const detail = state.trim().split('\n')[0]?.trim();
+  if (!detail) return undefined;
+  const observation: MachineObservation = { state: libvirtState(detail), detail };
+  if (observation.state !== 'running') return observation;
+  const vncPort = parseVncDisplay(display);
+  const address = parseDomifaddr(lease);
+  return { ...observation, ...(vncPort !== undefined ? { vncPort } : {}), ...(address ? { address } : {}) };
+}
+
 function libvirtState(state: string): PowerState {
   if (state === 'running' || state === 'idle') return 'running';
   if (state === 'shut off') return 'stopped';
@@ -87,30 +104,33 @@ export class VirshPower implements PowerDriver {
   constructor(private readonly options: VirshOptions) {}
 
   /**
-   * Every machine's state, display and lease at once (`domstate`, `domdisplay`, `domifaddr` side by side): one round
-   * trip for the whole Lab. Only a machine whose state virsh could not tell (gone, or an error) is looked up in one
-   * `virsh list --all`, which also says whether libvirt answers at all.
+   * Every machine's state, display and lease in one `virsh` process (one connection to libvirtd, its commands
+   * separated by markers), not three per machine. Only a machine whose state virsh could not tell (gone, or an
+   * error) is looked up in one `virsh list --all`, which also says whether libvirt answers at all.
    */
   async observe(ids: string[], signal?: AbortSignal): Promise<Map<string, MachineObservation>> {
-    const seen = await Promise.all(ids.map((id) => this.observeOne(id, signal)));
-    const unknown = ids.filter((_, i) => !seen[i]);
+    const seen = await this.observeAll(ids, signal);
+    const unknown = ids.filter((id) => !seen.has(id));
     const rows = unknown.length > 0 ? parseVirshList(await this.virsh(['list', '--all'], signal)) : new Map<string, { id?: string; state: string }>();
-    return new Map(ids.map((id, i) => [id, seen[i] ?? listed(rows.get(id))] as const));
+    return new Map(ids.map((id) => [id, seen.get(id) ?? listed(rows.get(id))] as const));
   }
 
-  private async observeOne(id: string, signal?: AbortSignal): Promise<MachineObservation | undefined> {
-    const [state, display, lease] = await Promise.all([
-      this.virsh(['domstate', id], signal, true),
-      this.virsh(['domdisplay', '--type', 'vnc', id], signal, true),
-      this.virsh(['domifaddr', id, '--source', 'lease'], signal, true),
-    ]);
-    const detail = state.trim().split('\n')[0]?.trim();
-    if (!detail) return undefined;
-    const observation: MachineObservation = { state: libvirtState(detail), detail };
-    if (observation.state !== 'running') return observation;
-    const vncPort = parseVncDisplay(display);
-    const address = parseDomifaddr(lease);
-    return { ...observation, ...(vncPort !== undefined ? { vncPort } : {}), ...(address ? { address } : {}) };
+  private async observeAll(ids: string[], signal?: AbortSignal): Promise<Map<string, MachineObservation>> {
+    const seen = new Map<string, MachineObservation>();
+    if (ids.length === 0) return seen;
+    // The ids go into a virsh command line (one argument virsh itself splits): an id virsh would read as syntax is
+    // refused here, and is then looked up by `list --all` like an unknown one.
+    const safe = ids.filter((id) => VIRSH_WORD.test(id));
+    const script = safe.flatMap((id, i) => [`domstate ${id}`, `echo ${marker(i, 0)}`, `domdisplay --type vnc ${id}`, `echo ${marker(i, 1)}`, `domifaddr ${id} --source lease`, `echo ${marker(i, 2)}`]);
+    if (script.length === 0) return seen;
+    const out = await this.virsh([script.join('; ')], signal, true);
+    const parts = out.split(MARKER);
+    safe.forEach((id, i) => {
+      const [state = '', display = '', lease = ''] = parts.slice(3 * i, 3 * i + 3);
+      const observation = observedDomain(state, display, lease);
+      if (observation) seen.set(id, observation);
+    });
+    return seen;
   }
 
   /** restart is a power cycle (destroy, then start): it works whether or not the guest handles ACPI. */
