@@ -25,7 +25,8 @@ export async function installModule(ws: Workspace, modulesDir: string, name: str
   await mkdir(target, { recursive: true, mode: 0o700 });
   for (const { name: file, content } of folder.files) {
     const current = await readFileIfExists(join(target, file));
-    if (!current?.equals(content)) await writeFileAtomic(join(target, file), content, 0o600);
+    // A copy, made again on every reconcile: whole (the rename), not worth an fsync.
+    if (!current?.equals(content)) await writeFileAtomic(join(target, file), content, 0o600, false);
   }
   return folder.hash;
 }

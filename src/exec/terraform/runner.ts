@@ -232,14 +232,14 @@ export class TerraformRunner {
     const cache = await this.pluginCache();
     const copies = cache ? new InitCopies(join(this.options.stateRoot, INIT_COPIES_DIR)) : undefined;
     if (await copies?.copyInto(ws, key)) {
-      await writeMarker(ws, INIT_MARKER, key);
+      await writeMarker(ws, INIT_MARKER, key, false);
       return { op: 'init', result: 'success', exitCode: null, durationMs: 0, logFile: '', skipped: true, copied: true };
     }
     const run = (): Promise<TerraformRunResult> =>
       this.run(ws, 'init', ['init', '-input=false', '-no-color'], { ...opts, env: { ...cache?.env, ...opts.env } });
     const result = cache && !cache.concurrent ? await this.oneAtATime(run) : await run();
     if (result.result === 'success') {
-      await writeMarker(ws, INIT_MARKER, key);
+      await writeMarker(ws, INIT_MARKER, key, false);
       await copies?.keepFrom(ws, key).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot keep a copy of the init'));
     }
     return result;
@@ -359,7 +359,7 @@ export class TerraformRunner {
       const last = runs.at(-1) as TerraformRunResult;
       return failed({ ...last, result: 'failed', error: (err as Error).message });
     }
-    await writeMarker(ws, APPLIED_MARKER, rendered.hash);
+    await writeMarker(ws, APPLIED_MARKER, rendered.hash, false);
     return { result: 'success', skipped: false, applied, runs, outputs, interrupted };
   }
 

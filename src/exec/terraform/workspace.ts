@@ -134,20 +134,24 @@ export async function renderRootModule(ws: Workspace, module: object | RootModul
   for (const [name, text] of Object.entries(files)) {
     const current = await readFileIfExists(join(ws.dir, name));
     if (current !== undefined && current.toString('utf8') === text) continue;
-    await writeFileAtomic(join(ws.dir, name), text);
+    // Derived from the spec and rendered again on every reconcile: whole (the rename), but not worth an fsync.
+    await writeFileAtomic(join(ws.dir, name), text, 0o600, false);
     changed = true;
   }
   return { changed, hash, path: join(ws.dir, ROOT_MODULE_FILE) };
 }
 
-/** A small marker file in the workspace holding a hash (init inputs, last applied module). */
+/**
+ * A small marker file in the workspace holding a hash (init inputs, last applied module) or a running apply. With
+ * `durable: false` a power loss may take the write back: for markers whose loss only costs a run again.
+ */
 export async function readMarker(ws: Workspace, name: string): Promise<string | undefined> {
   const data = await readFileIfExists(join(ws.dir, name));
   return data?.toString('utf8').trim() || undefined;
 }
 
-export async function writeMarker(ws: Workspace, name: string, value: string): Promise<void> {
-  await writeFileAtomic(join(ws.dir, name), value + '\n');
+export async function writeMarker(ws: Workspace, name: string, value: string, durable = true): Promise<void> {
+  await writeFileAtomic(join(ws.dir, name), value + '\n', 0o600, durable);
 }
 
 export async function clearMarker(ws: Workspace, name: string): Promise<void> {
