@@ -12,7 +12,7 @@ import { RetryLater, TerminalError } from '../../src/runtime/errors.js';
 import type { StatusDraft } from '../../src/store/status-writer.js';
 import { ansibleRunSummary, describeAnsibleRun } from '../run-summary.js';
 import { scanHostKey } from './hostkeys.js';
-import type { MachineStatus } from './machines.js';
+import { sharedAddresses, type MachineStatus } from './machines.js';
 import { machineChange, type MachineResource, type MachineView, type Playbook } from './view.js';
 
 export const SSH_PORT = 22;
@@ -47,6 +47,7 @@ export async function configureMachines<R extends MachineResource>(
   };
   const noAddress = machines.filter((m) => !m.address).map((m) => m.name);
   if (noAddress.length > 0) return waiting('WaitingForAddress', `no address yet for ${noAddress.join(', ')}`);
+  refuseSharedAddresses(machines);
   const hash = configureHash(run, machines, opts.privateKey);
   if (obj.status?.configuredHash === hash && isConditionTrue(obj.status.conditions, 'Configured')) return {};
 
@@ -70,6 +71,14 @@ export async function configureMachines<R extends MachineResource>(
     fields: { configuredHash: hash, lastAnsibleRun: summary },
   }));
   return {};
+}
+
+/** Two names for one machine: the playbook would run twice on it and never on the other. Retried: leases change. */
+function refuseSharedAddresses(machines: MachineStatus[]): void {
+  const shared = sharedAddresses(machines, SSH_PORT);
+  if (shared.length === 0) return;
+  const which = shared.map((names) => `${names.join(' and ')} (${machines.find((m) => m.name === names[0])?.address ?? ''})`).join('; ');
+  throw new RetryLater('AddressConflict', `machines answer at one address: ${which}. Clones of an image that keeps its /etc/machine-id get one DHCP lease; an image with an empty /etc/machine-id gives each its own`, { phase: 'Failed', condition: 'Configured' });
 }
 
 async function runPlaybook(obj: MachineResource, machines: MachineStatus[], run: Playbook, opts: ConfigureOptions) {

@@ -18,3 +18,17 @@ export function mergeMachines(previous: MachineStatus[] | undefined, outputs: Ma
     return machine;
   });
 }
+
+/**
+ * Groups of machine names that answer at one address and SSH port: one machine behind two names. Clones of an image
+ * that keeps its /etc/machine-id send one DHCP client id, and the network hands them one lease.
+ */
+export function sharedAddresses(machines: MachineStatus[], defaultPort: number): string[][] {
+  const byEndpoint = new Map<string, string[]>();
+  for (const m of machines) {
+    if (!m.address) continue;
+    const endpoint = `${m.address}:${m.sshPort ?? defaultPort}`;
+    byEndpoint.set(endpoint, [...(byEndpoint.get(endpoint) ?? []), m.name]);
+  }
+  return [...byEndpoint.values()].filter((names) => names.length > 1);
+}
