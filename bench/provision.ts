@@ -10,6 +10,10 @@
 //      `tofu apply` of the same ten root modules all at once, and the applies as many at a time as the controller's
 //      concurrency. --trials times, alternating which side goes first, medians. Goal: Orion ≤ 1.2× the ten bare
 //      applies at once.
+//   k. part 1 in Kubernetes mode: the same Lab created with one API call on a real kube-apiserver and etcd (built into
+//      .tools/ by the test harness), Orion's kube mode in-process (KubeStore, status and finalizer through the API,
+//      Terraform state saved in Secrets), until its informer sees it Ready; beside it the bare init + apply. No
+//      folder watch on this path. Same trials, alternating, medians.
 //   3. N unchanged Labs for M minutes (--labs 50 --minutes 10): Terraform and Ansible processes spawned, from the
 //      runner's `spawned` counters and orion_terraform_runs_total / orion_ansible_runs_total, while every Lab is
 //      reconciled again every --resync-seconds (as a periodic resync would).
@@ -24,7 +28,7 @@
 // compares Orion's side with the bare side best when both are in one file.)
 //
 //   npx tsx bench/provision.ts [--trials 3] [--labs 50] [--minutes 10] [--resync-seconds 30] [--drift-seconds S]
-//                              [--parallel 10] [--concurrency C] [--guest] [--parts 1,2,3]
+//                              [--parallel 10] [--concurrency C] [--guest] [--parts 1,k,2,3]
 //   (env: BENCH_TRIALS, BENCH_LABS, BENCH_MINUTES, BENCH_RESYNC_SECONDS, BENCH_DRIFT_SECONDS, BENCH_CONCURRENCY,
 //   BENCH_GUEST=1, BENCH_PARTS)
 //   --drift-seconds defaults to max(3600, 2 × the window); --concurrency to the Lab controller's default.
@@ -53,7 +57,9 @@ import type { Workspace } from '../src/exec/terraform/runner.js';
 import { ROOT_MODULE_FILE, rootFilesHash, VARIABLES_FILE } from '../src/exec/terraform/workspace.js';
 import { ansibleRunsTotal, reconcileTotal, terraformRunSeconds, terraformRunsTotal } from '../src/telemetry/metrics.js';
 import { ensureGuestImage, type GuestImage } from '../test/harness/guest.js';
-import { LabBed } from '../test/harness/lab-bed.js';
+import { KubeBed, NAMESPACE as KUBE_NS } from '../test/harness/kube-bed.js';
+import { BED_CLASS, LabBed } from '../test/harness/lab-bed.js';
+import type { RunningKubeOrion } from '../src/cli/run-kube.js';
 import { fmt, line, median, percentile, until } from './support.js';
 
 const { values: args } = parseArgs({
@@ -384,6 +390,62 @@ async function bareVersusOrion(bed: LabBed): Promise<number> {
   return apply;
 }
 
+// ---- part k: one Lab in Kubernetes mode -----------------------------------------------------------------------------
+
+/** The bed's Hypervisor and default class in a fresh cluster, and Orion's kube mode on them (the bed's tofu and pool). */
+async function kubeOrion(bed: LabBed): Promise<{ kube: KubeBed; orion: RunningKubeOrion }> {
+  const kube = await KubeBed.create();
+  try {
+    await kube.apply([bed.hypervisorManifest(), bed.classManifest(BED_CLASS, { images: [{ name: 'base', volume: 'base.qcow2' }] }, true)]);
+    const orion = await kube.startOrion({ terraform: bed.tools.tofu, terraformEnv: bed.tools.env, imageDirs: [bed.virt.poolDir], lab: { shutdownGraceMs: 1500, pollMs: 500 } });
+    return { kube, orion };
+  } catch (err) {
+    await kube.destroy();
+    throw err;
+  }
+}
+
+/** One Lab created with one API call → Ready in Orion's informer; then deleted and gone. Ms to Ready. */
+async function kubeLab(orion: RunningKubeOrion, name: string): Promise<number> {
+  const ref = { kind: 'Lab' as const, namespace: KUBE_NS, name };
+  const start = performance.now();
+  await orion.store.create({ apiVersion: 'orion.lab/v1alpha1', kind: 'Lab', metadata: { name, namespace: KUBE_NS }, spec: { machines: MACHINES, driftDetection: { intervalSeconds: DRIFT_S } } });
+  const ready = (): boolean => getCondition(orion.store.get<LabResource>(ref)?.status?.conditions, 'Ready')?.status === 'True';
+  await until(`${name} Ready`, ready, READY_TIMEOUT_MS, 5);
+  const readyMs = performance.now() - start;
+  await orion.store.delete(ref);
+  await until(`${name} gone`, () => orion.store.get(ref) === undefined, READY_TIMEOUT_MS, 20);
+  return readyMs;
+}
+
+async function kubeVersusBare(bed: LabBed): Promise<void> {
+  progress('part k: starting kube-apiserver and etcd');
+  const { kube, orion } = await kubeOrion(bed);
+  try {
+    await bareTrial(bed, 'kwarmup');
+    await kubeLab(orion, 'kwarmup');
+    const rows: Array<{ bare: BareTrial; orion: number }> = [];
+    for (let i = 1; i <= TRIALS; i++) {
+      const name = `kube-${i}`;
+      const first = i % 2 === 1 ? await bareTrial(bed, name) : await kubeLab(orion, name);
+      const second = i % 2 === 1 ? await kubeLab(orion, name) : await bareTrial(bed, name);
+      const row = typeof first === 'number' ? { orion: first, bare: second as BareTrial } : { bare: first, orion: second as number };
+      rows.push(row);
+      progress(`part k trial ${i}/${TRIALS}: bare init+apply ${fmt((row.bare.ws.initMs + row.bare.applyMs) / 1000, 2)} s; orion (kube) ${fmt(row.orion / 1000, 2)} s`);
+    }
+    const both = median(rows.map((r) => r.bare.ws.initMs + r.bare.applyMs));
+    const ready = median(rows.map((r) => r.orion));
+    line('k. bare vs Orion in Kubernetes mode, one Lab', `${TRIALS} trials after 1 warm-up, medians; the same machine; kube-apiserver + etcd on this host`);
+    line('  bare init + apply', `${fmt(both / 1000, 2)} s`);
+    line('  Orion (kube): API create → Ready in its informer', `${fmt(ready / 1000, 2)} s   (status, finalizer and Terraform state through the API server)`);
+    line('  ratio Orion (kube) / bare init + apply', `${fmt(ready / both, 2)}×   (goal ≤ 1.10×)`);
+    line('  per trial: bare init+apply | Orion kube (s)', rows.map((r) => `${fmt((r.bare.ws.initMs + r.bare.applyMs) / 1000, 2)} | ${fmt(r.orion / 1000, 2)}`).join('   '));
+  } finally {
+    await orion.stop();
+    await kube.destroy();
+  }
+}
+
 function guestTrialLine(i: number, bare: BareTrial, orion: OrionRun): string {
   const s = (ms: number | undefined): string => fmt((ms ?? NaN) / 1000, 1);
   const g = bare.guest;
@@ -589,6 +651,10 @@ async function main(): Promise<void> {
     if (PARTS.has('1')) {
       line('load average before part 1', load());
       bareOne = await bareVersusOrion(bed);
+    }
+    if (PARTS.has('k')) {
+      line('load average before part k', load());
+      await kubeVersusBare(bed);
     }
     if (PARTS.has('2')) {
       line('load average before part 2', load());
