@@ -32,6 +32,8 @@ export interface ControllerDeps {
 export interface ControllerSettings {
   nodeConcurrency?: number;
   rentalConcurrency?: number;
+  /** Labs reconciled at once (the Lab controller's default when left out). */
+  labConcurrency?: number;
   /** Recipes a PlaybookRun (and the portal's /ansible/run) may name (default: base). */
   recipes?: string[];
   /** Directories a libvirt Lab or Desktop machine may boot images, kernels and initrds from. */
@@ -90,7 +92,7 @@ export const CONTROLLERS: readonly ControllerEntry[] = [
   {
     name: 'lab',
     setup: (deps, s) =>
-      labController(deps.store, { terraform: terraformOf(deps, 'lab'), ansible: deps.ansible, imageDirs: s.imageDirs, secretNamespace: s.secretNamespace, ...s.lab }),
+      labController(deps.store, { terraform: terraformOf(deps, 'lab'), ansible: deps.ansible, imageDirs: s.imageDirs, secretNamespace: s.secretNamespace, concurrency: s.labConcurrency, ...s.lab }),
   },
   {
     name: 'desktop',
