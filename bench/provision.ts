@@ -427,9 +427,17 @@ async function kubeVersusBare(bed: LabBed): Promise<void> {
     const rows: Array<{ bare: BareTrial; orion: number }> = [];
     for (let i = 1; i <= TRIALS; i++) {
       const name = `kube-${i}`;
-      const first = i % 2 === 1 ? await bareTrial(bed, name) : await kubeLab(orion, name);
-      const second = i % 2 === 1 ? await kubeLab(orion, name) : await bareTrial(bed, name);
-      const row = typeof first === 'number' ? { orion: first, bare: second as BareTrial } : { bare: first, orion: second as number };
+      // Alternate the order, as part 1 does.
+      let bare: BareTrial;
+      let orionMs: number;
+      if (i % 2 === 1) {
+        bare = await bareTrial(bed, name);
+        orionMs = await kubeLab(orion, name);
+      } else {
+        orionMs = await kubeLab(orion, name);
+        bare = await bareTrial(bed, name);
+      }
+      const row = { bare, orion: orionMs };
       rows.push(row);
       progress(`part k trial ${i}/${TRIALS}: bare init+apply ${fmt((row.bare.ws.initMs + row.bare.applyMs) / 1000, 2)} s; orion (kube) ${fmt(row.orion / 1000, 2)} s`);
     }

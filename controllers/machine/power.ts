@@ -79,9 +79,8 @@ function listed(row: { id?: string; state: string } | undefined): MachineObserva
 
 /** A domain name virsh's command-line parser takes as one plain word. */
 const VIRSH_WORD = /^[A-Za-z0-9][A-Za-z0-9._+:-]*$/;
-/** Ends the output of one command of observeAll's script (virsh -q prints `echo` without a newline). */
-const MARKER = /@@orion-observe-\d+-\d@@\n?/;
-const marker = (machine: number, command: number): string => `@@orion-observe-${machine}-${command}@@`;
+/** Echoed after each command of observeAll's script, to split its output (virsh -q prints it without a newline). */
+const MARKER = '@@orion-observe@@';
 
 /** One domain from its domstate, domdisplay and domifaddr output; undefined when virsh could not tell its state. */
 function observedDomain(state: string, display: string, lease: string): MachineObservation | undefined {
@@ -117,14 +116,13 @@ export class VirshPower implements PowerDriver {
 
   private async observeAll(ids: string[], signal?: AbortSignal): Promise<Map<string, MachineObservation>> {
     const seen = new Map<string, MachineObservation>();
-    if (ids.length === 0) return seen;
     // The ids go into a virsh command line (one argument virsh itself splits): an id virsh would read as syntax is
     // refused here, and is then looked up by `list --all` like an unknown one.
     const safe = ids.filter((id) => VIRSH_WORD.test(id));
-    const script = safe.flatMap((id, i) => [`domstate ${id}`, `echo ${marker(i, 0)}`, `domdisplay --type vnc ${id}`, `echo ${marker(i, 1)}`, `domifaddr ${id} --source lease`, `echo ${marker(i, 2)}`]);
-    if (script.length === 0) return seen;
-    const out = await this.virsh([script.join('; ')], signal, true);
-    const parts = out.split(MARKER);
+    if (safe.length === 0) return seen;
+    const commands = safe.flatMap((id) => [`domstate ${id}`, `domdisplay --type vnc ${id}`, `domifaddr ${id} --source lease`]);
+    const out = await this.virsh([commands.map((c) => `${c}; echo ${MARKER}`).join('; ')], signal, true);
+    const parts = out.split(MARKER).map((part) => part.replace(/^\n/, ''));
     safe.forEach((id, i) => {
       const [state = '', display = '', lease = ''] = parts.slice(3 * i, 3 * i + 3);
       const observation = observedDomain(state, display, lease);
